@@ -1,0 +1,47 @@
+"""Events about connections: status changes, sync config changes, deletion."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from .envelope import Payload
+
+ConnectionStatus = Literal["AUTH_REQUIRED", "CONNECTING", "CONNECTED", "AUTH_ERROR", "DISCONNECTED"]
+Access = Literal["DISABLED", "READ", "WRITE", "READ_WRITE"]
+Frequency = Literal["HOURLY", "DAILY", "WEEKLY", "MONTHLY", "CUSTOM"]
+
+
+class ModelSyncConfig(BaseModel):
+    """The resolved sync settings of one data model of one connection."""
+
+    model_config = ConfigDict(frozen=True)
+
+    data_model: str
+    frequency: Frequency = "DAILY"
+    interval_minutes: int | None = None
+    access: Access = "READ"
+    sync_from: date | None = None
+
+
+class ConnectionChanged(Payload):
+    """A connection was created, changed status or config, or was deleted (`status=DELETED`)."""
+
+    EVENT_TYPE = "connection.changed"
+
+    connection_id: str
+    user_id: str
+    provider_name: str
+    status: ConnectionStatus | Literal["DELETED"]
+    previous_status: ConnectionStatus | None = None
+    reason: str = "updated"
+    connected_at: datetime | None = None
+    disconnected_at: datetime | None = None
+    sync_config: list[ModelSyncConfig] = []
+    full_sync_interval_hours: int = 24
+    granted_scopes: list[str] = []
+    initial_sync_record_events: bool = False
+    # Bumped on every change of the connection row, so consumers can drop stale updates.
+    version: int = 0

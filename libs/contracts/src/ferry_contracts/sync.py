@@ -1,0 +1,103 @@
+"""Events about syncs: requests, job lifecycle, completion."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from .envelope import Payload
+
+JobStatus = Literal[
+    "scheduled", "queued", "running", "cancelled", "failed", "pending_retry", "complete"
+]
+Trigger = Literal["initial", "schedule", "full_schedule", "manual"]
+
+
+class SyncCounts(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    fetched: int = 0
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+
+
+class ModelSyncRequest(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    data_model: str
+    sync_from: date | None = None
+    full_sync: bool = False
+
+
+class SyncRequested(Payload):
+    """Sync these models of a connection now; the executor makes one job per model."""
+
+    EVENT_TYPE = "sync.requested"
+
+    batch_id: str
+    connection_id: str
+    provider_name: str
+    trigger: Trigger = "schedule"
+    is_initial_sync: bool = False
+    is_one_off: bool = False
+    models: list[ModelSyncRequest]
+
+
+class SyncJob(BaseModel):
+    """A sync job as the public API shows it (seed 003 fields)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    object: Literal["sync_job"] = "sync_job"
+    id: str
+    connection_id: str
+    data_model: str
+    model_id: str
+    status: JobStatus
+    attempt: int = 0
+    batch_id: str | None = None
+    created_at: datetime
+    modified_at: datetime | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    error: str | None = None
+    entity_id: str | None = None
+    file_id: str | None = None
+    is_initial_sync: bool = False
+    is_one_off: bool = False
+    full_sync: bool = False
+    pagination_state: dict[str, Any] = {}
+    timerange_start: datetime | None = None
+    timerange_end: datetime | None = None
+    counts: SyncCounts = SyncCounts()
+
+
+class SyncJobChanged(Payload):
+    EVENT_TYPE = "sync.job.changed"
+
+    job: SyncJob
+    previous_status: JobStatus | None = None
+
+
+class SyncCompleted(Payload):
+    """All records of a job are stored and compared; `status` says how the job ended."""
+
+    EVENT_TYPE = "sync.completed"
+
+    job_id: str
+    batch_id: str | None = None
+    connection_id: str
+    provider_name: str
+    data_model: str
+    status: Literal["complete", "failed", "cancelled"]
+    full_sync: bool = False
+    is_initial_sync: bool = False
+    counts: SyncCounts = SyncCounts()
+    held_deletions: int = 0
+    error: str | None = None
+    last_synced_at: datetime | None = None
+    high_water_mark: datetime | None = None

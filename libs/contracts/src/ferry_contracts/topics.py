@@ -1,0 +1,63 @@
+"""The registry of Ferry's topics: names, partitions and the payload each carries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from pydantic import BaseModel
+
+from .connections import ConnectionChanged
+from .envelope import Envelope, Payload
+from .records import RecordChanged, RecordsFetched
+from .sync import SyncCompleted, SyncJobChanged, SyncRequested
+
+CONNECTION_CHANGED = "connection.changed"
+SYNC_REQUESTED = "sync.requested"
+SYNC_JOB_CHANGED = "sync.job.changed"
+RECORDS_FETCHED = "records.fetched"
+SYNC_COMPLETED = "sync.completed"
+RECORD_CHANGED = "record.changed"
+
+PAYLOADS: dict[str, type[Payload]] = {
+    CONNECTION_CHANGED: ConnectionChanged,
+    SYNC_REQUESTED: SyncRequested,
+    SYNC_JOB_CHANGED: SyncJobChanged,
+    RECORDS_FETCHED: RecordsFetched,
+    SYNC_COMPLETED: SyncCompleted,
+    RECORD_CHANGED: RecordChanged,
+}
+TOPICS: tuple[str, ...] = tuple(PAYLOADS)
+
+
+def dlq(topic: str) -> str:
+    return f"{topic}.dlq"
+
+
+ALL_TOPICS: tuple[str, ...] = TOPICS + tuple(dlq(t) for t in TOPICS)
+
+
+class UnknownEventType(ValueError):
+    pass
+
+
+def topic_of(payload: Payload) -> str:
+    return payload.EVENT_TYPE
+
+
+def parse(raw: bytes, topic: str | None = None) -> Envelope[Any]:
+    """Decode and validate one message; raises ValueError (or pydantic's) when it is not one."""
+    doc = orjson.loads(raw)
+    if not isinstance(doc, dict):
+        raise ValueError("message is not a JSON object")
+    event_type = doc.get("type")
+    payload = PAYLOADS.get(event_type) if isinstance(event_type, str) else None
+    if payload is None:
+        raise UnknownEventType(f"unknown event type {event_type!r}")
+    if topic is not None and topic != event_type:
+        raise UnknownEventType(f"event type {event_type!r} does not belong on topic {topic!r}")
+    return Envelope[payload].model_validate(doc)  # type: ignore[valid-type]
+
+
+def dump(envelope: BaseModel) -> bytes:
+    return orjson.dumps(envelope.model_dump(mode="json"))

@@ -1,0 +1,1 @@
+"""Ferry's service kit: settings, broker, Postgres, migrations, outbox, inbox, telemetry."""

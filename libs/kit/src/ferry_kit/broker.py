@@ -1,0 +1,199 @@
+"""Kafka for Ferry services: the broker, explicit topics, and at-least-once consumers with a DLQ.
+
+Every service consumes through `Consumer`: one FastStream batch subscriber over all the topics
+the service reads (each subscriber costs a consumer-group join at start), manual commits after
+the handlers' effects are durable, poison messages routed to `<topic>.dlq`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from aiokafka import ConsumerRecord
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from ferry_contracts import Envelope
+from ferry_contracts.topics import ALL_TOPICS, dlq, parse
+from opentelemetry.sdk.trace import TracerProvider
+from pydantic import ValidationError
+
+from . import logging as klog
+from .settings import KitSettings
+
+log = klog.get("ferry.consumer")
+
+Handler = Callable[[list[Envelope[Any]]], Awaitable[None]]
+
+# Infrastructure failures are retried forever: the message is fine, the world is not.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    ConnectionError,
+    asyncio.TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.SerializationError,
+    asyncpg.DeadlockDetectedError,
+)
+
+# Policies that commit only after the handler's effect; ACK_FIRST would be at-most-once.
+AT_LEAST_ONCE = {AckPolicy.MANUAL, AckPolicy.NACK_ON_ERROR}
+
+
+def make_broker(settings: KitSettings, service: str, tracer_provider: TracerProvider | None = None) -> KafkaBroker:
+    middlewares = [KafkaTelemetryMiddleware(tracer_provider=tracer_provider)] if tracer_provider else []
+    return KafkaBroker(
+        settings.kafka_bootstrap,
+        client_id=f"ferry-{service}",
+        middlewares=middlewares,
+        max_batch_size=1024 * 1024,
+        max_request_size=8 * 1024 * 1024,
+        graceful_timeout=10.0,
+        log_level=20,
+    )
+
+
+async def ensure_topics(bootstrap: str, partitions: int, topics: Iterable[str] = ALL_TOPICS) -> None:
+    """Create the topics explicitly: auto-created ones get an arbitrary partition count."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [NewTopic(t, partitions, 1) for t in topics if t not in existing]
+        if missing:
+            try:
+                await admin.create_topics(missing)
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        await admin.close()
+
+
+@dataclass
+class _Item:
+    record: ConsumerRecord[Any, Any]
+    envelope: Envelope[Any]
+
+
+class Consumer:
+    """One at-least-once batch consumer for a service, dispatching by topic."""
+
+    def __init__(
+        self,
+        broker: KafkaBroker,
+        settings: KitSettings,
+        group: str,
+        handlers: dict[str, Handler],
+        *,
+        max_records: int | None = None,
+        retry_base_delay: float = 0.2,
+    ) -> None:
+        self._broker = broker
+        self._handlers = handlers
+        self._max_attempts = settings.handler_max_attempts
+        self._retry_base = retry_base_delay
+        self.dead_lettered = 0
+
+        async def _no_decode(msg: Any, original: Any = None) -> None:
+            return None  # we parse raw records ourselves so bad JSON reaches the DLQ
+
+        self.subscriber = broker.subscriber(
+            *handlers,
+            group_id=group,
+            batch=True,
+            max_records=max_records or settings.consumer_max_records,
+            batch_timeout_ms=100,
+            ack_policy=AckPolicy.MANUAL,
+            auto_offset_reset="earliest",
+            session_timeout_ms=settings.kafka_session_timeout_ms,
+            heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
+            max_partition_fetch_bytes=8 * 1024 * 1024,
+            decoder=_no_decode,
+        )
+        self.subscriber(self._on_batch)
+
+    async def _on_batch(self, body: Any, msg: KafkaMessage) -> None:
+        raw = msg.raw_message
+        records: Sequence[ConsumerRecord[Any, Any]] = raw if isinstance(raw, tuple) else (raw,)
+        await self.process(records)
+        await msg.ack()
+
+    async def process(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
+        """Handle records in order, a run of one topic at a time; return when all are durable."""
+        run: list[_Item] = []
+        run_topic: str | None = None
+        for record in records:
+            try:
+                envelope = parse(record.value or b"", record.topic)
+            except (ValueError, ValidationError) as exc:
+                await self._dead_letter(record, f"invalid message: {exc}")
+                continue
+            if run and record.topic != run_topic:
+                await self._handle(run_topic, run)  # type: ignore[arg-type]
+                run = []
+            run_topic = record.topic
+            run.append(_Item(record, envelope))
+        if run:
+            await self._handle(run_topic, run)  # type: ignore[arg-type]
+
+    async def _handle(self, topic: str, items: list[_Item]) -> None:
+        handler = self._handlers[topic]
+        if await self._attempt(handler, items, attempts=1 if len(items) > 1 else self._max_attempts):
+            return
+        # Something in the batch fails: isolate it so the rest goes on.
+        for item in items:
+            if not await self._attempt(handler, [item], attempts=self._max_attempts):
+                await self._dead_letter(item.record, self._last_error)
+
+    _last_error = ""
+
+    async def _attempt(self, handler: Handler, items: list[_Item], attempts: int) -> bool:
+        failures = 0
+        while True:
+            try:
+                await handler([i.envelope for i in items])
+                return True
+            except asyncio.CancelledError:
+                raise
+            except TRANSIENT_ERRORS as exc:
+                delay = min(30.0, self._retry_base * 2 ** min(failures, 8))
+                log.warning("transient failure; retrying", topic=items[0].record.topic, error=repr(exc), delay=delay)
+                failures += 1
+                await asyncio.sleep(delay)
+            except Exception as exc:  # noqa: BLE001 - any other failure counts as an attempt
+                failures += 1
+                self._last_error = f"{type(exc).__name__}: {exc}"
+                log.warning(
+                    "handler failed",
+                    topic=items[0].record.topic,
+                    attempt=failures,
+                    batch=len(items),
+                    error=self._last_error,
+                )
+                if failures >= attempts:
+                    return False
+                await asyncio.sleep(self._retry_base * 2 ** min(failures, 6))
+
+    async def _dead_letter(self, record: ConsumerRecord[Any, Any], reason: str) -> None:
+        self.dead_lettered += 1
+        log.error("message sent to the dead-letter topic", topic=record.topic, offset=record.offset, reason=reason)
+        await self._broker.publish(
+            record.value or b"",
+            topic=dlq(record.topic),
+            key=record.key,
+            headers={
+                "ferry-error": reason[:2000],
+                "ferry-original-topic": record.topic,
+                "ferry-original-partition": str(record.partition),
+                "ferry-original-offset": str(record.offset),
+            },
+        )

@@ -1,0 +1,145 @@
+"""Outbox: events are rows written with the state change; a relay publishes them in order."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+import orjson
+from aiokafka import AIOKafkaProducer
+from ferry_contracts import Envelope
+from ferry_contracts.topics import dump
+
+from . import db
+from . import logging as klog
+from .telemetry import current_trace_headers
+
+log = klog.get("ferry.outbox")
+
+_COPY_THRESHOLD = 64
+
+
+async def add(conn: asyncpg.Connection, events: Sequence[Envelope[Any]]) -> None:
+    """Write events to this schema's outbox. Call inside the state change's transaction."""
+    if not events:
+        return
+    headers = current_trace_headers()
+    rows = [(e.id, e.type, e.connection_id, dump(e), headers) for e in events]
+    if len(rows) >= _COPY_THRESHOLD:
+        await conn.copy_records_to_table(
+            "outbox", records=rows, columns=["event_id", "topic", "key", "payload", "headers"]
+        )
+    else:
+        await conn.executemany(
+            "INSERT INTO outbox (event_id, topic, key, payload, headers) VALUES ($1,$2,$3,$4,$5)",
+            rows,
+        )
+
+
+def make_producer(bootstrap: str) -> AIOKafkaProducer:
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        linger_ms=2,
+        max_batch_size=1024 * 1024,
+        max_request_size=8 * 1024 * 1024,
+        request_timeout_ms=30_000,
+    )
+
+
+class OutboxRelay:
+    """Publishes a schema's outbox rows to Kafka, oldest first, then deletes them.
+
+    One relay per schema publishes at a time (a session advisory lock), so rows of one key keep
+    their order. A crash between publish and delete republishes rows: consumers dedupe by id.
+    """
+
+    def __init__(
+        self,
+        dsn: str,
+        schema: str,
+        producer: AIOKafkaProducer,
+        *,
+        batch_size: int = 2000,
+        idle_wait: float = 0.5,
+    ) -> None:
+        self._dsn = dsn
+        self._schema = schema
+        self._producer = producer
+        self._batch_size = batch_size
+        self._idle_wait = idle_wait
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.published = 0
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self._schema}")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                await self._lead()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the relay must outlive any one failure
+                log.warning("outbox relay failed; retrying", schema=self._schema, error=repr(exc))
+                await asyncio.sleep(1.0)
+
+    async def _lead(self) -> None:
+        conn = await db.connect(self._dsn, self._schema)
+        try:
+            lock_key = f"ferry.outbox.{self._schema}"
+            while not await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", lock_key):
+                await asyncio.sleep(1.0)
+            await conn.add_listener(f"{self._schema}_outbox", lambda *_: self._wake.set())
+            while not self._stopping:
+                sent = await self._publish_batch(conn)
+                if sent < self._batch_size:
+                    self._wake.clear()
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self._idle_wait)
+        finally:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    async def _publish_batch(self, conn: asyncpg.Connection) -> int:
+        rows = await conn.fetch(
+            "SELECT id, topic, key, payload, headers FROM outbox ORDER BY id LIMIT $1",
+            self._batch_size,
+        )
+        if not rows:
+            return 0
+        futures = []
+        for row in rows:
+            headers = [(k, v.encode()) for k, v in headers_of(row["headers"]).items()]
+            key = row["key"].encode() if row["key"] else None
+            futures.append(
+                await self._producer.send(
+                    row["topic"], value=bytes(row["payload"]), key=key, headers=headers
+                )
+            )
+        await asyncio.gather(*futures)
+        await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])
+        self.published += len(rows)
+        return len(rows)
+
+
+def headers_of(raw: Any) -> dict[str, str]:
+    if isinstance(raw, dict):
+        return raw
+    return orjson.loads(raw) if raw else {}

@@ -1,0 +1,109 @@
+"""The common life of a Ferry service: pool, migrations, outbox relay, consumer, HTTP server.
+
+A service's `app.py` builds its own dependencies on top of a `Runtime` and owns the order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
+
+from . import db, migrate, telemetry
+from . import logging as klog
+from .broker import Consumer, Handler, ensure_topics, make_broker
+from .outbox import OutboxRelay, make_producer
+from .settings import KitSettings
+
+log = klog.get("ferry.runtime")
+
+
+class Runtime:
+    def __init__(self, name: str, settings: KitSettings, migrations_dir: Path | None) -> None:
+        self.name = name
+        self.settings = settings
+        self.migrations_dir = migrations_dir
+        self.pool: Any = None
+        self.broker: KafkaBroker | None = None
+        self.consumer: Consumer | None = None
+        self.relay: OutboxRelay | None = None
+        self._producer: Any = None
+        self._servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
+        self.tracer_provider = telemetry.configure(settings, name)
+
+    async def open_database(self) -> None:
+        if self.migrations_dir is not None:
+            applied = await migrate.apply(self.settings.database_url, self.name, self.migrations_dir)
+            if applied:
+                log.info("migrations applied", service=self.name, versions=applied)
+        self.pool = await db.create_pool(
+            self.settings.database_url,
+            self.name,
+            min_size=self.settings.db_pool_min,
+            max_size=self.settings.db_pool_max,
+        )
+
+    async def start_relay(self) -> None:
+        await ensure_topics(self.settings.kafka_bootstrap, self.settings.topic_partitions)
+        self._producer = make_producer(self.settings.kafka_bootstrap)
+        await self._producer.start()
+        self.relay = OutboxRelay(self.settings.database_url, self.name, self._producer)
+        self.relay.start()
+
+    async def start_consumer(self, handlers: dict[str, Handler], max_records: int | None = None) -> None:
+        await ensure_topics(self.settings.kafka_bootstrap, self.settings.topic_partitions)
+        self.broker = make_broker(self.settings, self.name, self.tracer_provider)
+        self.consumer = Consumer(self.broker, self.settings, self.name, handlers, max_records=max_records)
+        await self.broker.start()
+
+    async def serve_http(self, app: FastAPI, host: str, port: int) -> None:
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+        server = uvicorn.Server(config)
+        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        task = asyncio.create_task(server.serve(), name=f"http-{self.name}")
+        self._servers.append((server, task))
+        for _ in range(200):
+            if server.started:
+                return
+            if task.done():
+                task.result()
+                raise RuntimeError(f"{self.name} HTTP server stopped at start")
+            await asyncio.sleep(0.02)
+        raise RuntimeError(f"{self.name} HTTP server did not start on {host}:{port}")
+
+    async def close(self) -> None:
+        for server, task in self._servers:
+            server.should_exit = True
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(task, 5)
+        if self.broker is not None:
+            with contextlib.suppress(Exception):
+                await self.broker.stop()
+        if self.relay is not None:
+            await self.relay.stop()
+        if self._producer is not None:
+            with contextlib.suppress(Exception):
+                await self._producer.stop()
+        if self.pool is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.pool.close(), 5)
+
+
+async def run_forever(start: Any, stop: Any) -> None:
+    """Run a service until SIGINT/SIGTERM, then stop it cleanly."""
+    import signal
+
+    loop = asyncio.get_running_loop()
+    done = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, done.set)
+    handle = await start()
+    try:
+        await done.wait()
+    finally:
+        await stop(handle)

@@ -1,0 +1,44 @@
+"""Settings shared by every Ferry service; each service subclasses `KitSettings`."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KitSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FERRY_", extra="ignore")
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/ferry"
+    topic_partitions: int = Field(8, ge=1)
+    # Short sessions make joins and failover take seconds instead of tens of seconds.
+    kafka_session_timeout_ms: int = 10_000
+    kafka_heartbeat_interval_ms: int = 3_000
+    consumer_max_records: int = 500
+    handler_max_attempts: int = 5
+    db_pool_min: int = 1
+    db_pool_max: int = 10
+    log_level: str = "INFO"
+    log_format: Literal["json", "console"] = "console"
+    telemetry: Literal["off", "console", "otlp"] = "off"
+    otlp_endpoint: str | None = None
+    # Services call each other's internal HTTP APIs with this shared token; no default.
+    internal_token: str = Field(min_length=16)
+    internal_host: str = "127.0.0.1"
+    gateway_port: int = 8080
+    connections_port: int = 8081
+    scheduler_port: int = 8082
+    executor_port: int = 8083
+    records_port: int = 8084
+    webhooks_port: int = 8085
+    sandbox_port: int = 8090
+    connections_url: str = "http://127.0.0.1:8081"
+    executor_url: str = "http://127.0.0.1:8083"
+    records_url: str = "http://127.0.0.1:8084"
+    webhooks_url: str = "http://127.0.0.1:8085"
+    scheduler_url: str = "http://127.0.0.1:8082"
+    # Where providers are reached; the sandbox provider by default.
+    sandbox_url: str = "http://127.0.0.1:8090"

@@ -1,0 +1,168 @@
+"""The connections service's HTTP app: internal routes (guarded) and the public connect pages."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from ferry_kit import internal
+from ferry_kit import logging as klog
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
+
+from .connect import ConnectFlow
+from .connect_page import create_router
+from .credentials import Credentials, Unavailable
+from .domain import Conflict, Invalid
+from .service import Connections, NotFound
+
+log = klog.get("ferry.connections.api")
+
+Frequency = Literal["HOURLY", "DAILY", "WEEKLY", "MONTHLY", "CUSTOM"]
+AccessLevel = Literal["DISABLED", "READ", "WRITE", "READ_WRITE"]
+
+
+class ModelConfigIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    data_model: str = Field(min_length=1)
+    frequency: Frequency = "DAILY"
+    interval_minutes: int | None = Field(None, ge=1)
+    access: AccessLevel = "READ"
+
+
+class ProjectSyncConfigIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    data_models: list[ModelConfigIn] = []
+    full_sync_interval_hours: int = Field(24, ge=1, le=24 * 31)
+    record_events_on_initial_sync: bool = False
+
+
+class ConnectionModelConfigIn(ModelConfigIn):
+    sync_from: date | None = None
+
+
+class ConnectionSyncConfigIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    data_models: list[ConnectionModelConfigIn]
+
+
+class ConnectionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    provider_name: str = Field(min_length=1)
+    requested_data_types: list[str] = Field(min_length=1)
+    skip_permissions: bool = False
+    return_url: str | None = Field(None, max_length=2048, pattern=r"^https?://")
+    sync_config: ConnectionSyncConfigIn | None = None
+
+
+class ConnectionPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["DISCONNECTED", "AUTH_REQUIRED"] | None = None
+    requested_data_types: list[str] | None = Field(None, min_length=1)
+    sync_config: ConnectionSyncConfigIn | None = None
+
+
+def _error(status: int, code: str, message: str, details: list[Any] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message, "details": details or []}}, status_code=status)
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for p in (str(p) for p in loc if p not in ("body", "query", "path", "header")):
+        out += f"[{p}]" if p.isdigit() else (f".{p}" if out else p)
+    return out or ".".join(str(p) for p in loc)
+
+
+def _install_errors(app: FastAPI) -> None:
+    @app.exception_handler(NotFound)
+    async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
+        return _error(404, "not_found", str(exc))
+
+    @app.exception_handler(Conflict)
+    async def _conflict(_: Request, exc: Conflict) -> JSONResponse:
+        return _error(409, exc.code, exc.message, exc.details)
+
+    @app.exception_handler(Invalid)
+    async def _invalid(_: Request, exc: Invalid) -> JSONResponse:
+        return _error(422, "validation_error", exc.message, exc.details)
+
+    @app.exception_handler(Unavailable)
+    async def _unavailable(_: Request, exc: Unavailable) -> JSONResponse:
+        return _error(503, "provider_unavailable", f"the provider's token endpoint failed: {exc}")
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [{"field": _field(tuple(e["loc"])), "message": e["msg"], "type": e["type"]} for e in exc.errors()]
+        return _error(422, "validation_error", "invalid input: " + ", ".join(d["field"] for d in details), details)
+
+    @app.exception_handler(HTTPException)
+    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+        codes = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed"}
+        return _error(exc.status_code, codes.get(exc.status_code, "error"), str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", path=request.url.path)
+        return _error(500, "internal_error", "an internal error occurred")
+
+
+def create_api(connections: Connections, flow: ConnectFlow, credentials: Credentials, token: str) -> FastAPI:
+    app = FastAPI(title="Ferry connections", docs_url=None, redoc_url=None, openapi_url=None)
+    _install_errors(app)
+    guard = [internal.guard(token)]
+    app.include_router(create_router(flow))
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/internal/providers", dependencies=guard)
+    async def providers() -> Any:
+        return connections.providers()
+
+    @app.get("/internal/projects/{project_id}/sync-config", dependencies=guard)
+    async def get_sync_config(project_id: str) -> Any:
+        return await connections.project_config(project_id)
+
+    @app.put("/internal/projects/{project_id}/sync-config", dependencies=guard)
+    async def put_sync_config(project_id: str, body: ProjectSyncConfigIn) -> Any:
+        return await connections.put_project_config(project_id, body.model_dump(mode="json"))
+
+    @app.post("/internal/projects/{project_id}/users/{user_id}/connections", status_code=201, dependencies=guard)
+    async def create(project_id: str, user_id: str, body: ConnectionIn) -> Any:
+        return await connections.create(project_id, user_id, body.model_dump(mode="json"))
+
+    @app.get("/internal/projects/{project_id}/users/{user_id}/connections", dependencies=guard)
+    async def list_connections(project_id: str, user_id: str) -> Any:
+        return await connections.list(project_id, user_id)
+
+    @app.get("/internal/projects/{project_id}/connections/{connection_id}", dependencies=guard)
+    async def get_connection(project_id: str, connection_id: str) -> Any:
+        return await connections.get(project_id, connection_id)
+
+    @app.patch("/internal/projects/{project_id}/connections/{connection_id}", dependencies=guard)
+    async def patch(project_id: str, connection_id: str, body: ConnectionPatch) -> Any:
+        return await connections.patch(project_id, connection_id, body.model_dump(mode="json", exclude_unset=True))
+
+    @app.delete("/internal/projects/{project_id}/connections/{connection_id}", status_code=204, dependencies=guard)
+    async def delete(project_id: str, connection_id: str) -> Response:
+        await connections.delete(project_id, connection_id)
+        return Response(status_code=204)
+
+    @app.get("/internal/connections/{connection_id}/credentials", dependencies=guard)
+    async def get_credentials(connection_id: str) -> Any:
+        return await credentials.get(connection_id)
+
+    @app.post("/internal/connections/{connection_id}/credentials/refresh", dependencies=guard)
+    async def refresh_credentials(connection_id: str) -> Any:
+        return await credentials.get(connection_id, force=True)
+
+    return app

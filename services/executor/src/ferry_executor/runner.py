@@ -1,0 +1,295 @@
+"""Workers that run sync jobs page by page.
+
+Each page is published to `records.fetched` (through the outbox) in the same transaction that
+saves the job's checkpoint, so a run that dies resumes at the next page on any worker: a lease,
+renewed by a heartbeat, tells a live run from a dead one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import httpx
+from ferry_connectors import (
+    AccessDenied,
+    AuthExpired,
+    ConnectorClient,
+    ConnectorError,
+    ProviderUnavailable,
+    RateLimited,
+    get_provider,
+)
+from ferry_contracts import Envelope
+from ferry_contracts.records import RecordsEnd, RecordsFetched, RecordsPage
+from ferry_kit import logging as klog
+from ferry_kit import outbox
+
+from . import domain
+from . import repository as repo
+from .provider import Budget, CredentialsClient, CredentialsError
+from .service import Jobs, changed
+from .settings import Settings
+
+log = klog.get("ferry.executor.runner")
+
+_PAGE_EXTRA = {"is_initial_sync", "full_sync"} & set(RecordsPage.model_fields)
+
+
+class LostLease(Exception):
+    """Another worker took the job over (this one was presumed dead) or it was deleted."""
+
+
+class Runner:
+    def __init__(self, settings: Settings, pool: asyncpg.Pool, jobs: Jobs, credentials: CredentialsClient,
+                 budget: Budget, http: httpx.AsyncClient) -> None:
+        self.settings = settings
+        self.pool = pool
+        self.jobs = jobs
+        self.credentials = credentials
+        self.budget = budget
+        self.http = http
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+
+    def start(self) -> None:
+        for i in range(self.settings.executor_concurrency):
+            self._tasks.append(asyncio.create_task(self._worker(), name=f"executor-worker-{i}"))
+        self._tasks.append(asyncio.create_task(self._sweeper(), name="executor-sweeper"))
+
+    async def stop(self) -> None:
+        self._stopping = True
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+
+    # --- loops --------------------------------------------------------------------------------
+
+    async def _worker(self) -> None:
+        while not self._stopping:
+            try:
+                async with self.pool.acquire() as conn, conn.transaction():
+                    job = await repo.claim_next(conn, self.owner, self.settings.executor_lease_seconds)
+                    if job is not None:
+                        await outbox.add(conn, [changed(job, "queued")])
+            except asyncpg.UniqueViolationError:
+                continue  # another worker started that (connection, model) a moment ago
+            except (OSError, asyncpg.PostgresError) as e:
+                log.warning("claiming jobs failed", error=str(e))
+                await asyncio.sleep(1.0)
+                continue
+            if job is None:
+                self.jobs.wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.jobs.wake.wait(), self.settings.executor_poll_seconds)
+                continue
+            try:
+                await self.run(job)
+            except LostLease:
+                log.warning("job taken over by another worker", job_id=job["id"])
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # a bug must not kill the worker; the lease expires and it resumes
+                log.exception("job run crashed", job_id=job["id"], error=str(e))
+                await asyncio.sleep(1.0)
+
+    async def _sweeper(self) -> None:
+        while not self._stopping:
+            await asyncio.sleep(max(0.5, self.settings.executor_lease_seconds / 3))
+            try:
+                async with self.pool.acquire() as conn, conn.transaction():
+                    rows = await repo.expired_leases(conn)
+                    await outbox.add(conn, [changed(r, "running") for r in rows])
+                if rows:
+                    log.warning("resuming jobs of dead workers", jobs=[r["id"] for r in rows])
+                    self.jobs.wake.set()
+            except (OSError, asyncpg.PostgresError) as e:
+                log.warning("lease sweep failed", error=str(e))
+
+    async def _heartbeat(self, job_id: str, flags: dict[str, bool]) -> None:
+        while True:
+            await asyncio.sleep(self.settings.executor_lease_seconds / 3)
+            try:
+                async with self.pool.acquire() as conn:
+                    cancel = await repo.renew_lease(conn, job_id, self.owner, self.settings.executor_lease_seconds)
+            except (OSError, asyncpg.PostgresError):
+                continue
+            if cancel is None:
+                flags["lost"] = True
+                return
+            flags["cancel"] = bool(cancel)
+
+    # --- one run ------------------------------------------------------------------------------
+
+    async def run(self, job: asyncpg.Record) -> None:
+        flags = {"lost": False, "cancel": bool(job["cancel_requested"])}
+        beat = asyncio.create_task(self._heartbeat(job["id"], flags))
+        try:
+            await self._run(job, flags)
+        finally:
+            beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beat
+
+    async def _run(self, job: asyncpg.Record, flags: dict[str, bool]) -> None:
+        s = self.settings
+        provider = get_provider(job["provider_name"])
+        model = provider.model(job["data_model"]) if provider else None
+        if provider is None or model is None:
+            await self._end(job, "failed", f"unknown provider or data model: {job['provider_name']}/{job['data_model']}", {})
+            return
+        state: dict[str, Any] = dict(job["pagination_state"] or {})
+        if "window_end" not in state:
+            # Fixed once per job, so a resumed run asks for the same window.
+            async with self.pool.acquire() as conn:
+                ms = await repo.model_state(conn, job["connection_id"], job["data_model"])
+                start = domain.window_start(full_sync=job["full_sync"], sync_from=job["sync_from"],
+                                            high_water_mark=ms["high_water_mark"] if ms else None)
+                end = domain.utcnow()
+                await repo.set_window(conn, job["id"], start, end)
+            state.update(window_start=start.isoformat() if start else None, window_end=end.isoformat(),
+                         pages=0, fetched=0, high_water_mark=None, started_at=end.isoformat())
+        since = domain.parse_time(state.get("window_start"))
+        cutoff = domain.cutoff(job["sync_from"])
+
+        try:
+            creds = await self.credentials.get(job["connection_id"])
+        except CredentialsError as e:
+            await self._retry_or_fail(job, state, e.message, retryable=e.retryable)
+            return
+        client = ConnectorClient(provider, creds.base_url, creds.access_token, self.http)
+        refreshed = False
+        page_failures = 0
+        while True:
+            if flags["lost"]:
+                raise LostLease(job["id"])
+            if flags["cancel"]:
+                await self._end(job, "cancelled", "cancelled by request", state)
+                return
+            await self.budget.acquire(job["connection_id"])
+            try:
+                cursor = state.get("cursor")
+                page = await client.fetch_page(model.name, {"cursor": cursor} if cursor else None,
+                                               updated_since=since, limit=s.executor_page_size)
+            except RateLimited as e:
+                await self.budget.slow_down(job["connection_id"], e.retry_after)
+                if e.retry_after > s.executor_max_inline_wait_seconds:
+                    await self._park(job, state, e.retry_after, "rate limited by the provider")
+                    return
+                continue  # the budget waits out Retry-After before the next request
+            except AuthExpired as e:
+                if refreshed:
+                    await self._end(job, "failed", f"auth_error: {e.message} even after a token refresh", state)
+                    return
+                try:
+                    creds = await self.credentials.get(job["connection_id"], refresh=True)
+                except CredentialsError as ce:
+                    await self._end(job, "failed", ce.message if ce.message.startswith("auth_error") else f"auth_error: {ce.message}", state)
+                    return
+                client = ConnectorClient(provider, creds.base_url, creds.access_token, self.http)
+                refreshed = True
+                continue
+            except ProviderUnavailable as e:
+                page_failures += 1
+                if page_failures <= s.executor_page_retries:
+                    await asyncio.sleep(s.executor_retry_base_seconds * 2 ** (page_failures - 1))
+                    continue
+                await self._retry_or_fail(job, state, e.message, retryable=True)
+                return
+            except AccessDenied as e:
+                await self._end(job, "failed", f"access_denied: {e.message}", state)
+                return
+            except ConnectorError as e:
+                await self._end(job, "failed", e.message, state)
+                return
+            page_failures = 0
+            await self._save_page(job, state, page.records, page.next_state, cutoff, model.updated_field)
+            if page.next_state is None:
+                return
+
+    async def _save_page(self, job: asyncpg.Record, state: dict[str, Any], records: list[dict[str, Any]],
+                         next_state: dict[str, Any] | None, cutoff: datetime | None, updated_field: str) -> None:
+        hwm = domain.parse_time(state.get("high_water_mark"))
+        kept = []
+        for r in records:
+            ts = domain.parse_time(r.get(updated_field))
+            if cutoff is not None and ts is not None and ts < cutoff:
+                continue  # before sync_from: outside the window this job covers
+            if ts is not None and (hwm is None or ts > hwm):
+                hwm = ts
+            kept.append(r)
+        n = int(state.get("pages", 0)) + 1
+        state.update(cursor=(next_state or {}).get("cursor"), pages=n,
+                     fetched=int(state.get("fetched", 0)) + len(kept),
+                     high_water_mark=hwm.isoformat() if hwm else None)
+        extra = {k: job[k] for k in _PAGE_EXTRA}
+        events: list[Envelope[Any]] = []
+        if kept:
+            events.append(self._event(job, RecordsFetched(item=RecordsPage(
+                job_id=job["id"], data_model=job["data_model"], page=n, records=kept, **extra))))
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await repo.checkpoint(conn, job["id"], self.owner, state, state["fetched"],
+                                        self.settings.executor_lease_seconds)
+            if row is None:
+                raise LostLease(job["id"])
+            if next_state is None:
+                events.append(self._end_marker(job, "complete", None, state))
+                row = await repo.transition(conn, job["id"], status="running", phase="finishing", owner=self.owner)
+            await outbox.add(conn, events)
+
+    def _event(self, job: asyncpg.Record, payload: RecordsFetched) -> Envelope[Any]:
+        return Envelope.of(payload, project_id=job["project_id"], connection_id=job["connection_id"])
+
+    def _end_marker(self, job: asyncpg.Record, status: str, error: str | None, state: dict[str, Any]) -> Envelope[Any]:
+        return self._event(job, RecordsFetched(item=RecordsEnd(
+            job_id=job["id"], batch_id=job["batch_id"], data_model=job["data_model"],
+            provider_name=job["provider_name"], status=status,  # type: ignore[arg-type]
+            full_sync=job["full_sync"], is_initial_sync=job["is_initial_sync"], sync_from=job["sync_from"],
+            pages=int(state.get("pages", 0)), fetched=int(state.get("fetched", 0)), error=error,
+            started_at=domain.parse_time(state.get("started_at")),
+            high_water_mark=domain.parse_time(state.get("high_water_mark")),
+        )))
+
+    async def _end(self, job: asyncpg.Record, status: str, error: str | None, state: dict[str, Any]) -> None:
+        """End a run as failed or cancelled; the records service still reports it (sync_failed)."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            if state:
+                await repo.checkpoint(conn, job["id"], self.owner, state, int(state.get("fetched", 0)),
+                                      self.settings.executor_lease_seconds)
+            row = await repo.transition(conn, job["id"], status=status, phase="done", owner=self.owner,
+                                        error=error, completed=True)
+            if row is None:
+                raise LostLease(job["id"])
+            await outbox.add(conn, [self._end_marker(job, status, error, state), changed(row, "running")])
+        log.info("job ended", job_id=job["id"], status=status, error=error)
+
+    async def _park(self, job: asyncpg.Record, state: dict[str, Any], seconds: float, why: str) -> None:
+        """Free the worker; the job comes back when the provider allows it (same checkpoint)."""
+        resume = domain.utcnow().timestamp() + seconds
+        async with self.pool.acquire() as conn, conn.transaction():
+            await repo.checkpoint(conn, job["id"], self.owner, state, int(state.get("fetched", 0)),
+                                  self.settings.executor_lease_seconds)
+            row = await repo.transition(
+                conn, job["id"], status="pending_retry", phase="fetching", owner=self.owner,
+                error=f"{why}; resuming in {seconds:.0f}s",
+                run_after=datetime.fromtimestamp(resume, domain.utcnow().tzinfo),
+            )
+            if row is None:
+                raise LostLease(job["id"])
+            await outbox.add(conn, [changed(row, "running")])
+
+    async def _retry_or_fail(self, job: asyncpg.Record, state: dict[str, Any], error: str, *, retryable: bool) -> None:
+        failures = int(state.get("failures", 0)) + 1
+        state["failures"] = failures
+        if not retryable or failures >= self.settings.executor_max_attempts:
+            await self._end(job, "failed", error, state)
+            return
+        await self._park(job, state, domain.retry_delay(failures, self.settings.executor_retry_base_seconds), error)

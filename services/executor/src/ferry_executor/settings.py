@@ -1,0 +1,25 @@
+"""Executor settings (FERRY_ prefix)."""
+
+from __future__ import annotations
+
+from ferry_kit.settings import KitSettings
+from pydantic import Field
+
+
+class Settings(KitSettings):
+    # Jobs fetched at once by one executor process.
+    executor_concurrency: int = Field(4, ge=1)
+    executor_page_size: int = Field(1000, ge=1, le=10_000)
+    # A worker that stops renewing its lease for this long is presumed dead; its job resumes.
+    executor_lease_seconds: float = Field(15.0, gt=0)
+    executor_poll_seconds: float = Field(0.25, gt=0)
+    # The request budget of one connection at its provider, shared by its jobs and write-backs.
+    provider_requests_per_second: float = Field(20.0, gt=0)
+    provider_burst: int = Field(20, ge=1)
+    provider_timeout_seconds: float = Field(30.0, gt=0)
+    # A 429 asking to wait longer than this parks the job as pending_retry and frees the worker.
+    executor_max_inline_wait_seconds: float = Field(30.0, ge=0)
+    # 5xx / timeouts: retries of one page inside a run, then the job is retried later.
+    executor_page_retries: int = Field(3, ge=0)
+    executor_retry_base_seconds: float = Field(1.0, ge=0)
+    executor_max_attempts: int = Field(5, ge=1)

@@ -1,0 +1,49 @@
+"""Providers catalogue and the project's sync config (owned by the connections service)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..auth import CurrentPrincipal
+from ..upstream import call, relay
+from .deps import Up
+
+router = APIRouter(tags=["sync config"])
+
+
+class ModelConfigIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    data_model: str = Field(min_length=1)
+    frequency: Literal["HOURLY", "DAILY", "WEEKLY", "MONTHLY", "CUSTOM"] = "DAILY"
+    interval_minutes: int | None = Field(None, ge=1)
+    access: Literal["DISABLED", "READ", "WRITE", "READ_WRITE"] = "READ"
+
+
+class SyncConfigIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    data_models: list[ModelConfigIn] = []
+    full_sync_interval_hours: int = Field(24, ge=1, le=24 * 31)
+    record_events_on_initial_sync: bool = False
+
+
+@router.get("/v1/providers", tags=["providers"])
+async def providers(principal: CurrentPrincipal, up: Up) -> Any:
+    return relay(await call(up.connections, "GET", "/internal/providers"))
+
+
+@router.get("/v1/sync-config")
+async def get_sync_config(principal: CurrentPrincipal, up: Up) -> Any:
+    principal.require_server()
+    return relay(await call(up.connections, "GET", f"/internal/projects/{principal.project.id}/sync-config"))
+
+
+@router.put("/v1/sync-config")
+async def put_sync_config(body: SyncConfigIn, principal: CurrentPrincipal, up: Up) -> Any:
+    principal.require_server()
+    path = f"/internal/projects/{principal.project.id}/sync-config"
+    return relay(await call(up.connections, "PUT", path, json=body.model_dump(mode="json", exclude_unset=True)))

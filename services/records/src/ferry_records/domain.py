@@ -1,0 +1,57 @@
+"""Pure rules of the records service: canonical hashing, diffs, cursors."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+_CANON = orjson.OPT_SORT_KEYS
+
+
+def canonical(data: dict[str, Any]) -> bytes:
+    """Canonical JSON: sorted keys at every depth, no whitespace; key order is not a change."""
+    return orjson.dumps(data, option=_CANON)
+
+
+def changed_fields(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Top-level fields whose value differs, with old and new values."""
+    old = old or {}
+    out = {}
+    for key in old.keys() | new.keys():
+        a, b = old.get(key), new.get(key)
+        if canonical({"v": a}) != canonical({"v": b}):
+            out[key] = {"old": a, "new": b}
+    return out
+
+
+def encode_cursor(position: int) -> str:
+    return base64.urlsafe_b64encode(f"v1:{position}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int | None:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    prefix, _, number = raw.partition(":")
+    if prefix != "v1" or not number.isdigit():
+        return None
+    return int(number)
+
+
+def provider_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def should_hold(deletions: int, live: int, threshold: float, minimum: int) -> bool:
+    """The mass-delete guard: a provider outage returning empty pages must not wipe a model."""
+    return deletions > minimum and live > 0 and deletions / live > threshold

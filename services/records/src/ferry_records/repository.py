@@ -1,0 +1,263 @@
+"""All SQL of the records service. Functions take a connection; callers own the transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+
+async def connection(conn: asyncpg.Connection, connection_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM connections WHERE connection_id=$1", connection_id)
+
+
+async def remember_connection(conn: asyncpg.Connection, connection_id: str, project_id: str | None,
+                              record_events: bool | None = None) -> None:
+    await conn.execute(
+        """
+        INSERT INTO connections (connection_id, project_id, initial_sync_record_events)
+        VALUES ($1, $2, coalesce($3, false))
+        ON CONFLICT (connection_id) DO UPDATE SET
+            project_id = coalesce(EXCLUDED.project_id, connections.project_id),
+            initial_sync_record_events = coalesce($3, connections.initial_sync_record_events)
+        """,
+        connection_id, project_id, record_events,
+    )
+
+
+async def purge_connection(conn: asyncpg.Connection, connection_id: str) -> None:
+    """Every record, count and hold of a deleted connection; a tombstone stays."""
+    await conn.execute("DELETE FROM records WHERE connection_id=$1", connection_id)
+    await conn.execute("DELETE FROM seen WHERE job_id IN (SELECT job_id FROM jobs WHERE connection_id=$1)", connection_id)
+    await conn.execute("DELETE FROM jobs WHERE connection_id=$1", connection_id)
+    await conn.execute("DELETE FROM held_deletions WHERE connection_id=$1", connection_id)
+    await conn.execute("DELETE FROM model_state WHERE connection_id=$1", connection_id)
+    await conn.execute("DELETE FROM cursors WHERE connection_id=$1", connection_id)
+    await conn.execute(
+        "INSERT INTO connections (connection_id, deleted) VALUES ($1, true) "
+        "ON CONFLICT (connection_id) DO UPDATE SET deleted = true", connection_id,
+    )
+
+
+async def upsert_page(
+    conn: asyncpg.Connection, connection_id: str, data_model: str, records: list[dict[str, Any]],
+    updated_at: list[datetime | None], first_position: int,
+) -> list[asyncpg.Record]:
+    """Upsert a page in one statement; returns only the records that changed.
+
+    The page travels as one jsonb array (a single bind, parsed by Postgres in C). The content
+    hash is the MD5 of the record's jsonb text, which is canonical: jsonb sorts keys and drops
+    whitespace, so key order and formatting are not changes. Record i takes position
+    first_position + i; an unchanged record (same hash, not deleted) is skipped by the ON
+    CONFLICT filter: no tuple written, no event, and its reserved position stays unused
+    (positions only need to grow). `old_data`, the version before this page (the statement's
+    snapshot), comes back for updates.
+    """
+    return await conn.fetch(
+        """
+        WITH s AS (
+            SELECT t.e->>'id' AS record_id, t.e AS data, decode(md5(t.e::text), 'hex') AS hash, u.pua, t.ord
+            FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS t(e, ord)
+            JOIN unnest($4::timestamptz[]) WITH ORDINALITY AS u(pua, ord) USING (ord)
+        ),
+        up AS (
+            INSERT INTO records AS r (connection_id, data_model, record_id, data, hash, action, position, provider_updated_at)
+            SELECT $1, $2, s.record_id, s.data, s.hash, 'created', $5::bigint + s.ord - 1, s.pua FROM s
+            -- Unchanged records are left out before the insert: not even a row lock is taken.
+            -- LIMIT 1 keeps this a primary-key probe per record whatever the statistics say.
+            LEFT JOIN LATERAL (SELECT o.hash, o.deleted_at FROM records o WHERE o.connection_id=$1
+                               AND o.data_model=$2 AND o.record_id=s.record_id LIMIT 1) o ON true
+            WHERE o.hash IS DISTINCT FROM s.hash OR o.deleted_at IS NOT NULL
+            ON CONFLICT (connection_id, data_model, record_id) DO UPDATE SET
+                data = EXCLUDED.data, hash = EXCLUDED.hash, version = r.version + 1,
+                action = CASE WHEN r.deleted_at IS NULL THEN 'updated' ELSE 'created' END,
+                position = EXCLUDED.position, provider_updated_at = EXCLUDED.provider_updated_at,
+                modified_at = now(), deleted_at = NULL
+            WHERE r.hash <> EXCLUDED.hash OR r.deleted_at IS NOT NULL
+            RETURNING r.record_id, r.action, r.position, r.modified_at
+        )
+        SELECT up.record_id, up.action, up.position, up.modified_at,
+               CASE WHEN up.action = 'updated' THEN
+                   (SELECT o.data FROM records o WHERE o.connection_id=$1 AND o.data_model=$2 AND o.record_id=up.record_id)
+               END AS old_data
+        FROM up ORDER BY up.position
+        """,
+        connection_id, data_model, records, updated_at, first_position,
+    )
+
+
+async def mark_seen(conn: asyncpg.Connection, job_id: str, ids: list[str]) -> int:
+    """Record ids a full sync saw; returns how many were new to this job."""
+    return await conn.fetchval(
+        "WITH i AS (INSERT INTO seen (job_id, record_id) SELECT $1, unnest($2::text[]) "
+        "ON CONFLICT DO NOTHING RETURNING 1) SELECT count(*) FROM i",
+        job_id, ids,
+    )
+
+
+async def take_positions(conn: asyncpg.Connection, connection_id: str, n: int) -> int:
+    """Reserve n consecutive cursor positions; returns the first. Holds the connection's cursor
+    row lock until commit, so a later writer's positions can only commit after these."""
+    last = await conn.fetchval(
+        "INSERT INTO cursors (connection_id, position) VALUES ($1, $2) "
+        "ON CONFLICT (connection_id) DO UPDATE SET position = cursors.position + EXCLUDED.position "
+        "RETURNING position",
+        connection_id, n,
+    )
+    return int(last) - n + 1
+
+
+async def lock_cursor(conn: asyncpg.Connection, connection_id: str) -> None:
+    """Take the connection's cursor lock before counting rows that will get positions."""
+    await conn.execute("INSERT INTO cursors (connection_id) VALUES ($1) ON CONFLICT DO NOTHING", connection_id)
+    await conn.execute("SELECT 1 FROM cursors WHERE connection_id=$1 FOR UPDATE", connection_id)
+
+
+async def add_counts(conn: asyncpg.Connection, job_id: str, connection_id: str, data_model: str, *,
+                     fetched: int, created: int, updated: int, unchanged: int, seen: int) -> None:
+    await conn.execute(
+        """
+        INSERT INTO jobs (job_id, connection_id, data_model, fetched, created, updated, unchanged, seen)
+        VALUES ($1,$2,$3,$4,$5,$6,$7,$8)
+        ON CONFLICT (job_id) DO UPDATE SET fetched = jobs.fetched + $4, created = jobs.created + $5,
+            updated = jobs.updated + $6, unchanged = jobs.unchanged + $7, seen = jobs.seen + $8
+        """,
+        job_id, connection_id, data_model, fetched, created, updated, unchanged, seen,
+    )
+
+
+async def seen_intact(conn: asyncpg.Connection, job_id: str) -> bool:
+    """The seen-ids table is unlogged (fast, but emptied if Postgres crashes): deletions are
+    computed only when it still holds every id the job's committed pages recorded."""
+    return await conn.fetchval(
+        "SELECT coalesce((SELECT seen FROM jobs WHERE job_id=$1), 0) = (SELECT count(*) FROM seen WHERE job_id=$1)",
+        job_id,
+    )
+
+
+async def job_counts(conn: asyncpg.Connection, job_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM jobs WHERE job_id=$1", job_id)
+
+
+_UNSEEN = """
+    FROM records r
+    -- A primary-key probe per record (LIMIT 1 keeps the planner from scanning `seen`, an
+    -- unlogged table that is never analysed, once per record).
+    LEFT JOIN LATERAL (SELECT true AS hit FROM seen s WHERE s.job_id=$3 AND s.record_id=r.record_id LIMIT 1) x ON true
+    WHERE r.connection_id=$1 AND r.data_model=$2 AND r.deleted_at IS NULL AND x.hit IS NULL
+      AND ($4::timestamptz IS NULL OR r.provider_updated_at >= $4)
+      AND ($5::timestamptz IS NULL OR r.modified_at < $5)
+"""
+
+
+async def count_unseen(conn: asyncpg.Connection, connection_id: str, data_model: str, job_id: str,
+                       window_start: datetime | None, job_started: datetime | None) -> int:
+    """Live records a complete full sync did not see: inside the job's `sync_from` window and not
+    written after the job started (a write-back during the sync is not a deletion)."""
+    return await conn.fetchval("SELECT count(*)" + _UNSEEN, connection_id, data_model, job_id, window_start, job_started)
+
+
+async def count_live(conn: asyncpg.Connection, connection_id: str, data_model: str) -> int:
+    return await conn.fetchval(
+        "SELECT count(*) FROM records WHERE connection_id=$1 AND data_model=$2 AND deleted_at IS NULL",
+        connection_id, data_model,
+    )
+
+
+async def hold_unseen(conn: asyncpg.Connection, connection_id: str, data_model: str, job_id: str,
+                      window_start: datetime | None, job_started: datetime | None) -> int:
+    await conn.execute("DELETE FROM held_deletions WHERE connection_id=$1 AND data_model=$2", connection_id, data_model)
+    status = await conn.execute(
+        "INSERT INTO held_deletions (connection_id, data_model, record_id, job_id) SELECT $1, $2, r.record_id, $3" + _UNSEEN,
+        connection_id, data_model, job_id, window_start, job_started,
+    )
+    return int(status.split()[-1])
+
+
+async def delete_unseen(conn: asyncpg.Connection, connection_id: str, data_model: str, job_id: str,
+                        window_start: datetime | None, job_started: datetime | None, first_position: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"""
+        WITH gone AS (SELECT r.record_id, $6::bigint - 1 + row_number() OVER (ORDER BY r.record_id) AS position {_UNSEEN})
+        UPDATE records r SET deleted_at = now(), modified_at = now(), action = 'deleted',
+               position = gone.position, version = r.version + 1
+        FROM gone WHERE r.connection_id=$1 AND r.data_model=$2 AND r.record_id = gone.record_id
+        RETURNING r.record_id, r.position, r.modified_at, r.data
+        """,
+        connection_id, data_model, job_id, window_start, job_started, first_position,
+    )
+
+
+async def count_held_live(conn: asyncpg.Connection, connection_id: str, data_model: str) -> int:
+    return await conn.fetchval(
+        """
+        SELECT count(*) FROM held_deletions h JOIN records r USING (connection_id, data_model, record_id)
+        WHERE h.connection_id=$1 AND h.data_model=$2 AND r.deleted_at IS NULL AND r.modified_at <= h.held_at
+        """,
+        connection_id, data_model,
+    )
+
+
+async def delete_held(conn: asyncpg.Connection, connection_id: str, data_model: str, first_position: int) -> list[asyncpg.Record]:
+    """Apply held deletions, except for records changed since they were held (they came back)."""
+    rows = await conn.fetch(
+        """
+        WITH gone AS (
+            SELECT h.record_id, $3::bigint - 1 + row_number() OVER (ORDER BY h.record_id) AS position
+            FROM held_deletions h JOIN records r USING (connection_id, data_model, record_id)
+            WHERE h.connection_id=$1 AND h.data_model=$2 AND r.deleted_at IS NULL AND r.modified_at <= h.held_at
+        )
+        UPDATE records r SET deleted_at = now(), modified_at = now(), action = 'deleted',
+               position = gone.position, version = r.version + 1
+        FROM gone WHERE r.connection_id=$1 AND r.data_model=$2 AND r.record_id = gone.record_id
+        RETURNING r.record_id, r.position, r.modified_at, r.data
+        """,
+        connection_id, data_model, first_position,
+    )
+    await conn.execute("DELETE FROM held_deletions WHERE connection_id=$1 AND data_model=$2", connection_id, data_model)
+    return rows
+
+
+async def end_job(conn: asyncpg.Connection, job_id: str, connection_id: str, data_model: str, deleted: int) -> None:
+    await conn.execute("DELETE FROM seen WHERE job_id=$1", job_id)
+    await conn.execute(
+        """
+        INSERT INTO jobs (job_id, connection_id, data_model, deleted, ended_at) VALUES ($1,$2,$3,$4, now())
+        ON CONFLICT (job_id) DO UPDATE SET deleted = jobs.deleted + $4, ended_at = now()
+        """,
+        job_id, connection_id, data_model, deleted,
+    )
+
+
+async def set_model_state(conn: asyncpg.Connection, connection_id: str, data_model: str, *, status: str,
+                          error: str | None, synced_at: datetime | None, held: int | None) -> None:
+    await conn.execute(
+        """
+        INSERT INTO model_state (connection_id, data_model, last_synced_at, last_status, last_error, held_deletions)
+        VALUES ($1,$2,$3,$4,$5,coalesce($6, 0))
+        ON CONFLICT (connection_id, data_model) DO UPDATE SET
+            last_synced_at = coalesce(EXCLUDED.last_synced_at, model_state.last_synced_at),
+            last_status = EXCLUDED.last_status, last_error = EXCLUDED.last_error,
+            held_deletions = coalesce($6, model_state.held_deletions)
+        """,
+        connection_id, data_model, synced_at, status, error, held,
+    )
+
+
+async def model_states(conn: asyncpg.Connection, connection_id: str) -> list[asyncpg.Record]:
+    return await conn.fetch("SELECT * FROM model_state WHERE connection_id=$1 ORDER BY data_model", connection_id)
+
+
+async def page_of_changes(conn: asyncpg.Connection, connection_id: str, data_model: str, *, after: int,
+                          limit: int, include_deleted: bool, modified_after: datetime | None) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """
+        SELECT record_id, data, action, first_seen_at, modified_at, deleted_at, position
+        FROM records
+        WHERE connection_id=$1 AND data_model=$2 AND position > $3
+          AND ($4 OR deleted_at IS NULL) AND ($5::timestamptz IS NULL OR modified_at > $5)
+        ORDER BY position LIMIT $6
+        """,
+        connection_id, data_model, after, include_deleted, modified_after, limit,
+    )

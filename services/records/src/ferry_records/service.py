@@ -1,0 +1,178 @@
+"""Use cases of the records service: ingest pages, detect changes, end jobs, apply held deletions.
+
+Each page is one transaction: its inbox claim, the record writes, the job's counts and the
+`record.changed` events commit together, so a redelivered page changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from ferry_contracts import Envelope
+from ferry_contracts.connections import ConnectionChanged
+from ferry_contracts.records import FieldChange, RecordChanged, RecordsEnd, RecordsPage
+from ferry_contracts.sync import SyncCompleted, SyncCounts
+from ferry_contracts.topics import CONNECTION_CHANGED, RECORDS_FETCHED
+from ferry_kit import inbox, outbox
+from ferry_kit import logging as klog
+
+from . import domain
+from . import repository as repo
+from .settings import Settings
+
+log = klog.get("ferry.records")
+
+
+class Records:
+    def __init__(self, settings: Settings, pool: asyncpg.Pool) -> None:
+        self.settings = settings
+        self.pool = pool
+
+    # --- records.fetched ------------------------------------------------------------------
+
+    async def on_records_fetched(self, events: list[Envelope[Any]]) -> None:
+        """Consecutive pages of one job are ingested together (one statement, one commit); an end
+        marker on its own. Memory stays bounded by the consumer's batch, never by a sync's size."""
+        group: list[Envelope[Any]] = []
+        for event in events:
+            item = event.data.item
+            if group and not (isinstance(item, RecordsPage) and item.job_id == group[0].data.item.job_id
+                              and event.connection_id == group[0].connection_id
+                              and item.data_model == group[0].data.item.data_model):
+                await self._apply(group)
+                group = []
+            group.append(event)
+            if isinstance(item, RecordsEnd):
+                await self._apply(group)
+                group = []
+        if group:
+            await self._apply(group)
+
+    async def _apply(self, group: list[Envelope[Any]]) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            fresh = await inbox.claim(conn, RECORDS_FETCHED, group)
+            if not fresh:
+                return
+            head = fresh[0]
+            cid = head.connection_id
+            known = await repo.connection(conn, cid)
+            if known is not None and known["deleted"]:
+                return  # in flight when its connection was deleted
+            if known is None or known["project_id"] is None:
+                await repo.remember_connection(conn, cid, head.project_id)
+                known = await repo.connection(conn, cid)
+            if isinstance(head.data.item, RecordsEnd):
+                out = await self._end(conn, head, head.data.item)
+            else:
+                out = await self._ingest(conn, head, [e.data.item for e in fresh], known)
+            await outbox.add(conn, out)
+
+    async def _ingest(self, conn: asyncpg.Connection, event: Envelope[Any], pages: list[RecordsPage],
+                      known: asyncpg.Record) -> list[Envelope[Any]]:
+        page = pages[0]
+        cid, model = event.connection_id, page.data_model.upper()
+        latest: dict[str, dict[str, Any]] = {}
+        fetched = 0
+        for p in pages:
+            fetched += len(p.records)
+            for record in p.records:
+                rid = record.get("id")
+                if rid is not None:
+                    latest[str(rid)] = record  # a record twice: its last version wins
+        if not latest:
+            return []
+        # The id becomes a string so `->>'id'` and the API agree whatever type the provider uses.
+        values = [data if isinstance(data.get("id"), str) else {**data, "id": rid} for rid, data in latest.items()]
+        latest = {v["id"]: v for v in values}
+        first = await repo.take_positions(conn, cid, len(values))
+        changed = await repo.upsert_page(conn, cid, model, values, [domain.provider_time(v.get("updated_at")) for v in values],
+                                         first)
+        seen = await repo.mark_seen(conn, page.job_id, list(latest)) if page.full_sync else 0
+        created = sum(1 for c in changed if c["action"] == "created")
+        await repo.add_counts(conn, page.job_id, cid, model, fetched=fetched, created=created,
+                              updated=len(changed) - created, unchanged=len(latest) - len(changed),
+                              seen=seen)
+        if not changed or (page.is_initial_sync and not known["initial_sync_record_events"]):
+            return []  # an initial sync reports its counts in sync_completed instead
+        return [Envelope.of(RecordChanged(
+            data_model=model, record_id=c["record_id"], action=c["action"], cursor=domain.encode_cursor(c["position"]),
+            job_id=page.job_id, is_initial_sync=page.is_initial_sync, modified_at=c["modified_at"],
+            data=latest[c["record_id"]],
+            changed_fields={k: FieldChange(**v) for k, v in domain.changed_fields(c["old_data"], latest[c["record_id"]]).items()}
+            if c["action"] == "updated" else {},
+        ), project_id=event.project_id, connection_id=cid) for c in changed]
+
+    async def _end(self, conn: asyncpg.Connection, event: Envelope[Any], end: RecordsEnd) -> list[Envelope[Any]]:
+        cid, model = event.connection_id, end.data_model.upper()
+        out: list[Envelope[Any]] = []
+        deleted = held = 0
+        if end.status == "complete" and end.full_sync and not await repo.seen_intact(conn, end.job_id):
+            log.error("seen ids were lost (Postgres restarted?); deletions skipped for this sync",
+                      connection_id=cid, data_model=model, job_id=end.job_id)
+        elif end.status == "complete" and end.full_sync:
+            window = datetime.combine(end.sync_from, datetime.min.time(), UTC) if end.sync_from else None
+            await repo.lock_cursor(conn, cid)
+            unseen = await repo.count_unseen(conn, cid, model, end.job_id, window, end.started_at)
+            if unseen:
+                live = await repo.count_live(conn, cid, model)
+                s = self.settings
+                if domain.should_hold(unseen, live, s.records_mass_delete_threshold, s.records_mass_delete_min):
+                    held = await repo.hold_unseen(conn, cid, model, end.job_id, window, end.started_at)
+                    log.warning("mass deletion held", connection_id=cid, data_model=model, held=held, live=live)
+                else:
+                    first = await repo.take_positions(conn, cid, unseen)
+                    gone = await repo.delete_unseen(conn, cid, model, end.job_id, window, end.started_at, first)
+                    deleted = len(gone)
+                    out += self._deletions(event.project_id, cid, model, end.job_id, gone)
+        await repo.end_job(conn, end.job_id, cid, model, deleted)
+        counts_row = await repo.job_counts(conn, end.job_id)
+        counts = SyncCounts(**{k: int(counts_row[k]) for k in SyncCounts.model_fields}) if counts_row else SyncCounts()
+        synced_at = datetime.now(UTC) if end.status == "complete" else None
+        await repo.set_model_state(conn, cid, model, status=end.status, error=end.error, synced_at=synced_at,
+                                   held=held if end.status == "complete" and end.full_sync else None)
+        out.append(Envelope.of(SyncCompleted(
+            job_id=end.job_id, batch_id=end.batch_id, connection_id=cid, provider_name=end.provider_name,
+            data_model=model, status=end.status, full_sync=end.full_sync, is_initial_sync=end.is_initial_sync,
+            counts=counts, held_deletions=held, error=end.error, last_synced_at=synced_at,
+            high_water_mark=end.high_water_mark,
+        ), project_id=event.project_id, connection_id=cid))
+        return out
+
+    def _deletions(self, project_id: str | None, cid: str, model: str, job_id: str | None,
+                   gone: list[asyncpg.Record]) -> list[Envelope[Any]]:
+        return [Envelope.of(RecordChanged(
+            data_model=model, record_id=r["record_id"], action="deleted", cursor=domain.encode_cursor(r["position"]),
+            job_id=job_id, modified_at=r["modified_at"], data=None,
+        ), project_id=project_id, connection_id=cid) for r in gone]
+
+    # --- connection.changed ---------------------------------------------------------------
+
+    async def on_connection_changed(self, events: list[Envelope[Any]]) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            for event in await inbox.claim(conn, CONNECTION_CHANGED, events):
+                change: ConnectionChanged = event.data
+                if change.status == "DELETED":
+                    await repo.purge_connection(conn, change.connection_id)
+                else:
+                    await repo.remember_connection(conn, change.connection_id, event.project_id,
+                                                   change.initial_sync_record_events)
+
+    # --- held deletions -------------------------------------------------------------------
+
+    async def confirm_deletions(self, connection_id: str, data_model: str) -> int:
+        model = data_model.upper()
+        async with self.pool.acquire() as conn, conn.transaction():
+            await repo.lock_cursor(conn, connection_id)
+            n = await repo.count_held_live(conn, connection_id, model)
+            gone = []
+            if n:
+                first = await repo.take_positions(conn, connection_id, n)
+                gone = await repo.delete_held(conn, connection_id, model, first)
+            else:
+                await repo.delete_held(conn, connection_id, model, 0)
+            known = await repo.connection(conn, connection_id)
+            await outbox.add(conn, self._deletions(known["project_id"] if known else None, connection_id, model, None, gone))
+            await repo.set_model_state(conn, connection_id, model, status="complete", error=None, synced_at=None, held=0)
+            return len(gone)

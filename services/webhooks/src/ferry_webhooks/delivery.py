@@ -1,0 +1,196 @@
+"""Delivery workers: claim due messages from Postgres, POST them signed, record every attempt."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from ferry_kit import logging as klog
+
+from . import domain, guard
+from . import repository as repo
+from .http1 import Http1Client, HttpError
+from .settings import Settings
+
+log = klog.get("ferry.webhooks.delivery")
+
+
+EXCERPT_BYTES = 1024
+
+
+class Deliverer:
+    def __init__(self, settings: Settings, pool: asyncpg.Pool) -> None:
+        self.s = settings
+        self.pool = pool
+        # Redirects are never followed: a 3xx is a failed attempt like any other non-2xx.
+        self.client = Http1Client(max_idle_per_origin=settings.webhooks_max_in_flight,
+                                  excerpt_bytes=EXCERPT_BYTES)
+        self.in_flight: Counter[str] = Counter()
+        self.total_in_flight = 0
+        self._wake = asyncio.Event()
+        self._outcomes: list[repo.Outcome] = []
+        self._outcome_ready = asyncio.Event()
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._deliveries: set[asyncio.Task[Any]] = set()
+        self._listener: asyncpg.Connection | None = None
+
+    # --- life -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        try:
+            self._listener = await asyncpg.connect(self.s.database_url)
+            await self._listener.add_listener(repo.CHANNEL, lambda *_: self._wake.set())
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("LISTEN unavailable, polling only", error=str(exc))
+        self._tasks = [asyncio.create_task(self._dispatch_loop(), name="webhooks-dispatch"),
+                       asyncio.create_task(self._flush_loop(), name="webhooks-flush")]
+
+    async def stop(self) -> None:
+        for t in self._tasks[:1]:
+            t.cancel()
+        for d in list(self._deliveries):
+            d.cancel()
+        await asyncio.gather(*self._tasks[:1], *self._deliveries, return_exceptions=True)
+        # Record what finished; messages cut short come back after their lease.
+        with contextlib.suppress(Exception):
+            await self._flush()
+        for t in self._tasks[1:]:
+            t.cancel()
+        await asyncio.gather(*self._tasks[1:], return_exceptions=True)
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._listener.close(), 5)
+        self.client.close()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # --- claim ------------------------------------------------------------------------------
+
+    async def _dispatch_loop(self) -> None:
+        while True:
+            claimed = 0
+            try:
+                claimed = await self.dispatch_once()
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("claiming webhook messages failed", error=str(exc))
+                await asyncio.sleep(1)
+            if claimed == 0 or self.total_in_flight >= self.s.webhooks_max_in_flight:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.s.webhooks_poll_seconds)
+
+    async def dispatch_once(self) -> int:
+        free = self.s.webhooks_max_in_flight - self.total_in_flight
+        if free <= 0:
+            return 0
+        cap = self.s.webhooks_endpoint_concurrency
+        full = [ep for ep, n in self.in_flight.items() if n >= cap]
+        async with self.pool.acquire() as conn, conn.transaction():
+            rows = await repo.claim(conn, min(free, self.s.webhooks_claim_batch), full)
+            taken = []
+            counts = Counter(self.in_flight)
+            for r in rows:
+                if counts[r["endpoint_id"]] >= cap:
+                    continue  # left for later: its row lock ends with this transaction
+                counts[r["endpoint_id"]] += 1
+                taken.append(r)
+            if taken:
+                await repo.lease(conn, [r["id"] for r in taken], self.s.lease_seconds)
+        for r in taken:
+            self.in_flight[r["endpoint_id"]] += 1
+            self.total_in_flight += 1
+            task = asyncio.create_task(self._deliver(r))
+            self._deliveries.add(task)
+            task.add_done_callback(self._deliveries.discard)
+        return len(taken)
+
+    # --- one attempt ------------------------------------------------------------------------
+
+    async def _deliver(self, m: asyncpg.Record) -> None:
+        try:
+            outcome = await self.attempt(m)
+            self._outcomes.append(outcome)
+            self._outcome_ready.set()
+        finally:
+            self.in_flight[m["endpoint_id"]] -= 1
+            if self.in_flight[m["endpoint_id"]] <= 0:
+                del self.in_flight[m["endpoint_id"]]
+            self.total_in_flight -= 1
+            self._wake.set()
+
+    async def attempt(self, m: asyncpg.Record) -> repo.Outcome:
+        at = datetime.now(UTC)
+        started = time.perf_counter()
+        status: int | None = None
+        error: str | None = None
+        excerpt: str | None = None
+        try:
+            await guard.check(m["url"], self.s.webhooks_allow_private_urls)
+            secrets = [m["secret"]] + ([m["previous_secret"]] if m["previous_secret"] else [])
+            headers = domain.headers(m["id"], at, m["body"], secrets)
+            async with asyncio.timeout(self.s.webhooks_timeout_seconds):
+                status, raw = await self.client.post(m["url"], m["body"].encode(), headers)
+            excerpt = raw.decode(errors="replace") or None
+        except guard.Blocked as exc:
+            error = f"blocked: {exc}"
+        except TimeoutError:
+            error = f"timeout after {self.s.webhooks_timeout_seconds:g} s"
+        except (OSError, HttpError) as exc:
+            error = f"{type(exc).__name__}: {exc}"[:500]
+        latency_ms = (time.perf_counter() - started) * 1000
+        tries = m["tries"] + 1
+        if status is not None and 200 <= status < 300:
+            state, next_at = "delivered", None
+        else:
+            next_at = domain.next_retry(self.s.webhooks_retry_schedule_seconds, tries, datetime.now(UTC))
+            state = "retrying" if next_at is not None else "failed"
+        return repo.Outcome(
+            message_id=m["id"], endpoint_id=m["endpoint_id"], lane=m["lane"], attempted_at=at,
+            response_status=status, latency_ms=latency_ms, error=error, excerpt=excerpt, status=state,
+            tries=tries, next_attempt_at=next_at,
+        )
+
+    # --- recording --------------------------------------------------------------------------
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await self._outcome_ready.wait()
+            self._outcome_ready.clear()
+            try:
+                await self._flush()
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("recording webhook attempts failed; retrying", error=str(exc))
+                self._outcome_ready.set()
+                await asyncio.sleep(0.5)
+
+    async def _flush(self) -> None:
+        while self._outcomes:
+            batch, self._outcomes = self._outcomes[:1000], self._outcomes[1000:]
+            try:
+                await self._record(batch)
+            except BaseException:
+                self._outcomes[:0] = batch
+                raise
+            self._wake.set()
+
+    async def _record(self, batch: list[repo.Outcome]) -> None:
+        failed: dict[str, datetime] = {}
+        ok: set[str] = set()
+        for o in batch:
+            if o.status == "delivered":
+                ok.add(o.endpoint_id)
+            else:
+                failed.setdefault(o.endpoint_id, o.attempted_at)
+        failed = {ep: at for ep, at in failed.items() if ep not in ok}  # one success breaks the streak
+        async with self.pool.acquire() as conn, conn.transaction():
+            await repo.record_outcomes(conn, batch)
+            disabled = await repo.endpoint_health(conn, failed, sorted(ok), self.s.webhooks_disable_after_hours)
+        for ep in disabled:
+            log.warning("webhook endpoint disabled after failing continuously", endpoint_id=ep,
+                        hours=self.s.webhooks_disable_after_hours)

@@ -1,0 +1,216 @@
+"""`ferry dev`: the whole platform on one machine, in one process.
+
+The broker is the embedded one unless FERRY_KAFKA_BOOTSTRAP is set; Postgres is
+FERRY_DATABASE_URL, else the local server (started if it is down). Secrets generated for
+development are kept in `.ferry/secrets.json` so a restart can still decrypt stored tokens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import secrets
+import signal
+import socket
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import uvicorn
+from ferry_kit import logging as klog
+from ferry_kit.infra import EmbeddedBroker, ensure_postgres, free_port
+
+from .services import START_ORDER, module
+
+STATE_DIR = Path(".ferry")
+log = klog.get("ferry.dev")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _pick(preferred: int) -> int:
+    return preferred if _port_free(preferred) else free_port()
+
+
+def _secrets() -> dict[str, str]:
+    path = STATE_DIR / "secrets.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    values = {
+        "internal_token": secrets.token_urlsafe(32),
+        "admin_token": secrets.token_urlsafe(32),
+        "sandbox_admin_token": secrets.token_urlsafe(24),
+        "token_keys": "dev1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+    }
+    STATE_DIR.mkdir(exist_ok=True)
+    path.write_text(json.dumps(values, indent=2))
+    path.chmod(0o600)
+    return values
+
+
+async def _ensure_database(admin_dsn: str, name: str) -> str:
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    base, _, _ = admin_dsn.rpartition("/")
+    return f"{base}/{name}"
+
+
+class DevPlatform:
+    """Every service of Ferry plus the sandbox, started in this event loop."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.services: list[tuple[str, Any, Any]] = []
+        self.sandbox: tuple[uvicorn.Server, asyncio.Task[None]] | None = None
+
+    async def start(self) -> None:
+        os.environ.update(self.env)
+        await self._start_sandbox()
+        for name in START_ORDER:
+            app = module(name, "app")
+            settings = module(name, "settings").Settings()
+            handle = await app.start(settings)
+            self.services.append((name, app, handle))
+            log.info("service started", service=name)
+
+    async def _start_sandbox(self) -> None:
+        from ferry_sandbox.app import create_app
+        from ferry_sandbox.settings import Settings
+
+        port = int(self.env["FERRY_SANDBOX_PORT"])
+        server = uvicorn.Server(uvicorn.Config(create_app(Settings()), host="127.0.0.1", port=port, log_level="warning"))
+        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        task = asyncio.create_task(server.serve())
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.02)
+        self.sandbox = (server, task)
+
+    async def stop(self) -> None:
+        for name, app, handle in reversed(self.services):
+            with contextlib.suppress(Exception):
+                await app.stop(handle)
+            log.info("service stopped", service=name)
+        if self.sandbox:
+            self.sandbox[0].should_exit = True
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.sandbox[1], 5)
+
+
+async def _project(gateway_url: str, admin_token: str, previous: dict[str, Any] | None) -> dict[str, str]:
+    import httpx
+
+    async with httpx.AsyncClient(base_url=gateway_url, timeout=30) as client:
+        if previous and previous.get("secret_key"):
+            resp = await client.get("/v1/providers", headers={"authorization": f"Bearer {previous['secret_key']}"})
+            if resp.status_code == 200:
+                return {k: previous[k] for k in ("project_id", "secret_key", "signing_key")}
+        resp = await client.post(
+            "/v1/projects", json={"name": "Ferry dev"}, headers={"authorization": f"Bearer {admin_token}"}
+        )
+        resp.raise_for_status()
+        body = resp.json()
+        return {k: body[k] for k in ("project_id", "secret_key", "signing_key")}
+
+
+def build_env(bootstrap: str, dsn: str, values: dict[str, str], gateway_port: int) -> dict[str, str]:
+    ports = {
+        "GATEWAY": _pick(gateway_port),
+        "CONNECTIONS": _pick(8081),
+        "SCHEDULER": _pick(8082),
+        "EXECUTOR": _pick(8083),
+        "RECORDS": _pick(8084),
+        "WEBHOOKS": _pick(8085),
+        "SANDBOX": _pick(8090),
+    }
+    env = {
+        "FERRY_KAFKA_BOOTSTRAP": bootstrap,
+        "FERRY_DATABASE_URL": dsn,
+        "FERRY_INTERNAL_TOKEN": values["internal_token"],
+        "FERRY_ADMIN_TOKEN": values["admin_token"],
+        "FERRY_TOKEN_KEYS": values["token_keys"],
+        "FERRY_TOKEN_ACTIVE_KEY_ID": values["token_keys"].split(":", 1)[0],
+        "FERRY_SANDBOX_ADMIN_TOKEN": values["sandbox_admin_token"],
+        "FERRY_KAFKA_SESSION_TIMEOUT_MS": "3000",
+        "FERRY_KAFKA_HEARTBEAT_INTERVAL_MS": "750",
+        "FERRY_WEBHOOKS_ALLOW_PRIVATE_URLS": "true",
+        "FERRY_TOPIC_PARTITIONS": os.environ.get("FERRY_TOPIC_PARTITIONS", "4"),
+        "FERRY_LOG_LEVEL": os.environ.get("FERRY_LOG_LEVEL", "WARNING"),
+    }
+    for name, port in ports.items():
+        env[f"FERRY_{name}_PORT"] = str(port)
+        env[f"FERRY_{name}_URL"] = f"http://127.0.0.1:{port}"
+    env["FERRY_PUBLIC_URL"] = env["FERRY_GATEWAY_URL"]
+    env["FERRY_PUBLIC_HOST"] = f"127.0.0.1:{ports['GATEWAY']}"
+    env["FERRY_SANDBOX_PUBLIC_URL"] = env["FERRY_SANDBOX_URL"]
+    # Settings given in the environment win over the generated ones.
+    for key in list(env):
+        if key in os.environ and key not in ("FERRY_KAFKA_BOOTSTRAP", "FERRY_DATABASE_URL"):
+            env[key] = os.environ[key]
+    return env
+
+
+async def run_dev(*, demo: bool, exit_after_demo: bool, gateway_port: int = 8080) -> int:
+    klog.configure(os.environ.get("FERRY_LOG_LEVEL", "WARNING"), "console")
+    broker: EmbeddedBroker | None = None
+    bootstrap = os.environ.get("FERRY_KAFKA_BOOTSTRAP")
+    if not bootstrap:
+        broker = EmbeddedBroker().start()
+        bootstrap = broker.bootstrap
+    admin_dsn, local_pg = await ensure_postgres(os.environ.get("FERRY_DATABASE_URL"))
+    dsn = admin_dsn if os.environ.get("FERRY_DATABASE_URL") else await _ensure_database(admin_dsn, "ferry")
+    values = _secrets()
+    env = build_env(bootstrap, dsn, values, gateway_port)
+    platform = DevPlatform(env)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    code = 0
+    try:
+        await platform.start()
+        state_path = STATE_DIR / "dev.json"
+        previous = json.loads(state_path.read_text()) if state_path.exists() else None
+        project = await _project(env["FERRY_GATEWAY_URL"], values["admin_token"], previous)
+        state = {
+            "gateway_url": env["FERRY_GATEWAY_URL"],
+            "sandbox_url": env["FERRY_SANDBOX_URL"],
+            "sandbox_admin_token": values["sandbox_admin_token"],
+            **project,
+            "token_audience": f"{env['FERRY_PUBLIC_HOST']}/{project['project_id']}",
+        }
+        state_path.write_text(json.dumps(state, indent=2))
+        state_path.chmod(0o600)
+        print(f"Ferry is up.\n  gateway: {state['gateway_url']} (OpenAPI: {state['gateway_url']}/docs)")
+        print(f"  sandbox: {state['sandbox_url']}\n  project: {project['project_id']}")
+        print(f"  secret key, signing key and tokens: {state_path.resolve()}")
+        if demo:
+            from .demo import run_demo
+
+            code = await run_demo(state)
+            if exit_after_demo:
+                return code
+        print("Press Ctrl-C to stop.")
+        await stop.wait()
+    finally:
+        await platform.stop()
+        if broker:
+            broker.stop()
+        if local_pg:
+            local_pg.stop()
+    return code

@@ -1,0 +1,71 @@
+"""The `ferry` command: operate Ferry (projects, migrations, services) and run it locally."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import typer
+
+app = typer.Typer(help="Ferry: an open-source managed sync platform.", no_args_is_help=True)
+project_app = typer.Typer(help="Manage projects (tenants).", no_args_is_help=True)
+app.add_typer(project_app, name="project")
+
+SERVICES = ("gateway", "connections", "scheduler", "executor", "records", "webhooks")
+
+
+@project_app.command("create")
+def project_create(name: str = typer.Option(..., "--name", help="The project's display name.")) -> None:
+    """Create a project; prints {"project_id", "secret_key", "signing_key"}."""
+    from .services import create_project
+
+    created = asyncio.run(create_project(name))
+    typer.echo(json.dumps(created))
+
+
+@app.command()
+def migrate() -> None:
+    """Apply every service's migrations to FERRY_DATABASE_URL."""
+    from .services import migrate_all
+
+    for service, versions in asyncio.run(migrate_all()).items():
+        typer.echo(f"{service}: {', '.join(versions) if versions else 'up to date'}")
+
+
+@app.command()
+def run(service: str = typer.Argument(..., help=f"One of: {', '.join(SERVICES)}.")) -> None:
+    """Run one service (as one container of docker-compose.yml does)."""
+    if service not in SERVICES:
+        raise typer.BadParameter(f"unknown service {service!r}; choose one of {', '.join(SERVICES)}")
+    from .services import run_service
+
+    run_service(service)
+
+
+@app.command()
+def sandbox(port: int = typer.Option(8090, help="Port to listen on."), host: str = "127.0.0.1") -> None:
+    """Run the sandbox provider (FERRY_SANDBOX_ADMIN_TOKEN required)."""
+    from .services import run_sandbox
+
+    run_sandbox(host, port)
+
+
+@app.command()
+def dev(
+    demo: bool = typer.Option(False, help="Run the demo once Ferry is up."),
+    exit_after_demo: bool = typer.Option(False, help="Stop after the demo instead of serving on."),
+    port: int = typer.Option(8080, help="Preferred gateway port (a free one is used if taken)."),
+) -> None:
+    """Start the embedded platform: broker, Postgres, every service and the sandbox, in one process."""
+    from .dev import run_dev
+
+    code = asyncio.run(run_dev(demo=demo, exit_after_demo=exit_after_demo, gateway_port=port))
+    raise typer.Exit(code)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""Load and run Ferry's services by name (the CLI is a composition root; services never import it)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from pathlib import Path
+from typing import Any
+
+from ferry_kit import logging as klog
+from ferry_kit import migrate
+from ferry_kit.runtime import run_forever
+
+SERVICES = ("gateway", "connections", "scheduler", "executor", "records", "webhooks")
+# Start order: owners of data first, the public gateway last.
+START_ORDER = ("connections", "records", "webhooks", "executor", "scheduler", "gateway")
+
+
+def module(service: str, name: str) -> Any:
+    return importlib.import_module(f"ferry_{service}.{name}")
+
+
+def settings_of(service: str) -> Any:
+    return module(service, "settings").Settings()
+
+
+def migrations_dir(service: str) -> Path:
+    return Path(module(service, "app").MIGRATIONS)
+
+
+async def migrate_all() -> dict[str, list[str]]:
+    from ferry_kit.settings import KitSettings
+
+    dsn = KitSettings().database_url  # type: ignore[call-arg]
+    return {s: await migrate.apply(dsn, s, migrations_dir(s)) for s in SERVICES}
+
+
+async def create_project(name: str) -> dict[str, str]:
+    from ferry_gateway.app import MIGRATIONS
+    from ferry_gateway.repository import ProjectRepository
+    from ferry_kit.db import create_pool
+    from ferry_kit.settings import KitSettings
+
+    dsn = KitSettings().database_url  # type: ignore[call-arg]
+    await migrate.apply(dsn, "gateway", MIGRATIONS)
+    pool = await create_pool(dsn, "gateway")
+    try:
+        created = await ProjectRepository(pool).create(name)
+    finally:
+        await pool.close()
+    return {
+        "project_id": created.project.id,
+        "secret_key": created.secret_key,
+        "signing_key": created.project.signing_key,
+    }
+
+
+def run_service(service: str) -> None:
+    settings = settings_of(service)
+    klog.configure(settings.log_level, settings.log_format)
+    app = module(service, "app")
+    asyncio.run(run_forever(lambda: app.start(settings), app.stop))
+
+
+def run_sandbox(host: str, port: int) -> None:
+    import uvicorn
+    from ferry_sandbox.app import create_app
+    from ferry_sandbox.settings import Settings
+
+    uvicorn.run(create_app(Settings()), host=host, port=port, log_level="warning")

@@ -1,0 +1,83 @@
+"""Benchmark: the first sync of N sandbox records end to end (services as separate processes).
+
+Prints records/s from the end user's consent to the `sync_completed` webhook, and the peak
+resident memory of each Ferry process. Run: `uv run python tests/bench/bench_first_sync.py [N]`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from support.infra import start_infra  # noqa: E402
+from support.platforms import ProcessPlatform  # noqa: E402
+
+from ferry_cli.formbrowser import FormBrowser  # noqa: E402
+from ferry_cli.receiver import WebhookReceiver  # noqa: E402
+
+
+class PeakRss(threading.Thread):
+    def __init__(self, pids: dict[str, int]) -> None:
+        super().__init__(daemon=True)
+        self.procs = {n: psutil.Process(p) for n, p in pids.items()}
+        self.peak = {n: 0 for n in pids}
+        self.running = True
+
+    def run(self) -> None:
+        while self.running:
+            for n, p in self.procs.items():
+                try:
+                    self.peak[n] = max(self.peak[n], p.memory_info().rss)
+                except psutil.Error:
+                    pass
+            time.sleep(0.1)
+
+
+async def bench(n: int) -> None:
+    infra = start_infra()
+    platform = ProcessPlatform(infra).start()
+    receiver = await WebhookReceiver().start()
+    try:
+        project = platform.create_project()
+        api = httpx.AsyncClient(base_url=platform.gateway_url, headers={"authorization": f"Bearer {project['secret_key']}"}, timeout=60)
+        sandbox = httpx.AsyncClient(base_url=platform.sandbox_url, headers={"authorization": f"Bearer {platform.sandbox_admin_token}"}, timeout=60)
+        receiver.secret = (await api.post("/v1/webhook-endpoints", json={"url": f"{receiver.url}/webhooks"})).json()["secret"]
+        account = "bench-" + secrets.token_hex(3)
+        (await sandbox.post(f"/_admin/accounts/{account}/seed", json={"model": "contacts", "count": n})).raise_for_status()
+        conn = (await api.post("/v1/users/bench/connections", json={
+            "provider_name": "sandbox", "requested_data_types": ["CONTACTS"], "return_url": f"{receiver.url}/done"})).json()
+        pids = {name: proc.proc.pid for name, proc in platform.procs.items() if proc.proc}
+        sampler = PeakRss(pids)
+        sampler.start()
+        browser = FormBrowser(stop_prefix=receiver.url)
+        await browser.open(conn["redirect_url"])
+        await browser.click("connect")
+        started = time.monotonic()
+        await browser.click("approve", account=account)
+        await browser.close()
+        hook = (await receiver.wait_for("sync_completed", data_model="CONTACTS", timeout=1800))[0]
+        elapsed = hook.at - started
+        sampler.running = False
+        print(f"first sync of {n:,} records end to end: {elapsed:.2f} s, {n / elapsed:,.0f} records/s")
+        print(f"counts: {hook.data['counts']}")
+        print("peak RSS per process (MiB): " + ", ".join(f"{k} {v / 2**20:.0f}" for k, v in sampler.peak.items()))
+        print(f"peak RSS, all Ferry services: {sum(v for k, v in sampler.peak.items() if k != 'sandbox') / 2**20:.0f} MiB")
+        await api.aclose()
+        await sandbox.aclose()
+    finally:
+        await receiver.stop()
+        platform.stop()
+        infra.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(bench(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000))

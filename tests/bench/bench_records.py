@@ -1,0 +1,121 @@
+"""Benchmark: the records service ingesting a first sync of N records, then a full re-sync with 1%
+changed. The service runs as its own process; pages of 1,000 records are published to
+`records.fetched` as the executor does, and the clock stops at `sync.completed`.
+
+Prints records/s and the service's peak RSS for each. Run:
+`uv run python tests/bench/bench_records.py [N]` (default 200,000).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from support.infra import start_infra  # noqa: E402
+from support.kafka import Collector, publish  # noqa: E402
+from support.procs import ServiceProcess  # noqa: E402
+
+from ferry_kit.infra import free_port  # noqa: E402
+
+PAGE = 1000
+
+
+class PeakRss(threading.Thread):
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.proc, self.peak, self.running = psutil.Process(pid), 0, True
+
+    def run(self) -> None:
+        while self.running:
+            try:
+                self.peak = max(self.peak, self.proc.memory_info().rss)
+            except psutil.Error:
+                return
+            time.sleep(0.05)
+
+
+def record(i: int, version: int = 0) -> dict:
+    return {"id": f"r{i:07d}", "first_name": f"First{i}", "last_name": f"Last{i}", "email": f"person{i}@example.com",
+            "phone": f"+1-555-{i:07d}", "company": f"Company {i % 997}", "title": "Engineer", "city": "Lisbon",
+            "notes": "x" * 120, "version": version,
+            "updated_at": datetime(2026, 1, 1, tzinfo=UTC).isoformat()}
+
+
+async def one_sync(infra, cid: str, n: int, changed_every: int | None, version: int, full: bool, initial: bool) -> float:
+    from ferry_contracts import Envelope
+    from ferry_contracts.records import RecordsEnd, RecordsFetched, RecordsPage
+    from ferry_contracts.topics import RECORDS_FETCHED, SYNC_COMPLETED
+
+    job = "job_bench_" + secrets.token_hex(4)
+
+    def rows(start: int) -> list[dict]:
+        out = []
+        for i in range(start, min(n, start + PAGE)):
+            bumped = changed_every is not None and i % changed_every == 0
+            out.append(record(i, version if bumped else 0))
+        return out
+
+    async with Collector(infra.bootstrap, SYNC_COMPLETED, lambda e: e.data.job_id == job) as done:
+        started = time.perf_counter()
+        pages = 0
+        for start in range(0, n, PAGE * 20):
+            batch = []
+            for s in range(start, min(n, start + PAGE * 20), PAGE):
+                pages += 1
+                batch.append(Envelope.of(RecordsFetched(item=RecordsPage(
+                    job_id=job, data_model="CONTACTS", page=pages, records=rows(s), is_initial_sync=initial, full_sync=full)),
+                    project_id="bench", connection_id=cid))
+            await publish(infra.bootstrap, RECORDS_FETCHED, batch)
+        await publish(infra.bootstrap, RECORDS_FETCHED, [Envelope.of(RecordsFetched(item=RecordsEnd(
+            job_id=job, data_model="CONTACTS", provider_name="sandbox", status="complete", full_sync=full,
+            is_initial_sync=initial, pages=pages, fetched=n)), project_id="bench", connection_id=cid)])
+        published = time.perf_counter() - started
+        [event] = await done.wait(1, timeout=600)
+        elapsed = time.perf_counter() - started
+    print(f"    counts: {event.data.counts.model_dump()} (all pages published after {published:.1f}s)")
+    return elapsed
+
+
+async def run(infra, env: dict[str, str], n: int) -> None:
+    port = free_port()
+    proc = ServiceProcess("ferry_records", {**env, "FERRY_RECORDS_PORT": str(port), "FERRY_LOG_LEVEL": "WARNING"}).start()
+    proc.wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60)
+    rss = PeakRss(proc.proc.pid)
+    rss.start()
+    try:
+        cid = "con_bench_" + secrets.token_hex(4)
+        await asyncio.sleep(3)  # consumer group join
+        first = await one_sync(infra, cid, n, None, 0, full=True, initial=True)
+        print(f"first sync of {n:,} records: {first:.2f}s = {n / first:,.0f} records/s, peak RSS {rss.peak / 2**20:.0f} MiB")
+        rss.peak = 0
+        resync = await one_sync(infra, cid, n, 100, 1, full=True, initial=False)
+        print(f"full re-sync, 1% changed:   {resync:.2f}s = {n / resync:,.0f} records/s, peak RSS {rss.peak / 2**20:.0f} MiB")
+    finally:
+        rss.running = False
+        proc.stop()
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
+    infra = start_infra()
+    try:
+        env = infra.env()
+        import os
+
+        os.environ.update(env)
+        asyncio.run(run(infra, env, n))
+    finally:
+        infra.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+"""Benchmark: webhook deliveries per second and event -> delivery latency with a local receiver.
+
+Runs the webhooks service as its own process against the local broker and Postgres, and a
+minimal local HTTP receiver in this process. Two phases:
+1. latency: record.changed events published at a steady rate (default 200/s, 50 connections,
+   one ordered endpoint) for D seconds; prints p50/p95/p99/max from the event's creation
+   (`created_at` of the body) to its arrival at the receiver;
+2. throughput: a backlog of N events for a project with E endpoints (N*E deliveries) is
+   published at once; prints sustained deliveries/s between 10 % and 90 % of arrivals.
+Run: `uv run python tests/bench/bench_webhooks.py [rate] [seconds] [backlog] [endpoints]`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from support.infra import start_infra  # noqa: E402
+
+
+class Receiver:
+    """A bare ASGI app: 204 for every POST, noting the arrival of each webhook-id."""
+
+    def __init__(self) -> None:
+        self.arrivals: dict[str, list[tuple[str, float, float]]] = {}
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+        if scope["type"] != "http":
+            return
+        body, more = b"", True
+        while more:
+            msg = await receive()
+            body += msg.get("body", b"")
+            more = msg.get("more_body", False)
+        now = time.time()
+        doc = orjson.loads(body)
+        created = datetime.fromisoformat(doc["created_at"]).timestamp()
+        self.arrivals.setdefault(scope["path"], []).append((doc["id"], now, now - created))
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * p))]
+
+
+async def run(infra, rate: int, seconds: int, backlog: int, endpoints: int) -> None:
+    import httpx
+    import uvicorn
+    from aiokafka import AIOKafkaProducer
+    from ferry_contracts import ConnectionChanged, Envelope, RecordChanged
+    from ferry_contracts.topics import CONNECTION_CHANGED, RECORD_CHANGED, dump
+    from ferry_kit.infra import free_port
+    from support.procs import ServiceProcess
+
+    receiver = Receiver()
+    rport, port = free_port(), free_port()
+    server = uvicorn.Server(uvicorn.Config(receiver, host="127.0.0.1", port=rport, log_level="warning",
+                                           access_log=False, lifespan="off"))
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    server_task = asyncio.create_task(server.serve())
+    env = infra.env(FERRY_WEBHOOKS_PORT=str(port), FERRY_WEBHOOKS_ALLOW_PRIVATE_URLS="true",
+                    FERRY_CONNECTIONS_URL=f"http://127.0.0.1:{free_port()}", FERRY_LOG_LEVEL="WARNING")
+    proc = ServiceProcess("ferry_webhooks", env).start()
+    producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap, max_batch_size=1024 * 1024, linger_ms=2)
+    await producer.start()
+    api = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers={"x-ferry-internal-token": env["FERRY_INTERNAL_TOKEN"]})
+    try:
+        await asyncio.to_thread(proc.wait_http, f"http://127.0.0.1:{port}/healthz", 60)
+
+        async def send(topic: str, events: list) -> None:
+            for e in events:
+                producer.send_nowait(topic, dump(e), key=e.connection_id.encode()) if hasattr(producer, "send_nowait") \
+                    else await producer.send(topic, dump(e), key=e.connection_id.encode())
+            await producer.flush()
+
+        def record(pid: str, cid: str, i: int) -> Envelope:
+            return Envelope.of(RecordChanged(data_model="CONTACTS", record_id=f"r{i}", action="created",
+                                             cursor=f"{i:012d}", modified_at=datetime.now(UTC), data={"i": i, "name": "x" * 200}),
+                               project_id=pid, connection_id=cid)
+
+        async def wait_count(path: str, n: int, timeout: float) -> None:
+            deadline = time.monotonic() + timeout
+            while len(receiver.arrivals.get(path, [])) < n and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+
+        # --- phase 1: latency at a steady rate ----------------------------------------------
+        pid = "prj_bench_latency"
+        conns = [f"con_lat_{i}" for i in range(50)]
+        r = await api.post(f"/internal/projects/{pid}/webhook-endpoints", json={"url": f"http://127.0.0.1:{rport}/lat"})
+        assert r.status_code == 201, r.text
+        await send(CONNECTION_CHANGED, [Envelope.of(ConnectionChanged(connection_id=c, user_id="u", provider_name="sandbox",
+                                                                      status="CONNECTED", previous_status="CONNECTED", version=1),
+                                                    project_id=pid, connection_id=c) for c in conns])
+        # warm-up: the consumer group must own its partitions before we measure
+        await send(RECORD_CHANGED, [record(pid, conns[0], -1)])
+        await wait_count("/lat", 1, 60)
+        receiver.arrivals["/lat"] = []
+        tick, total, i = 0.05, rate * seconds, 0
+        start = time.monotonic()
+        while i < total:
+            due = int((time.monotonic() - start) * rate) + 1
+            batch = [record(pid, conns[k % len(conns)], k) for k in range(i, min(due, total))]
+            i += len(batch)
+            if batch:
+                await send(RECORD_CHANGED, batch)
+            await asyncio.sleep(max(0.0, start + i / rate - time.monotonic() + tick / 2) if i < due else tick / 5)
+        await wait_count("/lat", total, 60)
+        lat = [a[2] * 1000 for a in receiver.arrivals.get("/lat", [])]
+        print(f"latency phase: {rate} events/s for {seconds} s, 1 ordered endpoint, {len(conns)} connections: "
+              f"{len(lat)}/{total} delivered")
+        if lat:
+            print(f"  event -> delivery ms: p50 {pct(lat, .5):.1f}  p95 {pct(lat, .95):.1f}  "
+                  f"p99 {pct(lat, .99):.1f}  max {max(lat):.1f}")
+
+        # --- phase 2: throughput on a backlog -----------------------------------------------
+        pid = "prj_bench_tput"
+        conns = [f"con_tp_{i}" for i in range(100)]
+        for k in range(endpoints):
+            r = await api.post(f"/internal/projects/{pid}/webhook-endpoints", json={"url": f"http://127.0.0.1:{rport}/tp"})
+            assert r.status_code == 201, r.text
+        await send(CONNECTION_CHANGED, [Envelope.of(ConnectionChanged(connection_id=c, user_id="u", provider_name="sandbox",
+                                                                      status="CONNECTED", previous_status="CONNECTED", version=1),
+                                                    project_id=pid, connection_id=c) for c in conns])
+        expected = backlog * endpoints
+        t0 = time.time()
+        await send(RECORD_CHANGED, [record(pid, conns[k % len(conns)], k) for k in range(backlog)])
+        published = time.time()
+        await wait_count("/tp", expected, 180)
+        times = sorted(a[1] for a in receiver.arrivals.get("/tp", []))
+        print(f"throughput phase: {backlog} events x {endpoints} ordered endpoints (100 connections) = {expected} "
+              f"deliveries; received {len(times)} (published in {published - t0:.2f} s)")
+        if len(times) >= 10:
+            lo, hi = times[len(times) // 10], times[len(times) * 9 // 10]
+            sustained = (len(times) * 0.8) / max(hi - lo, 1e-9)
+            print(f"  sustained {sustained:,.0f} deliveries/s (10-90 %); all in {times[-1] - t0:.2f} s from first publish "
+                  f"= {len(times) / (times[-1] - t0):,.0f}/s end to end")
+    finally:
+        await api.aclose()
+        await producer.stop()
+        proc.stop()
+        server.should_exit = True
+        await asyncio.wait_for(server_task, 5)
+
+
+def main() -> None:
+    args = [int(a) for a in sys.argv[1:]]
+    rate, seconds, backlog, endpoints = (args + [200, 20, 5000, 4][len(args):])[:4]
+    infra = start_infra()
+    try:
+        os.environ.update(infra.env())
+        asyncio.run(run(infra, rate, seconds, backlog, endpoints))
+    finally:
+        infra.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""Session fixtures: one real broker and one fresh Postgres database for the whole test run.
+
+`FERRY_KAFKA_BOOTSTRAP` / `FERRY_DATABASE_URL` point the tests at existing infrastructure; without
+them the session starts the embedded broker and uses (or starts) a local Postgres.
+`FERRY_TEST_INFRA=containers` uses testcontainers where a Docker engine exists.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from support.infra import Infra, start_infra  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[Infra]:
+    handle = start_infra()
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+@pytest.fixture(scope="session")
+def service_env(infra: Infra) -> dict[str, str]:
+    """Environment for a Ferry service (in-process settings or a subprocess)."""
+    env = infra.env()
+    os.environ.update(env)
+    return env
+
+
+@pytest.fixture
+def unique() -> str:
+    return secrets.token_hex(4)
+
+
+@pytest.fixture
+async def pg(infra: Infra) -> AsyncIterator[object]:
+    import asyncpg
+
+    conn = await asyncpg.connect(infra.dsn)
+    try:
+        yield conn
+    finally:
+        await conn.close()

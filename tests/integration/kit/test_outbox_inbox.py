@@ -1,0 +1,161 @@
+"""The kit's outbox, inbox and consumer against the real broker and Postgres."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaConsumer
+from ferry_contracts import ConnectionChanged, Envelope
+from ferry_contracts.topics import CONNECTION_CHANGED, dlq, dump
+from ferry_kit import inbox, migrate, outbox
+from ferry_kit.broker import Consumer, ensure_topics, make_broker
+from ferry_kit.db import create_pool
+from ferry_kit.settings import KitSettings
+
+EMPTY = Path(__file__).parent / "no_migrations"
+
+
+def _event(i: int, conn_id: str = "c1") -> Envelope:
+    return Envelope.of(
+        ConnectionChanged(connection_id=conn_id, user_id="u", provider_name="sandbox", status="CONNECTED", version=i),
+        project_id="p",
+        connection_id=conn_id,
+    )
+
+
+async def _read(bootstrap: str, topic: str, n: int, timeout: float = 15.0) -> list:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None)
+    await consumer.start()
+    out = []
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(out) < n and asyncio.get_running_loop().time() < deadline:
+            batch = await consumer.getmany(timeout_ms=200)
+            for recs in batch.values():
+                out.extend(recs)
+    finally:
+        await consumer.stop()
+    return out
+
+
+@pytest.fixture
+async def schema(infra, service_env, unique):
+    name = f"kit_{unique}"
+    await migrate.apply(infra.dsn, name, EMPTY)
+    return name
+
+
+async def test_migrations_apply_once_even_when_run_twice_at_once(infra, unique):
+    name = f"kit_m_{unique}"
+    first, second = await asyncio.gather(
+        migrate.apply(infra.dsn, name, EMPTY), migrate.apply(infra.dsn, name, EMPTY)
+    )
+    assert sorted(first + second) == ["kit_0001_outbox_inbox"]
+
+
+async def test_outbox_row_survives_a_crash_and_is_published_by_the_next_relay(infra, schema, unique):
+    pool = await create_pool(infra.dsn, schema)
+    topic_conn = f"c-{unique}"
+    async with pool.acquire() as conn, conn.transaction():
+        await outbox.add(conn, [_event(i, topic_conn) for i in range(3)])
+    # No relay ran: the "crash" happened before publishing. Rows are durable.
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 3
+    await ensure_topics(infra.bootstrap, 4)
+    producer = outbox.make_producer(infra.bootstrap)
+    await producer.start()
+    relay = outbox.OutboxRelay(infra.dsn, schema, producer)
+    relay.start()
+    try:
+        for _ in range(100):
+            if await pool.fetchval("SELECT count(*) FROM outbox") == 0:
+                break
+            await asyncio.sleep(0.1)
+        assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
+    finally:
+        await relay.stop()
+        await producer.stop()
+        await pool.close()
+    records = await _read(infra.bootstrap, CONNECTION_CHANGED, 10**6, timeout=3)
+    mine = [r for r in records if r.key == topic_conn.encode()]
+    versions = [Envelope[ConnectionChanged].model_validate_json(r.value).data.version for r in mine]
+    assert versions == [0, 1, 2]
+
+
+async def test_a_large_outbox_write_uses_copy_and_keeps_order(infra, schema, unique):
+    pool = await create_pool(infra.dsn, schema)
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            await outbox.add(conn, [_event(i) for i in range(200)])
+        rows = await pool.fetch("SELECT payload, headers FROM outbox ORDER BY id")
+        assert [Envelope[ConnectionChanged].model_validate_json(r["payload"]).data.version for r in rows] == list(range(200))
+        assert isinstance(rows[0]["headers"], dict)
+    finally:
+        await pool.close()
+
+
+async def test_inbox_claims_each_event_once_and_rolls_back_with_the_effect(infra, schema):
+    pool = await create_pool(infra.dsn, schema)
+    events = [_event(1), _event(2)]
+    try:
+        with pytest.raises(RuntimeError):
+            async with pool.acquire() as conn, conn.transaction():
+                assert len(await inbox.claim(conn, "t", events)) == 2
+                raise RuntimeError("effect failed")
+        async with pool.acquire() as conn, conn.transaction():
+            assert [e.id for e in await inbox.claim(conn, "t", events + [events[0]])] == [e.id for e in events]
+        async with pool.acquire() as conn, conn.transaction():
+            assert await inbox.claim(conn, "t", events) == []
+    finally:
+        await pool.close()
+
+
+async def test_consumer_sends_invalid_and_poison_messages_to_the_dlq_and_moves_on(infra, service_env, unique):
+    settings = KitSettings(handler_max_attempts=2)
+    await ensure_topics(infra.bootstrap, 4)
+    seen: list[int] = []
+    poison_version = 666
+
+    async def handle(events):
+        for e in events:
+            if e.data.version == poison_version:
+                raise ValueError("cannot handle this one")
+        seen.extend(e.data.version for e in events)
+
+    broker = make_broker(settings, "kit-test")
+    consumer = Consumer(broker, settings, f"kit-test-{unique}", {CONNECTION_CHANGED: handle}, max_records=50)
+    consumer._retry_base = 0.01
+    key = f"dlq-{unique}".encode()
+    await broker.start()
+    try:
+        await broker.publish(b"{not json", topic=CONNECTION_CHANGED, key=key)
+        await broker.publish(dump(_event(poison_version, key.decode())), topic=CONNECTION_CHANGED, key=key)
+        await broker.publish(dump(_event(7, key.decode())), topic=CONNECTION_CHANGED, key=key)
+        for _ in range(150):
+            if 7 in seen:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await broker.stop()
+    assert 7 in seen and poison_version not in seen
+    dead = [r for r in await _read(infra.bootstrap, dlq(CONNECTION_CHANGED), 10**6, timeout=3) if r.key == key]
+    assert len(dead) == 2
+    headers = dict(dead[0].headers)
+    assert headers["ferry-original-topic"] == CONNECTION_CHANGED.encode()
+    assert b"invalid message" in headers["ferry-error"]
+    assert b"cannot handle this one" in dict(dead[1].headers)["ferry-error"]
+
+
+async def test_every_consumer_uses_an_at_least_once_ack_policy(infra, service_env):
+    from faststream import AckPolicy
+
+    settings = KitSettings()
+    broker = make_broker(settings, "kit-test")
+    Consumer(broker, settings, "x", {CONNECTION_CHANGED: lambda e: None})
+    for sub in broker.subscribers:
+        assert sub.ack_policy in {AckPolicy.MANUAL, AckPolicy.NACK_ON_ERROR}
+
+
+_ = asyncpg

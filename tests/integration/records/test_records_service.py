@@ -1,0 +1,277 @@
+"""The records service over the real broker and Postgres: ingest, change detection, deletions,
+the mass-delete guard, the cursor API, purge."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from datetime import UTC, date, datetime
+
+import httpx
+import pytest
+from ferry_contracts import ConnectionChanged, Envelope
+from ferry_contracts.records import RecordsEnd, RecordsFetched, RecordsPage
+from ferry_contracts.topics import (
+    CONNECTION_CHANGED,
+    RECORD_CHANGED,
+    RECORDS_FETCHED,
+    SYNC_COMPLETED,
+)
+from ferry_kit.infra import free_port
+from support.kafka import Collector, publish
+
+
+@pytest.fixture(scope="module")
+async def records_service(infra, service_env):
+    from ferry_records.app import start, stop
+    from ferry_records.settings import Settings
+
+    port = free_port()
+    service = await start(Settings(records_port=port))
+    http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}",
+                             headers={"x-ferry-internal-token": service_env["FERRY_INTERNAL_TOKEN"]})
+    yield http
+    await http.aclose()
+    await stop(service)
+
+
+def contact(i: int, day: int = 1, **extra) -> dict:
+    return {"id": f"c{i}", "name": f"Contact {i}", "email": f"c{i}@example.com",
+            "updated_at": datetime(2026, 3, day, tzinfo=UTC).isoformat(), **extra}
+
+
+class Sync:
+    """Publishes one job's pages and end marker the way the executor does."""
+
+    def __init__(self, infra, cid: str, *, full: bool = False, initial: bool = False, sync_from: date | None = None):
+        self.infra, self.cid, self.full, self.initial, self.sync_from = infra, cid, full, initial, sync_from
+        self.job_id = "job_" + secrets.token_hex(6)
+        self.pages = 0
+        self.events: list[Envelope] = []
+        self.started = datetime.now(UTC)
+
+    def page(self, records: list[dict]) -> Envelope:
+        self.pages += 1
+        e = Envelope.of(RecordsFetched(item=RecordsPage(job_id=self.job_id, data_model="CONTACTS", page=self.pages,
+                                                        records=records, is_initial_sync=self.initial, full_sync=self.full)),
+                        project_id="p-rec", connection_id=self.cid)
+        self.events.append(e)
+        return e
+
+    def end(self, status: str = "complete") -> Envelope:
+        e = Envelope.of(RecordsFetched(item=RecordsEnd(
+            job_id=self.job_id, batch_id="b", data_model="CONTACTS", provider_name="sandbox", status=status,
+            full_sync=self.full, is_initial_sync=self.initial, sync_from=self.sync_from, pages=self.pages,
+            started_at=self.started)), project_id="p-rec", connection_id=self.cid)
+        self.events.append(e)
+        return e
+
+    async def run(self, pages: list[list[dict]], status: str = "complete", timeout: float = 30) -> Envelope:
+        async with Collector(self.infra.bootstrap, SYNC_COMPLETED, lambda e: e.data.job_id == self.job_id) as done:
+            await publish(self.infra.bootstrap, RECORDS_FETCHED, [self.page(p) for p in pages] + [self.end(status)])
+            return (await done.wait(1, timeout))[0]
+
+
+async def _records(api: httpx.AsyncClient, cid: str, **params) -> dict:
+    resp = await api.get(f"/internal/connections/{cid}/records/CONTACTS", params=params)
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+async def _all(api, cid, cursor=None, **params) -> tuple[list[dict], str]:
+    out = []
+    while True:
+        page = await _records(api, cid, limit=1000, **({"cursor": cursor} if cursor else {}), **params)
+        out += page["records"]
+        cursor = page["next_cursor"]
+        if not page["has_more"]:
+            return out, cursor
+
+
+def _cid() -> str:
+    return "con_rec_" + secrets.token_hex(4)
+
+
+async def test_an_initial_sync_stores_every_record_and_reports_counts_without_per_record_events(infra, records_service):
+    cid = _cid()
+    async with Collector(infra.bootstrap, RECORD_CHANGED, lambda e: e.connection_id == cid) as changes:
+        done = await Sync(infra, cid, full=True, initial=True).run([[contact(i) for i in range(500)],
+                                                                    [contact(i) for i in range(500, 700)]])
+        await asyncio.sleep(0.5)
+        assert changes.events == []
+    assert done.data.status == "complete" and done.data.is_initial_sync
+    assert done.data.counts.model_dump() == {"fetched": 700, "created": 700, "updated": 0, "deleted": 0, "unchanged": 0}
+    records, _ = await _all(records_service, cid)
+    assert len(records) == 700 and records[0]["_ferry"]["action"] == "created"
+    state = (await records_service.get(f"/internal/connections/{cid}/sync-state")).json()["data_models"]
+    assert state[0]["data_model"] == "CONTACTS" and state[0]["last_status"] == "complete" and state[0]["last_synced_at"]
+
+
+async def test_a_redelivered_page_changes_nothing_and_reordered_keys_are_not_a_change(infra, records_service, pg):
+    cid = _cid()
+    sync = Sync(infra, cid)
+    async with Collector(infra.bootstrap, RECORD_CHANGED, lambda e: e.connection_id == cid) as changes:
+        first = sync.page([contact(i) for i in range(10)])
+        await publish(infra.bootstrap, RECORDS_FETCHED, [first, first])  # the same event twice
+        await changes.wait(10)
+        reordered = [dict(reversed(list(contact(i).items()))) for i in range(10)]
+        await sync.run([reordered])
+        await asyncio.sleep(0.5)
+        assert len(changes.events) == 10 and {e.data.action for e in changes.events} == {"created"}
+    versions = await pg.fetch("SELECT version FROM records.records WHERE connection_id=$1", cid)
+    assert [v["version"] for v in versions] == [1] * 10
+    counts = await pg.fetchrow("SELECT * FROM records.jobs WHERE job_id=$1", sync.job_id)
+    assert (counts["created"], counts["unchanged"]) == (10, 10)
+
+
+async def test_updates_carry_changed_fields_and_move_to_the_end_of_the_cursor(infra, records_service):
+    cid = _cid()
+    await Sync(infra, cid).run([[contact(i) for i in range(5)]])
+    _, cursor = await _all(records_service, cid)
+    async with Collector(infra.bootstrap, RECORD_CHANGED, lambda e: e.connection_id == cid and e.data.action == "updated") as changes:
+        done = await Sync(infra, cid).run([[contact(2, day=2, name="Renamed"), contact(3)]])
+        [update] = await changes.wait(1)
+    assert done.data.counts.updated == 1 and done.data.counts.unchanged == 1
+    assert update.data.record_id == "c2"
+    assert update.data.changed_fields["name"].model_dump() == {"old": "Contact 2", "new": "Renamed"}
+    assert set(update.data.changed_fields) == {"name", "updated_at"}
+    since, _ = await _all(records_service, cid, cursor)
+    assert [(r["id"], r["_ferry"]["action"]) for r in since] == [("c2", "updated")]
+    assert since[0]["_ferry"]["cursor"] == update.data.cursor
+
+
+async def test_a_full_sync_that_sees_every_record_writes_no_record_row(infra, records_service, pg):
+    cid = _cid()
+    rows = [contact(i) for i in range(300)]
+    await Sync(infra, cid, full=True, initial=True).run([rows])
+    before = await pg.fetch("SELECT record_id, xmin::text AS x FROM records.records WHERE connection_id=$1 ORDER BY 1", cid)
+    done = await Sync(infra, cid, full=True).run([rows[:150], rows[150:]])
+    after = await pg.fetch("SELECT record_id, xmin::text AS x FROM records.records WHERE connection_id=$1 ORDER BY 1", cid)
+    assert before == after  # not one tuple rewritten
+    assert done.data.counts.model_dump() == {"fetched": 300, "created": 0, "updated": 0, "deleted": 0, "unchanged": 300}
+
+
+async def test_deletions_happen_only_after_complete_full_syncs_and_only_inside_the_window(infra, records_service):
+    cid = _cid()
+    old = [contact(i, day=1) for i in range(20)]          # updated 2026-03-01
+    recent = [contact(i, day=20) for i in range(20, 40)]  # updated 2026-03-20
+    await Sync(infra, cid, full=True, initial=True).run([old + recent])
+    keep = old[:15] + recent[:15]  # 5 old and 5 recent gone at the provider
+
+    incremental = await Sync(infra, cid).run([keep])
+    failed_full = await Sync(infra, cid, full=True).run([keep], status="failed")
+    assert incremental.data.counts.deleted == 0 and failed_full.data.counts.deleted == 0
+    assert failed_full.data.status == "failed"
+
+    async with Collector(infra.bootstrap, RECORD_CHANGED, lambda e: e.connection_id == cid and e.data.action == "deleted") as gone:
+        windowed = await Sync(infra, cid, full=True, sync_from=date(2026, 3, 10)).run([recent[:15]])
+        await gone.wait(5)
+    assert windowed.data.counts.deleted == 5
+    assert sorted(e.data.record_id for e in gone.events) == sorted(r["id"] for r in recent[15:])
+    live, _ = await _all(records_service, cid)
+    assert len(live) == 35  # the 5 old ones outside the window stay
+
+
+async def test_the_guard_holds_a_60_percent_deletion_until_it_is_confirmed(infra, records_service):
+    cid = _cid()
+    rows = [contact(i) for i in range(100)]
+    await Sync(infra, cid, full=True, initial=True).run([rows])
+    done = await Sync(infra, cid, full=True).run([rows[:40]])
+    assert done.data.held_deletions == 60 and done.data.counts.deleted == 0
+    live, cursor = await _all(records_service, cid)
+    assert len(live) == 100
+    state = (await records_service.get(f"/internal/connections/{cid}/sync-state")).json()["data_models"][0]
+    assert state["held_deletions"] == 60
+
+    async with Collector(infra.bootstrap, RECORD_CHANGED, lambda e: e.connection_id == cid and e.data.action == "deleted") as gone:
+        resp = await records_service.post(f"/internal/connections/{cid}/records/CONTACTS/deletions/confirm")
+        assert resp.json() == {"deleted": 60}
+        await gone.wait(60)
+    since, _ = await _all(records_service, cid, cursor)
+    assert len(since) == 60 and {r["_ferry"]["action"] for r in since} == {"deleted"}
+    assert all(r["_ferry"]["deleted_at"] for r in since)
+    live, _ = await _all(records_service, cid)
+    assert len(live) == 40
+    again = await records_service.post(f"/internal/connections/{cid}/records/CONTACTS/deletions/confirm")
+    assert again.json() == {"deleted": 0}
+
+
+async def test_the_records_api_validates_its_parameters_naming_the_field(records_service):
+    cid = _cid()
+    for params, field in (({"limit": "0"}, "limit"), ({"limit": "1001"}, "limit"), ({"cursor": "nope"}, "cursor"),
+                          ({"modified_after": "yesterday"}, "modified_after"), ({"include_deleted": "maybe"}, "include_deleted")):
+        resp = await records_service.get(f"/internal/connections/{cid}/records/CONTACTS", params=params)
+        assert resp.status_code == 422 and resp.json()["error"]["details"][0]["field"] == field
+    empty = await _records(records_service, cid)
+    assert empty["records"] == [] and empty["next_cursor"] and empty["has_more"] is False
+
+
+async def test_a_deleted_connection_is_purged_and_late_pages_do_not_bring_it_back(infra, records_service, pg):
+    cid = _cid()
+    await Sync(infra, cid).run([[contact(i) for i in range(10)]])
+    deleted = Envelope.of(ConnectionChanged(connection_id=cid, user_id="u", provider_name="sandbox", status="DELETED", version=9),
+                          project_id="p-rec", connection_id=cid)
+    late = Sync(infra, cid)
+    await publish(infra.bootstrap, CONNECTION_CHANGED, [deleted])
+    for _ in range(100):
+        if not await pg.fetchval("SELECT count(*) FROM records.records WHERE connection_id=$1", cid):
+            break
+        await asyncio.sleep(0.1)
+    await publish(infra.bootstrap, RECORDS_FETCHED, [late.page([contact(99)])])
+    await asyncio.sleep(1.0)
+    assert await pg.fetchval("SELECT count(*) FROM records.records WHERE connection_id=$1", cid) == 0
+    assert await pg.fetchval("SELECT count(*) FROM records.jobs WHERE connection_id=$1", cid) == 0
+
+
+async def test_a_poller_following_next_cursor_during_concurrent_ingest_never_misses_or_repeats_a_change(infra, records_service, service_env):
+    """Two writers ingest overlapping updates into one connection while a poller follows the cursor:
+    the poller ends up with every record's final version, and never sees one version twice."""
+    from ferry_kit import db
+    from ferry_records.service import Records
+    from ferry_records.settings import Settings
+
+    cid = _cid()
+    pool = await db.create_pool(infra.dsn, "records", max_size=4)
+    writer = Records(Settings(), pool)
+
+    async def ingest(batch: list[dict]) -> None:
+        await writer.on_records_fetched([Sync(infra, cid).page(batch)])
+
+    seen: dict[str, str] = {}
+    versions: set[tuple[str, str]] = set()
+    stop = asyncio.Event()
+
+    async def poll() -> None:
+        cursor = None
+        while True:
+            finished = stop.is_set()
+            page = await _records(records_service, cid, limit=50, **({"cursor": cursor} if cursor else {}))
+            for r in page["records"]:
+                key = (r["id"], r["data"]["name"])
+                assert key not in versions, f"{key} seen twice"
+                versions.add(key)
+                seen[r["id"]] = r["data"]["name"]
+            cursor = page["next_cursor"]
+            if finished and not page["has_more"]:
+                return
+            await asyncio.sleep(0)
+
+    poller = asyncio.create_task(poll())
+    final: dict[str, str] = {}
+    batches = []
+    for round_ in range(6):
+        batch = [contact(i, name=f"v{round_}-{i}") for i in range(round_ * 20, round_ * 20 + 80)]
+        batches.append(batch)
+    await asyncio.gather(*(ingest(b) for b in batches[:3]))
+    await asyncio.gather(*(ingest(b) for b in batches[3:]))
+    for b in batches:
+        for r in b:
+            final[r["id"]] = r["name"]
+    # The final version of each record is whichever write committed last: read it from the table.
+    stored = {r["record_id"]: r["data"]["name"] for r in await pool.fetch(
+        "SELECT record_id, data FROM records WHERE connection_id=$1", cid)}
+    stop.set()
+    await asyncio.wait_for(poller, 30)
+    await pool.close()
+    assert set(stored) == set(final)
+    assert seen == stored

@@ -1,0 +1,70 @@
+"""Bring up (or attach to) the broker and Postgres for tests and benchmarks."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from ferry_kit.infra import EmbeddedBroker, LocalPostgres, create_database, ensure_postgres
+
+INTERNAL_TOKEN = "test-internal-token-" + secrets.token_hex(8)
+
+
+@dataclass
+class Infra:
+    bootstrap: str
+    dsn: str
+    admin_dsn: str
+    broker: EmbeddedBroker | None = None
+    postgres: LocalPostgres | None = None
+    containers: list[Any] = field(default_factory=list)
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {
+            "FERRY_KAFKA_BOOTSTRAP": self.bootstrap,
+            "FERRY_DATABASE_URL": self.dsn,
+            "FERRY_INTERNAL_TOKEN": INTERNAL_TOKEN,
+            "FERRY_KAFKA_SESSION_TIMEOUT_MS": "2000",
+            "FERRY_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
+            "FERRY_TOPIC_PARTITIONS": "4",
+            "FERRY_LOG_LEVEL": "WARNING",
+        }
+        env.update(extra)
+        return env
+
+    def stop(self) -> None:
+        if self.broker:
+            self.broker.stop()
+        if self.postgres:
+            self.postgres.stop()
+        for c in self.containers:
+            c.stop()
+
+
+def _containers() -> Infra:
+    from testcontainers.kafka import KafkaContainer  # type: ignore[import-not-found]
+    from testcontainers.postgres import PostgresContainer  # type: ignore[import-not-found]
+
+    kafka = KafkaContainer().with_kraft().start()
+    pg = PostgresContainer("postgres:16", driver=None).start()
+    dsn = pg.get_connection_url()
+    return Infra(kafka.get_bootstrap_server(), dsn, dsn, containers=[kafka, pg])
+
+
+def start_infra(db_name: str | None = None) -> Infra:
+    if os.environ.get("FERRY_TEST_INFRA") == "containers":
+        return _containers()
+    broker = None
+    bootstrap = os.environ.get("FERRY_TEST_KAFKA_BOOTSTRAP") or os.environ.get("FERRY_KAFKA_BOOTSTRAP")
+    if not bootstrap:
+        broker = EmbeddedBroker().start()
+        bootstrap = broker.bootstrap
+    admin_dsn, local = asyncio.run(ensure_postgres(
+        os.environ.get("FERRY_TEST_DATABASE_URL") or os.environ.get("FERRY_DATABASE_URL")
+    ))
+    name = db_name or f"ferry_test_{os.getpid()}_{secrets.token_hex(3)}"
+    dsn = asyncio.run(create_database(admin_dsn, name))
+    return Infra(bootstrap, dsn, admin_dsn, broker=broker, postgres=local)
