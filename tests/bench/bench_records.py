@@ -20,11 +20,10 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from ferry_kit.infra import free_port  # noqa: E402
 from support.infra import start_infra  # noqa: E402
 from support.kafka import Collector, publish  # noqa: E402
 from support.procs import ServiceProcess  # noqa: E402
-
-from ferry_kit.infra import free_port  # noqa: E402
 
 PAGE = 1000
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import statistics
 import sys
 import time
 from datetime import UTC, datetime
@@ -126,7 +125,7 @@ async def run(infra, rate: int, seconds: int, backlog: int, endpoints: int) -> N
         # --- phase 2: throughput on a backlog -----------------------------------------------
         pid = "prj_bench_tput"
         conns = [f"con_tp_{i}" for i in range(100)]
-        for k in range(endpoints):
+        for _k in range(endpoints):
             r = await api.post(f"/internal/projects/{pid}/webhook-endpoints", json={"url": f"http://127.0.0.1:{rport}/tp"})
             assert r.status_code == 201, r.text
         await send(CONNECTION_CHANGED, [Envelope.of(ConnectionChanged(connection_id=c, user_id="u", provider_name="sandbox",

@@ -10,11 +10,13 @@ from ferry_cli.receiver import WebhookReceiver
 
 @pytest.fixture(scope="session")
 def platform(infra):
-    p = ProcessPlatform(infra, FERRY_EXECUTOR_LEASE_SECONDS="3").start()
+    own = infra.isolated()  # the in-process services of the integration tests must not join its groups
+    p = ProcessPlatform(own, FERRY_EXECUTOR_LEASE_SECONDS="3").start()
     try:
         yield p
     finally:
         p.stop()
+        own.stop()
 
 
 @pytest.fixture

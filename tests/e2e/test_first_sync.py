@@ -7,6 +7,7 @@ a change at the provider then arrives as record webhooks and through the cursor.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 
 import httpx
@@ -95,7 +96,13 @@ async def test_an_end_user_connects_and_the_first_sync_arrives_as_signed_webhook
             **{i: "updated" for i in changed["updated"]},
             **{i: "deleted" for i in changed["deleted"]},
         }
-        done = (await api.get(f"/v1/syncs/{job['id']}")).json()
+        # The job's status is the scheduler's view and follows the same sync.completed event as
+        # the webhook, so it may trail the webhook by a moment.
+        for _ in range(100):
+            done = (await api.get(f"/v1/syncs/{job['id']}")).json()
+            if done["status"] == "complete":
+                break
+            await asyncio.sleep(0.2)
         assert done["status"] == "complete" and done["counts"]["deleted"] == 1
     except Exception:
         print(platform.logs())

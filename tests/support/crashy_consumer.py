@@ -38,8 +38,12 @@ async def consume(group: str) -> None:
     settings = KitSettings()
     pool = await _setup(settings)
     crash = os.environ.get("FERRY_TEST_CRASH_AFTER_EFFECT") == "1"
+    only = os.environ.get("FERRY_TEST_KEY")  # the topic is shared: other tests' events are not ours
 
     async def handle(events: list[Envelope]) -> None:
+        events = [e for e in events if only is None or e.connection_id == only]
+        if not events:
+            return
         async with pool.acquire() as conn, conn.transaction():
             fresh = await inbox.claim(conn, CONNECTION_CHANGED, events)
             await conn.executemany(

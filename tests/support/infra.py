@@ -35,6 +35,16 @@ class Infra:
         env.update(extra)
         return env
 
+    def isolated(self) -> Infra:
+        """A broker and a database of its own, for a whole platform of service processes.
+
+        Ferry's consumer groups and schemas are named after the services, so two platforms on one
+        broker and database would share them (as replicas do) and split each other's events.
+        """
+        broker = EmbeddedBroker().start() if self.broker else None
+        dsn = asyncio.run(create_database(self.admin_dsn, f"ferry_test_{os.getpid()}_{secrets.token_hex(3)}"))
+        return Infra(broker.bootstrap if broker else self.bootstrap, dsn, self.admin_dsn, broker=broker)
+
     def stop(self) -> None:
         if self.broker:
             self.broker.stop()

@@ -38,9 +38,9 @@ async def test_a_consumer_killed_after_its_effect_but_before_its_commit_has_no_s
     import os
 
     schema = f"crashy_{unique}"
-    env = {**os.environ, **service_env, "FERRY_TEST_SCHEMA": schema}
     group = f"crashy-{unique}"
     key = f"crash-{unique}"
+    env = {**os.environ, **service_env, "FERRY_TEST_SCHEMA": schema, "FERRY_TEST_KEY": key}
     producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap)
     await producer.start()
     events = [
@@ -53,13 +53,13 @@ async def test_a_consumer_killed_after_its_effect_but_before_its_commit_has_no_s
     await producer.stop()
 
     crashing = _start(["consume", group], {**env, "FERRY_TEST_CRASH_AFTER_EFFECT": "1"})
-    assert crashing.wait(60) == 9, crashing.stdout.read().decode()[-2000:] if crashing.stdout else ""
+    assert crashing.wait(120) == 9, crashing.stdout.read().decode()[-2000:] if crashing.stdout else ""
     first = await _effects(infra.dsn, schema)
     assert len(first) >= 1  # the effect of the first batch is durable
 
     survivor = _start(["consume", group], env)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         rows = []
         while time.monotonic() < deadline:
             rows = await _effects(infra.dsn, schema)

@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest_asyncio
 
 sys.path.insert(0, str(Path(__file__).parent))
-from webhooks_helpers import Sink, api, connection_changed, record_changed, sync_completed, until
-from ferry_cli.receiver import WebhookReceiver  # noqa: E402
 from ferry_contracts.topics import CONNECTION_CHANGED, RECORD_CHANGED, SYNC_COMPLETED
 from ferry_kit.infra import free_port
 from standardwebhooks.webhooks import Webhook
 from support.kafka import publish
+from webhooks_helpers import Sink, api, connection_changed, record_changed, sync_completed, until
+
+from ferry_cli.receiver import WebhookReceiver  # noqa: E402
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
