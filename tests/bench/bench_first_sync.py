@@ -42,8 +42,7 @@ class PeakRss(threading.Thread):
             time.sleep(0.1)
 
 
-async def bench(n: int) -> None:
-    infra = start_infra()
+async def bench(infra, n: int) -> None:
     platform = ProcessPlatform(infra).start()
     receiver = await WebhookReceiver().start()
     try:
@@ -76,8 +75,11 @@ async def bench(n: int) -> None:
     finally:
         await receiver.stop()
         platform.stop()
-        infra.stop()
 
 
 if __name__ == "__main__":
-    asyncio.run(bench(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000))
+    infra = start_infra()  # synchronous: it runs its own event loop to prepare Postgres
+    try:
+        asyncio.run(bench(infra, int(sys.argv[1]) if len(sys.argv) > 1 else 100_000))
+    finally:
+        infra.stop()

@@ -30,7 +30,11 @@ CREATE TABLE records (
     deleted_at          timestamptz,
     PRIMARY KEY (connection_id, data_model, record_id)
 );
-CREATE INDEX records_changes ON records (connection_id, data_model, position);
+-- The change feed of one (connection, model), in cursor order. Keyed on an expression on purpose:
+-- an index that starts (connection_id, data_model) like the primary key ties with it while the
+-- table has no statistics yet (a first sync), and the planner then answers every per-record
+-- probe by scanning the whole model: quadratic. The feed query names the same expression.
+CREATE INDEX records_changes ON records ((connection_id || '/' || data_model), position);
 
 -- Running counts of a job, kept page by page in the page's own transaction.
 CREATE TABLE jobs (

@@ -57,9 +57,10 @@ async def upsert_page(
     return await conn.fetch(
         """
         WITH s AS (
-            SELECT t.e->>'id' AS record_id, t.e AS data, decode(md5(t.e::text), 'hex') AS hash, u.pua, t.ord
-            FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS t(e, ord)
-            JOIN unnest($4::timestamptz[]) WITH ORDINALITY AS u(pua, ord) USING (ord)
+            -- ROWS FROM zips the two lists in one pass (a join on the ordinality would let the
+            -- planner pick a nested loop: quadratic in the batch size).
+            SELECT t.e->>'id' AS record_id, t.e AS data, decode(md5(t.e::text), 'hex') AS hash, t.pua, t.ord
+            FROM ROWS FROM (jsonb_array_elements($3::jsonb), unnest($4::timestamptz[])) WITH ORDINALITY AS t(e, pua, ord)
         ),
         up AS (
             INSERT INTO records AS r (connection_id, data_model, record_id, data, hash, action, position, provider_updated_at)
@@ -255,7 +256,8 @@ async def page_of_changes(conn: asyncpg.Connection, connection_id: str, data_mod
         """
         SELECT record_id, data, action, first_seen_at, modified_at, deleted_at, position
         FROM records
-        WHERE connection_id=$1 AND data_model=$2 AND position > $3
+        WHERE (connection_id || '/' || data_model) = ($1::text || '/' || $2::text) AND position > $3
+          AND connection_id = $1 AND data_model = $2
           AND ($4 OR deleted_at IS NULL) AND ($5::timestamptz IS NULL OR modified_at > $5)
         ORDER BY position LIMIT $6
         """,
