@@ -17,6 +17,9 @@ class KitSettings(BaseSettings):
     # Short sessions make joins and failover take seconds instead of tens of seconds.
     kafka_session_timeout_ms: int = 10_000
     kafka_heartbeat_interval_ms: int = 3_000
+    # How long a fetch may wait at the broker for new data. Tansu holds an idle fetch for the
+    # whole wait even when data arrives meanwhile (p50 event latency 132 ms at 500, 14 ms at 50).
+    kafka_fetch_max_wait_ms: int = Field(50, ge=1, le=10_000)
     consumer_max_records: int = 500
     handler_max_attempts: int = 5
     db_pool_min: int = 1
