@@ -47,6 +47,9 @@ CREATE TABLE jobs (
     unchanged     bigint NOT NULL DEFAULT 0,
     deleted       bigint NOT NULL DEFAULT 0,
     seen          bigint NOT NULL DEFAULT 0,
+    -- The first cursor position this job reserved: a record at or after it was written by the
+    -- job (or later), so it was seen without a row in `seen`.
+    first_position bigint,
     ended_at      timestamptz
 );
 CREATE INDEX jobs_connection ON jobs (connection_id);

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +16,15 @@ _CANON = orjson.OPT_SORT_KEYS
 def canonical(data: dict[str, Any]) -> bytes:
     """Canonical JSON: sorted keys at every depth, no whitespace; key order is not a change."""
     return orjson.dumps(data, option=_CANON)
+
+
+def content_hash(data: dict[str, Any]) -> tuple[bytes, bytes]:
+    """(canonical JSON, its MD5): the stored hash that decides whether a record changed."""
+    try:
+        raw = canonical(data)
+    except TypeError:  # an integer beyond 64 bits: the standard library handles any size
+        raw = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return raw, hashlib.md5(raw, usedforsecurity=False).digest()
 
 
 def changed_fields(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -40,36 +40,59 @@ async def purge_connection(conn: asyncpg.Connection, connection_id: str) -> None
     )
 
 
-async def upsert_page(
-    conn: asyncpg.Connection, connection_id: str, data_model: str, records: list[dict[str, Any]],
-    updated_at: list[datetime | None], first_position: int,
-) -> list[asyncpg.Record]:
-    """Upsert a page in one statement; returns only the records that changed.
+async def unchanged_ids(conn: asyncpg.Connection, connection_id: str, data_model: str, ids: list[str],
+                        hashes: list[bytes], seen_by: str | None) -> tuple[set[str], int]:
+    """Of these records, the ones stored live with the same content hash: nothing to write.
 
-    The page travels as one jsonb array (a single bind, parsed by Postgres in C). The content
-    hash is the MD5 of the record's jsonb text, which is canonical: jsonb sorts keys and drops
-    whitespace, so key order and formatting are not changes. Record i takes position
-    first_position + i; an unchanged record (same hash, not deleted) is skipped by the ON
-    CONFLICT filter: no tuple written, no event, and its reserved position stays unused
-    (positions only need to grow). `old_data`, the version before this page (the statement's
-    snapshot), comes back for updates.
+    With `seen_by` (a full sync's job id) they are also noted as seen by that job (records the
+    job writes need no note: their cursor position says so). Returns the ids and how many notes
+    were new.
+    """
+    rows = await conn.fetch(
+        """
+        WITH same AS (
+            SELECT t.id FROM unnest($3::text[], $4::bytea[]) AS t(id, h)
+            -- A primary-key probe per record, whatever the statistics say: a plain join lets a
+            -- planner that believes the table is empty (a first sync) hash the whole model.
+            CROSS JOIN LATERAL (SELECT o.hash FROM records o WHERE o.connection_id=$1 AND o.data_model=$2
+                                AND o.record_id=t.id AND o.deleted_at IS NULL LIMIT 1) o
+            WHERE o.hash = t.h
+        ),
+        noted AS (
+            INSERT INTO seen (job_id, record_id) SELECT $5, id FROM same WHERE $5::text IS NOT NULL
+            ON CONFLICT DO NOTHING RETURNING 1
+        )
+        SELECT id, NULL::bigint AS noted FROM same
+        UNION ALL SELECT NULL, count(*) FROM noted
+        """,
+        connection_id, data_model, ids, hashes, seen_by,
+    )
+    return {r["id"] for r in rows if r["id"] is not None}, sum(r["noted"] or 0 for r in rows)
+
+
+async def upsert_page(
+    conn: asyncpg.Connection, connection_id: str, data_model: str, records_json: str, hashes: list[bytes],
+    updated_at: list[datetime | None], positions: list[int],
+) -> list[asyncpg.Record]:
+    """Upsert new and changed records in one statement; returns those written.
+
+    The records travel as one JSON array, already serialised canonically by the caller (a single
+    text bind, parsed by Postgres in C), with their hashes and cursor positions alongside.
+    A record whose stored hash is equal (and that is not deleted) is left alone by the ON
+    CONFLICT filter. `old_data`, the version before this statement, comes back for updates.
     """
     return await conn.fetch(
         """
         WITH s AS (
-            -- ROWS FROM zips the two lists in one pass (a join on the ordinality would let the
+            -- ROWS FROM zips the lists in one pass (a join on the ordinality would let the
             -- planner pick a nested loop: quadratic in the batch size).
-            SELECT t.e->>'id' AS record_id, t.e AS data, decode(md5(t.e::text), 'hex') AS hash, t.pua, t.ord
-            FROM ROWS FROM (jsonb_array_elements($3::jsonb), unnest($4::timestamptz[])) WITH ORDINALITY AS t(e, pua, ord)
+            SELECT t.e->>'id' AS record_id, t.e AS data, t.hash, t.pua, t.position
+            FROM ROWS FROM (jsonb_array_elements($3::text::jsonb), unnest($4::bytea[]),
+                            unnest($5::timestamptz[]), unnest($6::bigint[])) AS t(e, hash, pua, position)
         ),
         up AS (
             INSERT INTO records AS r (connection_id, data_model, record_id, data, hash, action, position, provider_updated_at)
-            SELECT $1, $2, s.record_id, s.data, s.hash, 'created', $5::bigint + s.ord - 1, s.pua FROM s
-            -- Unchanged records are left out before the insert: not even a row lock is taken.
-            -- LIMIT 1 keeps this a primary-key probe per record whatever the statistics say.
-            LEFT JOIN LATERAL (SELECT o.hash, o.deleted_at FROM records o WHERE o.connection_id=$1
-                               AND o.data_model=$2 AND o.record_id=s.record_id LIMIT 1) o ON true
-            WHERE o.hash IS DISTINCT FROM s.hash OR o.deleted_at IS NOT NULL
+            SELECT $1, $2, s.record_id, s.data, s.hash, 'created', s.position, s.pua FROM s
             ON CONFLICT (connection_id, data_model, record_id) DO UPDATE SET
                 data = EXCLUDED.data, hash = EXCLUDED.hash, version = r.version + 1,
                 action = CASE WHEN r.deleted_at IS NULL THEN 'updated' ELSE 'created' END,
@@ -84,16 +107,7 @@ async def upsert_page(
                END AS old_data
         FROM up ORDER BY up.position
         """,
-        connection_id, data_model, records, updated_at, first_position,
-    )
-
-
-async def mark_seen(conn: asyncpg.Connection, job_id: str, ids: list[str]) -> int:
-    """Record ids a full sync saw; returns how many were new to this job."""
-    return await conn.fetchval(
-        "WITH i AS (INSERT INTO seen (job_id, record_id) SELECT $1, unnest($2::text[]) "
-        "ON CONFLICT DO NOTHING RETURNING 1) SELECT count(*) FROM i",
-        job_id, ids,
+        connection_id, data_model, records_json, hashes, updated_at, positions,
     )
 
 
@@ -116,15 +130,16 @@ async def lock_cursor(conn: asyncpg.Connection, connection_id: str) -> None:
 
 
 async def add_counts(conn: asyncpg.Connection, job_id: str, connection_id: str, data_model: str, *,
-                     fetched: int, created: int, updated: int, unchanged: int, seen: int) -> None:
+                     fetched: int, created: int, updated: int, unchanged: int, seen: int, first_position: int) -> None:
     await conn.execute(
         """
-        INSERT INTO jobs (job_id, connection_id, data_model, fetched, created, updated, unchanged, seen)
-        VALUES ($1,$2,$3,$4,$5,$6,$7,$8)
+        INSERT INTO jobs (job_id, connection_id, data_model, fetched, created, updated, unchanged, seen, first_position)
+        VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
         ON CONFLICT (job_id) DO UPDATE SET fetched = jobs.fetched + $4, created = jobs.created + $5,
-            updated = jobs.updated + $6, unchanged = jobs.unchanged + $7, seen = jobs.seen + $8
+            updated = jobs.updated + $6, unchanged = jobs.unchanged + $7, seen = jobs.seen + $8,
+            first_position = coalesce(jobs.first_position, $9)
         """,
-        job_id, connection_id, data_model, fetched, created, updated, unchanged, seen,
+        job_id, connection_id, data_model, fetched, created, updated, unchanged, seen, first_position,
     )
 
 
@@ -147,6 +162,8 @@ _UNSEEN = """
     -- unlogged table that is never analysed, once per record).
     LEFT JOIN LATERAL (SELECT true AS hit FROM seen s WHERE s.job_id=$3 AND s.record_id=r.record_id LIMIT 1) x ON true
     WHERE r.connection_id=$1 AND r.data_model=$2 AND r.deleted_at IS NULL AND x.hit IS NULL
+      -- written by this job (or after it began writing): seen
+      AND r.position < coalesce((SELECT j.first_position FROM jobs j WHERE j.job_id=$3), 9223372036854775807)
       AND ($4::timestamptz IS NULL OR r.provider_updated_at >= $4)
       AND ($5::timestamptz IS NULL OR r.modified_at < $5)
 """

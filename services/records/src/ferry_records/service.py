@@ -86,14 +86,24 @@ class Records:
         # The id becomes a string so `->>'id'` and the API agree whatever type the provider uses.
         values = [data if isinstance(data.get("id"), str) else {**data, "id": rid} for rid, data in latest.items()]
         latest = {v["id"]: v for v in values}
+        ids = list(latest)
+        hashed = [domain.content_hash(v) for v in values]
+        # Positions are reserved first: that takes the connection's cursor lock, which orders
+        # this page against other writers of the connection (held deletions, purges).
         first = await repo.take_positions(conn, cid, len(values))
-        changed = await repo.upsert_page(conn, cid, model, values, [domain.provider_time(v.get("updated_at")) for v in values],
-                                         first)
-        seen = await repo.mark_seen(conn, page.job_id, list(latest)) if page.full_sync else 0
+        same, seen = await repo.unchanged_ids(conn, cid, model, ids, [h for _, h in hashed],
+                                              page.job_id if page.full_sync else None)
+        todo = [i for i, rid in enumerate(ids) if rid not in same]
+        changed = []
+        if todo:
+            changed = await repo.upsert_page(
+                conn, cid, model, "[" + ",".join(hashed[i][0].decode() for i in todo) + "]",
+                [hashed[i][1] for i in todo], [domain.provider_time(values[i].get("updated_at")) for i in todo],
+                [first + i for i in todo])
         created = sum(1 for c in changed if c["action"] == "created")
         await repo.add_counts(conn, page.job_id, cid, model, fetched=fetched, created=created,
                               updated=len(changed) - created, unchanged=len(latest) - len(changed),
-                              seen=seen)
+                              seen=seen, first_position=first)
         if not changed or (page.is_initial_sync and not known["initial_sync_record_events"]):
             return []  # an initial sync reports its counts in sync_completed instead
         return [Envelope.of(RecordChanged(
