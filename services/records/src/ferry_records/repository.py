@@ -39,55 +39,60 @@ async def purge_connection(conn: asyncpg.Connection, connection_id: str) -> None
     )
 
 
-async def unchanged_ids(conn: asyncpg.Connection, connection_id: str, data_model: str, ids: list[str],
-                        hashes: list[bytes], seen_by: str | None) -> tuple[set[str], int]:
-    """Of these records, the ones stored live with the same content hash: nothing to write.
+async def unchanged_ids(conn: asyncpg.Connection, connection_id: str, data_model: str, ids_json: str,
+                        hashes: bytes, seen_by: str | None) -> tuple[set[str], int]:
+    """Of these records (ids as a JSON array, their 16-byte hashes end to end), the ones stored
+    live with the same content hash: nothing to write.
 
     With `seen_by` (a full sync's job id) they are also noted as seen by that job (records the
-    job writes need no note: their cursor position says so). Returns the ids and how many notes
-    were new.
+    job writes need no note: their cursor position says so). Returns the ids and how many were
+    noted. Two binds instead of two arrays of thousands of elements: encoding those costs more
+    than the probe.
     """
     rows = await conn.fetch(
         """
         WITH same AS (
-            SELECT t.id FROM unnest($3::text[], $4::bytea[]) AS t(id, h)
+            SELECT t.id FROM jsonb_array_elements_text($3::text::jsonb) WITH ORDINALITY AS t(id, ord)
             -- A primary-key probe per record, whatever the statistics say: a plain join lets a
             -- planner that believes the table is empty (a first sync) hash the whole model.
             CROSS JOIN LATERAL (SELECT o.hash FROM records o WHERE o.connection_id=$1 AND o.data_model=$2
                                 AND o.record_id=t.id AND o.deleted_at IS NULL LIMIT 1) o
-            WHERE o.hash = t.h
+            WHERE o.hash = substring($4::bytea FROM (t.ord::int - 1) * 16 + 1 FOR 16)
         ),
         noted AS (
-            INSERT INTO seen (job_id, record_id) SELECT $5, id FROM same WHERE $5::text IS NOT NULL
-            ON CONFLICT DO NOTHING RETURNING 1
+            INSERT INTO seen (job_id, record_ids)
+            SELECT $5, array_agg(id) FROM same WHERE $5::text IS NOT NULL HAVING count(*) > 0
+            RETURNING cardinality(record_ids) AS n
         )
         SELECT id, NULL::bigint AS noted FROM same
-        UNION ALL SELECT NULL, count(*) FROM noted
+        UNION ALL SELECT NULL, coalesce(sum(n), 0) FROM noted
         """,
-        connection_id, data_model, ids, hashes, seen_by,
+        connection_id, data_model, ids_json, hashes, seen_by,
     )
     return {r["id"] for r in rows if r["id"] is not None}, sum(r["noted"] or 0 for r in rows)
 
 
 async def upsert_page(
-    conn: asyncpg.Connection, connection_id: str, data_model: str, records_json: str, hashes: list[bytes],
-    updated_at: list[datetime | None], positions: list[int],
+    conn: asyncpg.Connection, connection_id: str, data_model: str, records_json: str, hashes: bytes,
+    updated_at: list[datetime | None], positions_json: str,
 ) -> list[asyncpg.Record]:
     """Upsert new and changed records in one statement; returns those written.
 
     The records travel as one JSON array, already serialised canonically by the caller (a single
-    text bind, parsed by Postgres in C), with their hashes and cursor positions alongside.
-    A record whose stored hash is equal (and that is not deleted) is left alone by the ON
-    CONFLICT filter. `old_data`, the version before this statement, comes back for updates.
+    text bind, parsed by Postgres in C), with their 16-byte hashes end to end, provider times and
+    cursor positions alongside. A record whose stored hash is equal (and that is not deleted) is
+    left alone by the ON CONFLICT filter. `old_data`, the version before this statement, comes
+    back for updates.
     """
     return await conn.fetch(
         """
         WITH s AS (
             -- ROWS FROM zips the lists in one pass (a join on the ordinality would let the
             -- planner pick a nested loop: quadratic in the batch size).
-            SELECT t.e->>'id' AS record_id, t.e AS data, t.hash, t.pua, t.position
-            FROM ROWS FROM (jsonb_array_elements($3::text::jsonb), unnest($4::bytea[]),
-                            unnest($5::timestamptz[]), unnest($6::bigint[])) AS t(e, hash, pua, position)
+            SELECT t.e->>'id' AS record_id, t.e AS data, substring($4::bytea FROM (t.ord::int - 1) * 16 + 1 FOR 16) AS hash,
+                   t.pua, t.position::bigint AS position
+            FROM ROWS FROM (jsonb_array_elements($3::text::jsonb), unnest($5::timestamptz[]),
+                            jsonb_array_elements_text($6::text::jsonb)) WITH ORDINALITY AS t(e, pua, position, ord)
         ),
         up AS (
             INSERT INTO records AS r (connection_id, data_model, record_id, data, hash, action, position, provider_updated_at)
@@ -106,7 +111,7 @@ async def upsert_page(
                END AS old_data
         FROM up ORDER BY up.position
         """,
-        connection_id, data_model, records_json, hashes, updated_at, positions,
+        connection_id, data_model, records_json, hashes, updated_at, positions_json,
     )
 
 
@@ -146,7 +151,8 @@ async def seen_intact(conn: asyncpg.Connection, job_id: str) -> bool:
     """The seen-ids table is unlogged (fast, but emptied if Postgres crashes): deletions are
     computed only when it still holds every id the job's committed pages recorded."""
     return await conn.fetchval(
-        "SELECT coalesce((SELECT seen FROM jobs WHERE job_id=$1), 0) = (SELECT count(*) FROM seen WHERE job_id=$1)",
+        "SELECT coalesce((SELECT seen FROM jobs WHERE job_id=$1), 0) = "
+        "(SELECT coalesce(sum(cardinality(record_ids)), 0) FROM seen WHERE job_id=$1)",
         job_id,
     )
 
@@ -157,14 +163,17 @@ async def job_counts(conn: asyncpg.Connection, job_id: str) -> asyncpg.Record | 
 
 _UNSEEN = """
     FROM records r
-    -- A primary-key probe per record (LIMIT 1 keeps the planner from scanning `seen`, an
-    -- unlogged table that is never analysed, once per record).
-    LEFT JOIN LATERAL (SELECT true AS hit FROM seen s WHERE s.job_id=$3 AND s.record_id=r.record_id LIMIT 1) x ON true
-    WHERE r.connection_id=$1 AND r.data_model=$2 AND r.deleted_at IS NULL AND x.hit IS NULL
-      -- written by this job (or after it began writing): seen
-      AND r.position < coalesce((SELECT j.first_position FROM jobs j WHERE j.job_id=$3), 9223372036854775807)
-      AND ($4::timestamptz IS NULL OR r.provider_updated_at >= $4)
-      AND ($5::timestamptz IS NULL OR r.modified_at < $5)
+    JOIN (
+        SELECT l.record_id FROM records l
+        WHERE l.connection_id=$1 AND l.data_model=$2 AND l.deleted_at IS NULL
+          -- written by this job (or after it began writing): seen without a note
+          AND l.position < coalesce((SELECT j.first_position FROM jobs j WHERE j.job_id=$3), 9223372036854775807)
+          AND ($4::timestamptz IS NULL OR l.provider_updated_at >= $4)
+          AND ($5::timestamptz IS NULL OR l.modified_at < $5)
+        EXCEPT  -- set-based: one pass over the model and the notes, whatever the statistics
+        SELECT unnest(s.record_ids) FROM seen s WHERE s.job_id=$3
+    ) u ON u.record_id = r.record_id
+    WHERE r.connection_id=$1 AND r.data_model=$2
 """
 
 

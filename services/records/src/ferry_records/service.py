@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import orjson
 from ferry_contracts import Envelope
 from ferry_contracts.connections import ConnectionChanged
 from ferry_contracts.records import FieldChange, RecordChanged, RecordsEnd, RecordsPage
@@ -91,15 +92,15 @@ class Records:
         # Positions are reserved first: that takes the connection's cursor lock, which orders
         # this page against other writers of the connection (held deletions, purges).
         first = await repo.take_positions(conn, cid, len(values))
-        same, seen = await repo.unchanged_ids(conn, cid, model, ids, [h for _, h in hashed],
-                                              page.job_id if page.full_sync else None)
+        same, seen = await repo.unchanged_ids(conn, cid, model, orjson.dumps(ids).decode(),
+                                              b"".join(h for _, h in hashed), page.job_id if page.full_sync else None)
         todo = [i for i, rid in enumerate(ids) if rid not in same]
         changed = []
         if todo:
             changed = await repo.upsert_page(
                 conn, cid, model, "[" + ",".join(hashed[i][0].decode() for i in todo) + "]",
-                [hashed[i][1] for i in todo], [domain.provider_time(values[i].get("updated_at")) for i in todo],
-                [first + i for i in todo])
+                b"".join(hashed[i][1] for i in todo), [domain.provider_time(values[i].get("updated_at")) for i in todo],
+                orjson.dumps([first + i for i in todo]).decode())
         created = sum(1 for c in changed if c["action"] == "created")
         await repo.add_counts(conn, page.job_id, cid, model, fetched=fetched, created=created,
                               updated=len(changed) - created, unchanged=len(latest) - len(changed),
