@@ -72,6 +72,8 @@ class Harness:
     async def expire(self, account: str) -> None:
         assert (await self.sandbox.post("/_admin/tokens/expire", json={"account": account})).status_code == 200
 
-    async def credentials(self, cid: str, *, refresh: bool = False) -> httpx.Response:
-        path = f"/internal/connections/{cid}/credentials" + ("/refresh" if refresh else "")
-        return await (self.api.post(path) if refresh else self.api.get(path))
+    async def credentials(self, cid: str, *, refresh: bool = False, rejected: str | None = None) -> httpx.Response:
+        path = f"/internal/connections/{cid}/credentials"
+        if rejected is not None:
+            return await self.api.post(path + "/refresh", json={"rejected_token_sha256": rejected})
+        return await (self.api.post(path + "/refresh") if refresh else self.api.get(path))

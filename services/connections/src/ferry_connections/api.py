@@ -62,6 +62,14 @@ class ConnectionIn(BaseModel):
     sync_config: ConnectionSyncConfigIn | None = None
 
 
+class RefreshBody(BaseModel):
+    """The token the provider refused (as its SHA-256 hex), so only a still-current one is refreshed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rejected_token_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+
+
 class ConnectionPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -162,7 +170,8 @@ def create_api(connections: Connections, flow: ConnectFlow, credentials: Credent
         return await credentials.get(connection_id)
 
     @app.post("/internal/connections/{connection_id}/credentials/refresh", dependencies=guard)
-    async def refresh_credentials(connection_id: str) -> Any:
-        return await credentials.get(connection_id, force=True)
+    async def refresh_credentials(connection_id: str, body: RefreshBody | None = None) -> Any:
+        rejected = body.rejected_token_sha256 if body else None
+        return await credentials.get(connection_id, force=rejected is None, rejected=rejected)
 
     return app

@@ -31,7 +31,10 @@ class Credentials:
     def __init__(self, connections: Connections, settings: Settings, http: httpx.AsyncClient) -> None:
         self.connections, self.settings, self.http = connections, settings, http
 
-    def _stale(self, tok: Any, now: datetime, force: bool) -> bool:
+    def _stale(self, cid: str, tok: Any, now: datetime, force: bool, rejected: str | None) -> bool:
+        if rejected is not None:
+            # The provider refused this token: refresh unless another caller already replaced it.
+            return domain.token_fingerprint(self.connections.cipher.decrypt(tok["access_token"], cid)) == rejected
         if domain.recently(tok["refreshed_at"], now, self.settings.token_refresh_reuse_seconds):
             return False
         return force or domain.expires_soon(tok["expires_at"], now, self.settings.token_refresh_margin_seconds)
@@ -41,7 +44,10 @@ class Credentials:
                 "expires_at": tok["expires_at"].isoformat() if tok["expires_at"] else None,
                 "base_url": base_url, "provider_name": provider_name}
 
-    async def get(self, connection_id: str, *, force: bool = False) -> dict[str, Any]:
+    async def get(self, connection_id: str, *, force: bool = False, rejected: str | None = None) -> dict[str, Any]:
+        """A valid access token. `force` refreshes unless a refresh happened moments ago;
+        `rejected` (the fingerprint of a token the provider answered 401 to) refreshes exactly
+        when that token is still the current one, so concurrent callers cause one refresh."""
         async with self.connections.pool.acquire() as conn:
             c = await repo.get(conn, connection_id)
             if c is None:
@@ -57,10 +63,10 @@ class Credentials:
             tok = await repo.token(conn, connection_id)
             if tok is None:
                 raise Conflict("not_connected", "the connection holds no credentials; it needs authorization")
-            if not self._stale(tok, self.connections.clock(), force):
+            if not self._stale(c.id, tok, self.connections.clock(), force, rejected):
                 return self._answer(c.id, c.provider_name, base_url, tok)
             seen = tok["updated_at"]
-            rejected: oauth.TokenRejected | None = None
+            refused: oauth.TokenRejected | None = None
             async with conn.transaction():
                 c = await repo.get(conn, connection_id, lock=True)
                 tok = await repo.token(conn, connection_id, lock=True)
@@ -70,7 +76,7 @@ class Credentials:
                                    f"the connection is {status}, not CONNECTED",
                                    [{"field": "status", "message": status, "current_status": status}])
                 now = self.connections.clock()
-                if tok["updated_at"] != seen or not self._stale(tok, now, force) or tok["refresh_token"] is None:
+                if tok["updated_at"] != seen or not self._stale(c.id, tok, now, force, rejected) or tok["refresh_token"] is None:
                     return self._answer(c.id, c.provider_name, base_url, tok)  # another caller refreshed it
                 cipher = self.connections.cipher
                 try:
@@ -79,7 +85,7 @@ class Credentials:
                 except oauth.ProviderUnreachable as e:
                     raise Unavailable(str(e)) from e
                 except oauth.TokenRejected as e:
-                    rejected = e
+                    refused = e
                     previous = c.status
                     c.status, c.disconnected_at = "AUTH_ERROR", now
                     await repo.delete_token(conn, c.id)
@@ -91,8 +97,8 @@ class Credentials:
                                          cipher.encrypt(new.refresh_token, c.id) if new.refresh_token else None,
                                          new.expires_at, scopes, now)
                     fresh = await repo.token(conn, c.id)
-            if rejected is not None:
-                log.info("refresh rejected by the provider", connection_id=connection_id, error=rejected.error)
+            if refused is not None:
+                log.info("refresh rejected by the provider", connection_id=connection_id, error=refused.error)
                 raise Conflict("auth_error", "the provider rejected the refresh; the end user must connect again "
                                "through the connection's redirect_url",
                                [{"field": "status", "message": "AUTH_ERROR", "current_status": "AUTH_ERROR"}])

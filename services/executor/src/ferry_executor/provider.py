@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,10 +40,16 @@ class CredentialsClient:
     async def close(self) -> None:
         await self.http.aclose()
 
-    async def get(self, connection_id: str, *, refresh: bool = False) -> Credentials:
-        path = f"/internal/connections/{connection_id}/credentials" + ("/refresh" if refresh else "")
+    async def get(self, connection_id: str, *, rejected: str | None = None) -> Credentials:
+        """A valid token; with `rejected` (an access token the provider answered 401 to), a token
+        other than that one: refreshed now unless another caller already did."""
+        path = f"/internal/connections/{connection_id}/credentials"
         try:
-            resp = await (self.http.post(path) if refresh else self.http.get(path))
+            if rejected is None:
+                resp = await self.http.get(path)
+            else:
+                digest = hashlib.sha256(rejected.encode()).hexdigest()
+                resp = await self.http.post(path + "/refresh", json={"rejected_token_sha256": digest})
         except httpx.HTTPError as e:
             raise CredentialsError(f"the connections service is unreachable ({type(e).__name__})", retryable=True) from e
         if resp.status_code == 200:

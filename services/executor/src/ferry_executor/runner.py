@@ -190,7 +190,7 @@ class Runner:
                     await self._end(job, "failed", f"auth_error: {e.message} even after a token refresh", state)
                     return
                 try:
-                    creds = await self.credentials.get(job["connection_id"], refresh=True)
+                    creds = await self.credentials.get(job["connection_id"], rejected=creds.access_token)
                 except CredentialsError as ce:
                     await self._end(job, "failed", ce.message if ce.message.startswith("auth_error") else f"auth_error: {ce.message}", state)
                     return

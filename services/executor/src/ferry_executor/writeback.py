@@ -51,7 +51,7 @@ class WriteBack:
             except AuthExpired as e:
                 if attempt == 2:
                     raise WriteBackError(409, "auth_error", e.message) from e
-                creds = await self.credentials.get(connection_id, refresh=True)
+                creds = await self.credentials.get(connection_id, rejected=creds.access_token)
             except ConnectorError as e:
                 retry_after = getattr(e, "retry_after", None)
                 if retry_after is not None:
