@@ -58,7 +58,7 @@ def make_broker(settings: KitSettings, service: str, tracer_provider: TracerProv
         max_batch_size=1024 * 1024,
         max_request_size=8 * 1024 * 1024,
         graceful_timeout=10.0,
-        log_level=20,
+        log_level=10,  # per-message access lines only at DEBUG: at tens of thousands a second they are noise
     )
 
 
