@@ -21,6 +21,7 @@ class Infra:
     broker: EmbeddedBroker | None = None
     postgres: LocalPostgres | None = None
     containers: list[Any] = field(default_factory=list)
+    drop_database: bool = False  # the database was made for this run: drop it at the end
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {
@@ -43,9 +44,15 @@ class Infra:
         """
         broker = EmbeddedBroker().start() if self.broker else None
         dsn = asyncio.run(create_database(self.admin_dsn, f"ferry_test_{os.getpid()}_{secrets.token_hex(3)}"))
-        return Infra(broker.bootstrap if broker else self.bootstrap, dsn, self.admin_dsn, broker=broker)
+        return Infra(broker.bootstrap if broker else self.bootstrap, dsn, self.admin_dsn, broker=broker,
+                     drop_database=True)
 
     def stop(self) -> None:
+        if self.drop_database:
+            try:
+                asyncio.run(_drop(self.admin_dsn, self.dsn.rpartition("/")[2]))
+            except Exception as exc:  # noqa: BLE001 - a leftover database must not fail the run
+                print(f"could not drop the test database: {exc}")
         if self.broker:
             self.broker.stop()
         if self.postgres:
@@ -77,4 +84,14 @@ def start_infra(db_name: str | None = None) -> Infra:
     ))
     name = db_name or f"ferry_test_{os.getpid()}_{secrets.token_hex(3)}"
     dsn = asyncio.run(create_database(admin_dsn, name))
-    return Infra(bootstrap, dsn, admin_dsn, broker=broker, postgres=local)
+    return Infra(bootstrap, dsn, admin_dsn, broker=broker, postgres=local, drop_database=True)
+
+
+async def _drop(admin_dsn: str, name: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()

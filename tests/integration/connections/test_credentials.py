@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 
 from ferry_contracts.topics import CONNECTION_CHANGED
+from ferry_kit.internal import token_fingerprint
 from support.kafka import Collector
 
 
@@ -57,14 +57,14 @@ async def test_twenty_callers_naming_the_rejected_token_cause_one_refresh_even_r
     conn, account = await harness.connected(project)
     old = (await harness.credentials(conn["id"])).json()["access_token"]
     await harness.expire(account)  # no waiting: naming the refused token overrides the reuse window
-    rejected = hashlib.sha256(old.encode()).hexdigest()
+    rejected = token_fingerprint(old)
     answers = await asyncio.gather(*(harness.credentials(conn["id"], rejected=rejected) for _ in range(20)))
     assert [r.status_code for r in answers] == [200] * 20
     tokens = {r.json()["access_token"] for r in answers}
     assert len(tokens) == 1 and old not in tokens
     assert (await harness.stats(account))["refresh_requests"] == 1
     # A token nobody refused is not refreshed again.
-    again = await harness.credentials(conn["id"], rejected=hashlib.sha256(b"some other token").hexdigest())
+    again = await harness.credentials(conn["id"], rejected=token_fingerprint("some other token"))
     assert again.json()["access_token"] in tokens and (await harness.stats(account))["refresh_requests"] == 1
     bad = await harness.credentials(conn["id"], rejected="not-a-digest")
     assert bad.status_code == 422 and "rejected_token_sha256" in bad.text

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
@@ -170,6 +170,33 @@ async def test_deletions_happen_only_after_complete_full_syncs_and_only_inside_t
     assert sorted(e.data.record_id for e in gone.events) == sorted(r["id"] for r in recent[15:])
     live, _ = await _all(records_service, cid)
     assert len(live) == 35  # the 5 old ones outside the window stay
+
+
+async def test_a_full_sync_deletes_exactly_the_unseen_records_not_those_it_created_or_changed(infra, records_service):
+    """Unchanged records are noted as seen; created and changed ones count as seen by their cursor
+    position. Pages overlap (a record on two pages), as providers' pagination may."""
+    cid = _cid()
+    await Sync(infra, cid, full=True, initial=True).run([[contact(i) for i in range(100)]])
+    unchanged = [contact(i) for i in range(0, 60)]
+    changed = [contact(i, name=f"Renamed {i}") for i in range(60, 90)]  # 90..99 gone at the provider
+    created = [contact(i) for i in range(100, 105)]
+    pages = [unchanged[:40] + changed[:10], unchanged[35:] + changed[10:] + created]  # c35..c39 twice
+    async with Collector(infra.bootstrap, RECORD_CHANGED, lambda e: e.connection_id == cid) as events:
+        full = Sync(infra, cid, full=True)
+        # The executor's clock runs ahead of Postgres's: the job's start time alone would call
+        # the records this job wrote "older than the job"; their cursor position says otherwise.
+        full.started = datetime.now(UTC) + timedelta(minutes=5)
+        done = await full.run(pages)
+        await events.wait(5 + 30 + 10)
+    counts = done.data.counts
+    assert (counts.created, counts.updated, counts.deleted) == (5, 30, 10)
+    by_action = {a: sorted(e.data.record_id for e in events.events if e.data.action == a)
+                 for a in ("created", "updated", "deleted")}
+    assert by_action == {"created": sorted(f"c{i}" for i in range(100, 105)),
+                         "updated": sorted(f"c{i}" for i in range(60, 90)),
+                         "deleted": sorted(f"c{i}" for i in range(90, 100))}
+    live, _ = await _all(records_service, cid)
+    assert len(live) == 95
 
 
 async def test_the_guard_holds_a_60_percent_deletion_until_it_is_confirmed(infra, records_service):

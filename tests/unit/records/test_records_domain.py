@@ -32,3 +32,16 @@ def test_the_guard_holds_only_large_shares_of_a_model():
     assert domain.should_hold(60, 100, 0.5, 10)
     assert not domain.should_hold(50, 100, 0.5, 10)
     assert not domain.should_hold(3, 4, 0.5, 10)  # tiny models lose records normally
+
+
+def test_the_content_hash_ignores_key_order_at_every_depth_and_sees_a_changed_value():
+    a = {"id": "1", "name": "Ada", "address": {"city": "London", "zip": "N1"}}
+    b = {"address": {"zip": "N1", "city": "London"}, "name": "Ada", "id": "1"}
+    assert domain.content_hash(a) == domain.content_hash(b)
+    assert domain.content_hash(a)[1] != domain.content_hash({**a, "name": "Grace"})[1]
+    assert len(domain.content_hash(a)[1]) == 16  # the probe slices hashes 16 bytes at a time
+
+
+def test_the_content_hash_takes_integers_beyond_64_bits():
+    raw, digest = domain.content_hash({"id": "1", "big": 2**70})
+    assert raw == b'{"big":1180591620717411303424,"id":"1"}' and len(digest) == 16

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 
 import httpx
@@ -25,3 +26,8 @@ def client(base_url: str, token: str, timeout: float = 30.0) -> httpx.AsyncClien
     return httpx.AsyncClient(base_url=base_url, headers={HEADER: token}, timeout=timeout)
 
 
+
+
+def token_fingerprint(access_token: str) -> str:
+    """How one service names an access token to another without sending it (SHA-256, hex)."""
+    return hashlib.sha256(access_token.encode()).hexdigest()

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+from ferry_kit import internal
 from ferry_kit import logging as klog
 
 from . import domain, oauth
@@ -34,7 +35,7 @@ class Credentials:
     def _stale(self, cid: str, tok: Any, now: datetime, force: bool, rejected: str | None) -> bool:
         if rejected is not None:
             # The provider refused this token: refresh unless another caller already replaced it.
-            return domain.token_fingerprint(self.connections.cipher.decrypt(tok["access_token"], cid)) == rejected
+            return internal.token_fingerprint(self.connections.cipher.decrypt(tok["access_token"], cid)) == rejected
         if domain.recently(tok["refreshed_at"], now, self.settings.token_refresh_reuse_seconds):
             return False
         return force or domain.expires_soon(tok["expires_at"], now, self.settings.token_refresh_margin_seconds)

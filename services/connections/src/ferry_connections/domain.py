@@ -3,7 +3,6 @@ resolution, and the scopes a config needs."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -290,8 +289,3 @@ class Connection:
     created_at: datetime
     connected_at: datetime | None
     disconnected_at: datetime | None
-
-
-def token_fingerprint(access_token: str) -> str:
-    """What a caller sends to name the token a provider rejected, without sending the token."""
-    return hashlib.sha256(access_token.encode()).hexdigest()

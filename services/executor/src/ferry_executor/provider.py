@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,8 +47,8 @@ class CredentialsClient:
             if rejected is None:
                 resp = await self.http.get(path)
             else:
-                digest = hashlib.sha256(rejected.encode()).hexdigest()
-                resp = await self.http.post(path + "/refresh", json={"rejected_token_sha256": digest})
+                resp = await self.http.post(path + "/refresh",
+                                            json={"rejected_token_sha256": internal.token_fingerprint(rejected)})
         except httpx.HTTPError as e:
             raise CredentialsError(f"the connections service is unreachable ({type(e).__name__})", retryable=True) from e
         if resp.status_code == 200:
