@@ -43,6 +43,21 @@ class PeakRss(threading.Thread):
             time.sleep(0.05)
 
 
+def cpu_seconds(procs: list[psutil.Process]) -> float:
+    total = 0.0
+    for p in procs:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.Error:
+            pass
+    return total
+
+
+def postgres_processes() -> list[psutil.Process]:
+    return [p for p in psutil.process_iter(["name"]) if (p.info["name"] or "").startswith("postgres")]
+
+
 def record(i: int, version: int = 0) -> dict:
     return {"id": f"r{i:07d}", "first_name": f"First{i}", "last_name": f"Last{i}", "email": f"person{i}@example.com",
             "phone": f"+1-555-{i:07d}", "company": f"Company {i % 997}", "title": "Engineer", "city": "Lisbon",
@@ -102,11 +117,14 @@ async def run(infra, env: dict[str, str], n: int) -> None:
     try:
         cid = "con_bench_" + secrets.token_hex(4)
         await asyncio.sleep(3)  # consumer group join
-        first = await one_sync(infra, cid, n, None, 0, full=True, initial=True)
-        print(f"first sync of {n:,} records: {first:.2f}s = {n / first:,.0f} records/s, peak RSS {rss.peak / 2**20:.0f} MiB")
-        rss.peak = 0
-        resync = await one_sync(infra, cid, n, 100, 1, full=True, initial=False)
-        print(f"full re-sync, 1% changed:   {resync:.2f}s = {n / resync:,.0f} records/s, peak RSS {rss.peak / 2**20:.0f} MiB")
+        service, postgres = [psutil.Process(proc.proc.pid)], postgres_processes()
+        for label, changed_every, version, initial in (("first sync of", None, 0, True), ("full re-sync, 1% changed, of", 100, 1, False)):
+            rss.peak = 0
+            cpu = cpu_seconds(service), cpu_seconds(postgres)
+            took = await one_sync(infra, cid, n, changed_every, version, full=True, initial=initial)
+            used = cpu_seconds(service) - cpu[0], cpu_seconds(postgres) - cpu[1]
+            print(f"{label} {n:,} records: {took:.2f}s = {n / took:,.0f} records/s, peak RSS {rss.peak / 2**20:.0f} MiB, "
+                  f"CPU: service {used[0]:.2f}s, Postgres {used[1]:.2f}s")
     finally:
         rss.running = False
         proc.stop()

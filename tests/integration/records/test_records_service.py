@@ -199,6 +199,28 @@ async def test_a_full_sync_deletes_exactly_the_unseen_records_not_those_it_creat
     assert len(live) == 95
 
 
+async def test_a_deleted_record_that_comes_back_is_created_again_beside_new_ones(infra, records_service, pg):
+    """New ids are copied in; a deleted one that reappears is rewritten (same id, next version).
+    Both get `created` events whose cursor and time are the ones the records API shows."""
+    cid = _cid()
+    await Sync(infra, cid, full=True, initial=True).run([[contact(i) for i in range(10)]])
+    gone = await Sync(infra, cid, full=True).run([[contact(i) for i in range(9)]])
+    assert gone.data.counts.deleted == 1
+    async with Collector(infra.bootstrap, RECORD_CHANGED, lambda e: e.connection_id == cid and e.data.action == "created") as changes:
+        done = await Sync(infra, cid).run([[contact(9), contact(10), contact(4)]])
+        events = await changes.wait(2)
+    assert (done.data.counts.created, done.data.counts.unchanged) == (2, 1)
+    live, _ = await _all(records_service, cid)
+    shown = {r["id"]: r["_ferry"] for r in live}
+    assert sorted(e.data.record_id for e in events) == ["c10", "c9"]
+    for e in events:
+        assert shown[e.data.record_id]["action"] == "created" and shown[e.data.record_id]["cursor"] == e.data.cursor
+        assert datetime.fromisoformat(shown[e.data.record_id]["modified_at"]) == e.data.modified_at
+    versions = dict(await pg.fetch("SELECT record_id, version FROM records.records WHERE connection_id=$1 "
+                                   "AND record_id IN ('c9', 'c10')", cid))
+    assert versions == {"c9": 3, "c10": 1}  # created, deleted, created again
+
+
 async def test_the_guard_holds_a_60_percent_deletion_until_it_is_confirmed(infra, records_service):
     cid = _cid()
     rows = [contact(i) for i in range(100)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
@@ -39,44 +40,65 @@ async def purge_connection(conn: asyncpg.Connection, connection_id: str) -> None
     )
 
 
-async def unchanged_ids(conn: asyncpg.Connection, connection_id: str, data_model: str, ids_json: str,
-                        hashes: bytes, seen_by: str | None) -> tuple[set[str], int]:
-    """Of these records (ids as a JSON array, their 16-byte hashes end to end), the ones stored
-    live with the same content hash: nothing to write.
+async def to_write(conn: asyncpg.Connection, connection_id: str, data_model: str, ids_json: str,
+                   hashes: bytes, seen_by: str | None) -> tuple[dict[int, bool], int]:
+    """Which of these records (ids as a JSON array, their 16-byte hashes end to end) need a write:
+    {index in the list: whether a row is stored for it (changed or deleted) or not (new)}. A
+    record stored live with the same content hash needs nothing and is left out.
 
-    With `seen_by` (a full sync's job id) they are also noted as seen by that job (records the
-    job writes need no note: their cursor position says so). Returns the ids and how many were
-    noted. Two binds instead of two arrays of thousands of elements: encoding those costs more
-    than the probe.
+    With `seen_by` (a full sync's job id) the unchanged ones are noted as seen by that job (records
+    the job writes need no note: their cursor position says so); returns how many were noted.
+    Two binds instead of two arrays of thousands of elements, and rows back only for the records
+    to write: on a re-sync that is the few that changed.
     """
     rows = await conn.fetch(
         """
-        WITH same AS (
-            SELECT t.id FROM jsonb_array_elements_text($3::text::jsonb) WITH ORDINALITY AS t(id, ord)
+        WITH t AS MATERIALIZED (
+            SELECT t.id, t.ord, o.hash IS NOT NULL AS stored,
+                   o.live AND o.hash = substring($4::bytea FROM (t.ord::int - 1) * 16 + 1 FOR 16) AS same
+            FROM jsonb_array_elements_text($3::text::jsonb) WITH ORDINALITY AS t(id, ord)
             -- A primary-key probe per record, whatever the statistics say: a plain join lets a
             -- planner that believes the table is empty (a first sync) hash the whole model.
-            CROSS JOIN LATERAL (SELECT o.hash FROM records o WHERE o.connection_id=$1 AND o.data_model=$2
-                                AND o.record_id=t.id AND o.deleted_at IS NULL LIMIT 1) o
-            WHERE o.hash = substring($4::bytea FROM (t.ord::int - 1) * 16 + 1 FOR 16)
+            LEFT JOIN LATERAL (SELECT o.hash, o.deleted_at IS NULL AS live FROM records o
+                               WHERE o.connection_id=$1 AND o.data_model=$2 AND o.record_id=t.id LIMIT 1) o ON true
         ),
         noted AS (
             INSERT INTO seen (job_id, record_ids)
-            SELECT $5, array_agg(id) FROM same WHERE $5::text IS NOT NULL HAVING count(*) > 0
+            SELECT $5, array_agg(id) FROM t WHERE same AND $5::text IS NOT NULL HAVING count(*) > 0
             RETURNING cardinality(record_ids) AS n
         )
-        SELECT id, NULL::bigint AS noted FROM same
-        UNION ALL SELECT NULL, coalesce(sum(n), 0) FROM noted
+        SELECT ord::int - 1 AS i, stored, NULL::bigint AS noted FROM t WHERE same IS NOT TRUE
+        UNION ALL SELECT NULL, NULL, coalesce(sum(n), 0) FROM noted
         """,
         connection_id, data_model, ids_json, hashes, seen_by,
     )
-    return {r["id"] for r in rows if r["id"] is not None}, sum(r["noted"] or 0 for r in rows)
+    return {r["i"]: r["stored"] for r in rows if r["i"] is not None}, sum(r["noted"] or 0 for r in rows)
+
+
+_NEW_COLUMNS = ["connection_id", "data_model", "record_id", "data", "hash", "action", "position", "provider_updated_at"]
+
+
+async def insert_new(conn: asyncpg.Connection, connection_id: str, data_model: str,
+                     rows: list[tuple[str, Any, bytes, int, datetime | None]]) -> None:
+    """COPY records that have no row yet: (record_id, data, hash, position, provider time). The
+    caller holds the connection's cursor lock, taken before it probed, so no other writer can
+    have added one of these ids since. `data` may be an `orjson.Fragment` of canonical JSON."""
+    await conn.copy_records_to_table(
+        "records", columns=_NEW_COLUMNS,
+        records=[(connection_id, data_model, rid, data, h, "created", pos, pua) for rid, data, h, pos, pua in rows],
+    )
+
+
+async def transaction_time(conn: asyncpg.Connection) -> datetime:
+    """`now()`: what this transaction writes as `modified_at`."""
+    return await conn.fetchval("SELECT now()")
 
 
 async def upsert_page(
     conn: asyncpg.Connection, connection_id: str, data_model: str, records_json: str, hashes: bytes,
     updated_at: list[datetime | None], positions_json: str,
 ) -> list[asyncpg.Record]:
-    """Upsert new and changed records in one statement; returns those written.
+    """Upsert changed (or deleted and back) records in one statement; returns those written.
 
     The records travel as one JSON array, already serialised canonically by the caller (a single
     text bind, parsed by Postgres in C), with their 16-byte hashes end to end, provider times and

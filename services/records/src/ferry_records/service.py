@@ -92,21 +92,30 @@ class Records:
         # Positions are reserved first: that takes the connection's cursor lock, which orders
         # this page against other writers of the connection (held deletions, purges).
         first = await repo.take_positions(conn, cid, len(values))
-        same, seen = await repo.unchanged_ids(conn, cid, model, orjson.dumps(ids).decode(),
-                                              b"".join(h for _, h in hashed), page.job_id if page.full_sync else None)
-        todo = [i for i, rid in enumerate(ids) if rid not in same]
+        todo, seen = await repo.to_write(conn, cid, model, orjson.dumps(ids).decode(), b"".join(h for _, h in hashed),
+                                         page.job_id if page.full_sync else None)
+        new = [i for i, has_row in todo.items() if not has_row]
+        if new:  # no row yet: COPY, no conflict to check
+            await repo.insert_new(conn, cid, model, [
+                (ids[i], orjson.Fragment(hashed[i][0]), hashed[i][1], first + i, domain.provider_time(values[i].get("updated_at")))
+                for i in new])
+        old = [i for i, has_row in todo.items() if has_row]
         changed = []
-        if todo:
+        if old:
             changed = await repo.upsert_page(
-                conn, cid, model, "[" + ",".join(hashed[i][0].decode() for i in todo) + "]",
-                b"".join(hashed[i][1] for i in todo), [domain.provider_time(values[i].get("updated_at")) for i in todo],
-                orjson.dumps([first + i for i in todo]).decode())
-        created = sum(1 for c in changed if c["action"] == "created")
+                conn, cid, model, "[" + ",".join(hashed[i][0].decode() for i in old) + "]",
+                b"".join(hashed[i][1] for i in old), [domain.provider_time(values[i].get("updated_at")) for i in old],
+                orjson.dumps([first + i for i in old]).decode())
+        created = len(new) + sum(1 for c in changed if c["action"] == "created")
         await repo.add_counts(conn, page.job_id, cid, model, fetched=fetched, created=created,
-                              updated=len(changed) - created, unchanged=len(latest) - len(changed),
+                              updated=len(changed) + len(new) - created, unchanged=len(latest) - len(changed) - len(new),
                               seen=seen, first_position=first)
-        if not changed or (page.is_initial_sync and not known["initial_sync_record_events"]):
+        if not todo or (page.is_initial_sync and not known["initial_sync_record_events"]):
             return []  # an initial sync reports its counts in sync_completed instead
+        if new:
+            now = await repo.transaction_time(conn)
+            changed = sorted([*changed, *({"record_id": ids[i], "action": "created", "position": first + i,
+                                           "modified_at": now, "old_data": None} for i in new)], key=lambda c: c["position"])
         return [Envelope.of(RecordChanged(
             data_model=model, record_id=c["record_id"], action=c["action"], cursor=domain.encode_cursor(c["position"]),
             job_id=page.job_id, is_initial_sync=page.is_initial_sync, modified_at=c["modified_at"],
