@@ -1,9 +1,9 @@
 """Benchmark: the records service ingesting a first sync of N records, then a full re-sync with 1%
-changed. The service runs as its own process; pages of 1,000 records are published to
+changed, then one where 1% are gone (deleted at its end). The service runs as its own process; pages of 1,000 records are published to
 `records.fetched` as the executor does (serialised before the clock starts), and the clock stops
 at `sync.completed`.
 
-Prints records/s and the service's peak RSS for each. Run:
+Prints records/s, the service's peak RSS and the CPU time of the service and of Postgres for each. Run:
 `uv run python tests/bench/bench_records.py [N]` (default 200,000).
 """
 
@@ -65,7 +65,8 @@ def record(i: int, version: int = 0) -> dict:
             "updated_at": datetime(2026, 1, 1, tzinfo=UTC).isoformat()}
 
 
-async def one_sync(infra, cid: str, n: int, changed_every: int | None, version: int, full: bool, initial: bool) -> float:
+async def one_sync(infra, cid: str, n: int, changed_every: int | None, version: int, full: bool, initial: bool,
+                   gone_every: int | None = None) -> float:
     from aiokafka import AIOKafkaProducer
     from ferry_contracts import Envelope
     from ferry_contracts.records import RecordsEnd, RecordsFetched, RecordsPage
@@ -76,6 +77,8 @@ async def one_sync(infra, cid: str, n: int, changed_every: int | None, version: 
     def rows(start: int) -> list[dict]:
         out = []
         for i in range(start, min(n, start + PAGE)):
+            if gone_every is not None and i % gone_every == gone_every // 2:
+                continue
             bumped = changed_every is not None and i % changed_every == 0
             out.append(record(i, version if bumped else 0))
         return out
@@ -118,10 +121,12 @@ async def run(infra, env: dict[str, str], n: int) -> None:
         cid = "con_bench_" + secrets.token_hex(4)
         await asyncio.sleep(3)  # consumer group join
         service, postgres = [psutil.Process(proc.proc.pid)], postgres_processes()
-        for label, changed_every, version, initial in (("first sync of", None, 0, True), ("full re-sync, 1% changed, of", 100, 1, False)):
+        phases = (("first sync of", None, 0, True, None), ("full re-sync, 1% changed, of", 100, 1, False, None),
+                  ("full re-sync, 1% deleted, of", 100, 1, False, 100))
+        for label, changed_every, version, initial, gone_every in phases:
             rss.peak = 0
             cpu = cpu_seconds(service), cpu_seconds(postgres)
-            took = await one_sync(infra, cid, n, changed_every, version, full=True, initial=initial)
+            took = await one_sync(infra, cid, n, changed_every, version, full=True, initial=initial, gone_every=gone_every)
             used = cpu_seconds(service) - cpu[0], cpu_seconds(postgres) - cpu[1]
             print(f"{label} {n:,} records: {took:.2f}s = {n / took:,.0f} records/s, peak RSS {rss.peak / 2**20:.0f} MiB, "
                   f"CPU: service {used[0]:.2f}s, Postgres {used[1]:.2f}s")

@@ -221,6 +221,30 @@ async def test_a_deleted_record_that_comes_back_is_created_again_beside_new_ones
     assert versions == {"c9": 3, "c10": 1}  # created, deleted, created again
 
 
+async def test_a_large_page_is_written_in_chunks_without_losing_a_change_at_their_edges(infra, records_service):
+    """6,000 records in one page are hashed and written in chunks of 2,500 (the ingest pipeline).
+    Changes, new records and gaps sit on the chunks' edges."""
+    cid = _cid()
+    first = await Sync(infra, cid, full=True, initial=True).run([[contact(i) for i in range(6000)]], timeout=60)
+    assert first.data.counts.created == 6000
+    records, cursor = await _all(records_service, cid)
+    assert len({r["_ferry"]["cursor"] for r in records}) == 6000
+
+    changed = {0, 2499, 2500, 4999, 5000, 5999}
+    gone = {1, 2498, 2501, 5998}
+    page = [contact(i, name="Renamed") if i in changed else contact(i) for i in range(6000) if i not in gone]
+    page[2497:2497] = [contact(i) for i in range(6000, 6006)]  # new ones across the first edge
+    async with Collector(infra.bootstrap, RECORD_CHANGED, lambda e: e.connection_id == cid) as events:
+        done = await Sync(infra, cid, full=True).run([page], timeout=60)
+        await events.wait(6 + 6 + 4)
+    assert done.data.counts.model_dump() == {"fetched": 6002, "created": 6, "updated": 6, "deleted": 4, "unchanged": 5990}
+    by_action = {a: sorted(e.data.record_id for e in events.events if e.data.action == a) for a in ("created", "updated", "deleted")}
+    assert by_action == {"created": sorted(f"c{i}" for i in range(6000, 6006)), "updated": sorted(f"c{i}" for i in changed),
+                         "deleted": sorted(f"c{i}" for i in gone)}
+    since, _ = await _all(records_service, cid, cursor, include_deleted="true")
+    assert [(r["id"], r["_ferry"]["cursor"]) for r in since] == [(e.data.record_id, e.data.cursor) for e in events.events]
+
+
 async def test_the_guard_holds_a_60_percent_deletion_until_it_is_confirmed(infra, records_service):
     cid = _cid()
     rows = [contact(i) for i in range(100)]

@@ -6,6 +6,9 @@ Each page is one transaction: its inbox claim, the record writes, the job's coun
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +27,20 @@ from . import repository as repo
 from .settings import Settings
 
 log = klog.get("ferry.records")
+
+
+# Records per chunk of the ingest pipeline, and per slice of hashing between two looks at Postgres.
+_CHUNK = 2500
+_SLICE = 250
+
+
+@dataclass
+class _Written:
+    """What a batch's chunks wrote: indexes of new records, rows of changed ones, ids noted as seen."""
+
+    new: list[int] = field(default_factory=list)
+    changed: list[Any] = field(default_factory=list)
+    seen: int = 0
 
 
 class Records:
@@ -88,34 +105,24 @@ class Records:
         values = [data if isinstance(data.get("id"), str) else {**data, "id": rid} for rid, data in latest.items()]
         latest = {v["id"]: v for v in values}
         ids = list(latest)
-        hashed = [domain.content_hash(v) for v in values]
         # Positions are reserved first: that takes the connection's cursor lock, which orders
         # this page against other writers of the connection (held deletions, purges).
         first = await repo.take_positions(conn, cid, len(values))
-        todo, seen = await repo.to_write(conn, cid, model, orjson.dumps(ids).decode(), b"".join(h for _, h in hashed),
-                                         page.job_id if page.full_sync else None)
-        new = [i for i, has_row in todo.items() if not has_row]
-        if new:  # no row yet: COPY, no conflict to check
-            await repo.insert_new(conn, cid, model, [
-                (ids[i], orjson.Fragment(hashed[i][0]), hashed[i][1], first + i, domain.provider_time(values[i].get("updated_at")))
-                for i in new])
-        old = [i for i, has_row in todo.items() if has_row]
-        changed = []
-        if old:
-            changed = await repo.upsert_page(
-                conn, cid, model, "[" + ",".join(hashed[i][0].decode() for i in old) + "]",
-                b"".join(hashed[i][1] for i in old), [domain.provider_time(values[i].get("updated_at")) for i in old],
-                orjson.dumps([first + i for i in old]).decode())
-        created = len(new) + sum(1 for c in changed if c["action"] == "created")
+        done = _Written()
+        await self._write_pipelined(conn, cid, model, values, first, page.job_id if page.full_sync else None, done)
+        created = len(done.new) + sum(1 for c in done.changed if c["action"] == "created")
+        written = len(done.new) + len(done.changed)
         await repo.add_counts(conn, page.job_id, cid, model, fetched=fetched, created=created,
-                              updated=len(changed) + len(new) - created, unchanged=len(latest) - len(changed) - len(new),
-                              seen=seen, first_position=first)
-        if not todo or (page.is_initial_sync and not known["initial_sync_record_events"]):
+                              updated=written - created, unchanged=len(latest) - written,
+                              seen=done.seen, first_position=first)
+        if not written or (page.is_initial_sync and not known["initial_sync_record_events"]):
             return []  # an initial sync reports its counts in sync_completed instead
-        if new:
+        changed = done.changed
+        if done.new:
             now = await repo.transaction_time(conn)
             changed = sorted([*changed, *({"record_id": ids[i], "action": "created", "position": first + i,
-                                           "modified_at": now, "old_data": None} for i in new)], key=lambda c: c["position"])
+                                           "modified_at": now, "old_data": None} for i in done.new)],
+                             key=lambda c: c["position"])
         return [Envelope.of(RecordChanged(
             data_model=model, record_id=c["record_id"], action=c["action"], cursor=domain.encode_cursor(c["position"]),
             job_id=page.job_id, is_initial_sync=page.is_initial_sync, modified_at=c["modified_at"],
@@ -123,6 +130,53 @@ class Records:
             changed_fields={k: FieldChange(**v) for k, v in domain.changed_fields(c["old_data"], latest[c["record_id"]]).items()}
             if c["action"] == "updated" else {},
         ), project_id=event.project_id, connection_id=cid) for c in changed]
+
+    async def _write_pipelined(self, conn: asyncpg.Connection, cid: str, model: str, values: list[dict[str, Any]],
+                               first: int, seen_by: str | None, done: _Written) -> None:
+        """Write records chunk by chunk, hashing the next chunk while Postgres runs the statements
+        of the previous one: the service and Postgres each have a core, instead of taking turns.
+        One connection, one statement at a time; the hashing yields between slices so the writer
+        can send its next statement as soon as the last one is answered."""
+        writer: asyncio.Task[None] | None = None
+        try:
+            for lo in range(0, len(values), _CHUNK):
+                hashed: list[tuple[bytes, bytes]] = []
+                for s in range(lo, min(lo + _CHUNK, len(values)), _SLICE):
+                    hashed += [domain.content_hash(v) for v in values[s:s + _SLICE]]
+                    if writer is not None:
+                        await asyncio.sleep(0)
+                if writer is not None:
+                    await writer
+                writer = asyncio.create_task(self._write_chunk(conn, cid, model, values, lo, hashed, first, seen_by, done))
+                await asyncio.sleep(0)  # let it send its first statement
+            if writer is not None:
+                await writer
+        finally:
+            if writer is not None and not writer.done():
+                writer.cancel()
+                with contextlib.suppress(BaseException):
+                    await writer
+
+    async def _write_chunk(self, conn: asyncpg.Connection, cid: str, model: str, values: list[dict[str, Any]], lo: int,
+                           hashed: list[tuple[bytes, bytes]], first: int, seen_by: str | None, done: _Written) -> None:
+        """Records values[lo:lo + len(hashed)]: new ones COPYed in, stored ones upserted when their
+        hash differs (or they were deleted), unchanged ones only noted as seen."""
+        chunk = values[lo:lo + len(hashed)]
+        todo, seen = await repo.to_write(conn, cid, model, orjson.dumps([v["id"] for v in chunk]).decode(),
+                                         b"".join(h for _, h in hashed), seen_by)
+        done.seen += seen
+        new = [i for i, has_row in todo.items() if not has_row]
+        if new:  # no row yet: COPY, no conflict to check
+            await repo.insert_new(conn, cid, model, [
+                (chunk[i]["id"], orjson.Fragment(hashed[i][0]), hashed[i][1], first + lo + i,
+                 domain.provider_time(chunk[i].get("updated_at"))) for i in new])
+            done.new += [lo + i for i in new]
+        old = [i for i, has_row in todo.items() if has_row]
+        if old:
+            done.changed += await repo.upsert_page(
+                conn, cid, model, "[" + ",".join(hashed[i][0].decode() for i in old) + "]",
+                b"".join(hashed[i][1] for i in old), [domain.provider_time(chunk[i].get("updated_at")) for i in old],
+                orjson.dumps([first + lo + i for i in old]).decode())
 
     async def _end(self, conn: asyncpg.Connection, event: Envelope[Any], end: RecordsEnd) -> list[Envelope[Any]]:
         cid, model = event.connection_id, end.data_model.upper()
