@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaProducer
 from ferry_contracts import ConnectionChanged, Envelope
 from ferry_contracts.records import RecordsEnd, RecordsFetched, RecordsPage
 from ferry_contracts.topics import (
@@ -16,6 +17,7 @@ from ferry_contracts.topics import (
     RECORD_CHANGED,
     RECORDS_FETCHED,
     SYNC_COMPLETED,
+    dump,
 )
 from ferry_kit.infra import free_port
 from support.kafka import Collector, publish
@@ -58,11 +60,11 @@ class Sync:
         self.events.append(e)
         return e
 
-    def end(self, status: str = "complete") -> Envelope:
+    def end(self, status: str = "complete", fetched: int = 0) -> Envelope:
         e = Envelope.of(RecordsFetched(item=RecordsEnd(
             job_id=self.job_id, batch_id="b", data_model="CONTACTS", provider_name="sandbox", status=status,
             full_sync=self.full, is_initial_sync=self.initial, sync_from=self.sync_from, pages=self.pages,
-            started_at=self.started)), project_id="p-rec", connection_id=self.cid)
+            fetched=fetched, started_at=self.started)), project_id="p-rec", connection_id=self.cid)
         self.events.append(e)
         return e
 
@@ -243,6 +245,39 @@ async def test_a_large_page_is_written_in_chunks_without_losing_a_change_at_thei
                          "deleted": sorted(f"c{i}" for i in gone)}
     since, _ = await _all(records_service, cid, cursor, include_deleted="true")
     assert [(r["id"], r["_ferry"]["cursor"]) for r in since] == [(e.data.record_id, e.data.cursor) for e in events.events]
+
+
+async def test_a_full_sync_with_a_page_that_could_not_be_stored_deletes_nothing(infra, records_service):
+    """A page that reaches the dead-letter topic was not seen: its records are not deletions."""
+    cid = _cid()
+    await Sync(infra, cid, full=True, initial=True).run([[contact(i) for i in range(20)]])
+    full = Sync(infra, cid, full=True)
+    good = full.page([contact(i) for i in range(10)])
+    broken = dump(full.page([contact(i) for i in range(10, 20)])).replace(b'"records":[', b'"records":[7,', 1)
+    async with Collector(infra.bootstrap, SYNC_COMPLETED, lambda e: e.data.job_id == full.job_id) as done:
+        producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap)
+        await producer.start()
+        try:
+            for value in (dump(good), broken, dump(full.end(fetched=20))):
+                await producer.send_and_wait(RECORDS_FETCHED, value, key=cid.encode())
+        finally:
+            await producer.stop()
+        [completed] = await done.wait(1, 30)
+    assert completed.data.status == "complete" and completed.data.counts.deleted == 0
+    assert completed.data.error and "10 of the 20 records" in completed.data.error
+    live, _ = await _all(records_service, cid)
+    assert len(live) == 20
+
+
+async def test_nul_characters_are_dropped_so_the_record_is_stored(infra, records_service):
+    """Postgres stores no NUL in jsonb: it is removed from values and keys, the id included."""
+    cid = _cid()
+    odd = {"id": "c\x001", "name": "Ada\x00 Lovelace", "tags": ["a\x00b"], "nested": {"k\x00ey": "v"}}
+    first = await Sync(infra, cid).run([[odd]])
+    again = await Sync(infra, cid).run([[{**odd, "tags": ["a\x00b"], "nested": {"k\x00ey": "v"}}]])
+    assert (first.data.counts.created, again.data.counts.unchanged) == (1, 1)
+    [stored], _ = await _all(records_service, cid)
+    assert stored["id"] == "c1" and stored["data"] == {"id": "c1", "name": "Ada Lovelace", "tags": ["ab"], "nested": {"key": "v"}}
 
 
 async def test_the_guard_holds_a_60_percent_deletion_until_it_is_confirmed(infra, records_service):

@@ -45,3 +45,12 @@ def test_the_content_hash_ignores_key_order_at_every_depth_and_sees_a_changed_va
 def test_the_content_hash_takes_integers_beyond_64_bits():
     raw, digest = domain.content_hash({"id": "1", "big": 2**70})
     assert raw == b'{"big":1180591620717411303424,"id":"1"}' and len(digest) == 16
+
+
+def test_the_content_hash_drops_nul_characters_in_place_and_leaves_an_escaped_backslash_u_alone():
+    record = {"id": "1", "a\x00": ["x\x00y", {"b": "\x00"}]}
+    raw, digest = domain.content_hash(record)
+    assert record == {"id": "1", "a": ["xy", {"b": ""}]}
+    assert (raw, digest) == domain.content_hash({"id": "1", "a": ["xy", {"b": ""}]})
+    literal = {"id": "2", "text": "\\u0000 is how JSON writes NUL"}  # a backslash, not a NUL
+    assert domain.content_hash(dict(literal))[0] == domain.canonical(literal)

@@ -19,12 +19,35 @@ def canonical(data: dict[str, Any]) -> bytes:
 
 
 def content_hash(data: dict[str, Any]) -> tuple[bytes, bytes]:
-    """(canonical JSON, its MD5): the stored hash that decides whether a record changed."""
-    try:
-        raw = canonical(data)
-    except TypeError:  # an integer beyond 64 bits: the standard library handles any size
-        raw = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """(canonical JSON, its MD5): the stored hash that decides whether a record changed.
+
+    Postgres cannot store the NUL character in jsonb, so a record holding one has it removed,
+    in place: the `record.changed` event then carries what is stored."""
+    raw = _canonical_any(data)
+    if b"\\u0000" in raw:
+        strip_nul(data)
+        raw = _canonical_any(data)
     return raw, hashlib.md5(raw, usedforsecurity=False).digest()
+
+
+def _canonical_any(data: dict[str, Any]) -> bytes:
+    try:
+        return canonical(data)
+    except TypeError:  # an integer beyond 64 bits: the standard library handles any size
+        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def strip_nul(value: Any) -> Any:
+    """Remove NUL characters from every string (keys too) of a JSON value, in place."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        value[:] = [strip_nul(v) for v in value]
+    elif isinstance(value, dict):
+        items = [(strip_nul(k), strip_nul(v)) for k, v in value.items()]
+        value.clear()
+        value.update(items)
+    return value
 
 
 def changed_fields(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -158,7 +158,7 @@ async def lock_cursor(conn: asyncpg.Connection, connection_id: str) -> None:
 
 
 async def add_counts(conn: asyncpg.Connection, job_id: str, connection_id: str, data_model: str, *,
-                     fetched: int, created: int, updated: int, unchanged: int, seen: int, first_position: int) -> None:
+                     fetched: int, created: int, updated: int, unchanged: int, seen: int, first_position: int | None) -> None:
     await conn.execute(
         """
         INSERT INTO jobs (job_id, connection_id, data_model, fetched, created, updated, unchanged, seen, first_position)
@@ -179,6 +179,11 @@ async def seen_intact(conn: asyncpg.Connection, job_id: str) -> bool:
         "(SELECT coalesce(sum(cardinality(record_ids)), 0) FROM seen WHERE job_id=$1)",
         job_id,
     )
+
+
+async def fetched_so_far(conn: asyncpg.Connection, job_id: str) -> int:
+    """Records of the job's pages stored so far (each page counted once: the inbox sees to it)."""
+    return await conn.fetchval("SELECT coalesce((SELECT fetched FROM jobs WHERE job_id=$1), 0)", job_id)
 
 
 async def job_counts(conn: asyncpg.Connection, job_id: str) -> asyncpg.Record | None:

@@ -98,11 +98,13 @@ class Records:
             for record in p.records:
                 rid = record.get("id")
                 if rid is not None:
-                    latest[str(rid)] = record  # a record twice: its last version wins
-        if not latest:
+                    latest[str(rid).replace("\x00", "")] = record  # a record twice: its last version wins
+        if not latest:  # no record with an id: nothing to store, but the records were fetched
+            await repo.add_counts(conn, page.job_id, cid, model, fetched=fetched, created=0, updated=0, unchanged=0,
+                                  seen=0, first_position=None)
             return []
         # The id becomes a string so `->>'id'` and the API agree whatever type the provider uses.
-        values = [data if isinstance(data.get("id"), str) else {**data, "id": rid} for rid, data in latest.items()]
+        values = [data if data.get("id") == rid else {**data, "id": rid} for rid, data in latest.items()]
         latest = {v["id"]: v for v in values}
         ids = list(latest)
         # Positions are reserved first: that takes the connection's cursor lock, which orders
@@ -182,7 +184,16 @@ class Records:
         cid, model = event.connection_id, end.data_model.upper()
         out: list[Envelope[Any]] = []
         deleted = held = 0
-        if end.status == "complete" and end.full_sync and not await repo.seen_intact(conn, end.job_id):
+        error = end.error
+        ingested = await repo.fetched_so_far(conn, end.job_id)
+        if end.status == "complete" and end.full_sync and ingested < end.fetched:
+            # A page did not make it (sent to the dead-letter topic): its records were not seen,
+            # and calling them deleted would be wrong.
+            error = (f"deletions skipped: {end.fetched - ingested} of the {end.fetched} records fetched "
+                     "could not be stored (see the records.fetched dead-letter topic)")
+            log.error("pages of a full sync were not stored; deletions skipped", connection_id=cid,
+                      data_model=model, job_id=end.job_id, fetched=end.fetched, stored=ingested)
+        elif end.status == "complete" and end.full_sync and not await repo.seen_intact(conn, end.job_id):
             log.error("seen ids were lost (Postgres restarted?); deletions skipped for this sync",
                       connection_id=cid, data_model=model, job_id=end.job_id)
         elif end.status == "complete" and end.full_sync:
@@ -204,12 +215,12 @@ class Records:
         counts_row = await repo.job_counts(conn, end.job_id)
         counts = SyncCounts(**{k: int(counts_row[k]) for k in SyncCounts.model_fields}) if counts_row else SyncCounts()
         synced_at = datetime.now(UTC) if end.status == "complete" else None
-        await repo.set_model_state(conn, cid, model, status=end.status, error=end.error, synced_at=synced_at,
+        await repo.set_model_state(conn, cid, model, status=end.status, error=error, synced_at=synced_at,
                                    held=held if end.status == "complete" and end.full_sync else None)
         out.append(Envelope.of(SyncCompleted(
             job_id=end.job_id, batch_id=end.batch_id, connection_id=cid, provider_name=end.provider_name,
             data_model=model, status=end.status, full_sync=end.full_sync, is_initial_sync=end.is_initial_sync,
-            counts=counts, held_deletions=held, error=end.error, last_synced_at=synced_at,
+            counts=counts, held_deletions=held, error=error, last_synced_at=synced_at,
             high_water_mark=end.high_water_mark,
         ), project_id=event.project_id, connection_id=cid))
         return out
