@@ -1,45 +1,12 @@
-"""All SQL of the records service. Functions take a connection; callers own the transaction."""
+"""Ingest of pages: which records need a write, COPY of new ones, upsert of changed ones, cursor
+positions and the running counts of a job."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
 import asyncpg
-
-
-async def connection(conn: asyncpg.Connection, connection_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT * FROM connections WHERE connection_id=$1", connection_id)
-
-
-async def remember_connection(conn: asyncpg.Connection, connection_id: str, project_id: str | None,
-                              record_events: bool | None = None) -> None:
-    await conn.execute(
-        """
-        INSERT INTO connections (connection_id, project_id, initial_sync_record_events)
-        VALUES ($1, $2, coalesce($3, false))
-        ON CONFLICT (connection_id) DO UPDATE SET
-            project_id = coalesce(EXCLUDED.project_id, connections.project_id),
-            initial_sync_record_events = coalesce($3, connections.initial_sync_record_events)
-        """,
-        connection_id, project_id, record_events,
-    )
-
-
-async def purge_connection(conn: asyncpg.Connection, connection_id: str) -> None:
-    """Every record, count and hold of a deleted connection; a tombstone stays."""
-    await conn.execute("DELETE FROM records WHERE connection_id=$1", connection_id)
-    await conn.execute("DELETE FROM seen WHERE job_id IN (SELECT job_id FROM jobs WHERE connection_id=$1)", connection_id)
-    await conn.execute("DELETE FROM jobs WHERE connection_id=$1", connection_id)
-    await conn.execute("DELETE FROM held_deletions WHERE connection_id=$1", connection_id)
-    await conn.execute("DELETE FROM model_state WHERE connection_id=$1", connection_id)
-    await conn.execute("DELETE FROM cursors WHERE connection_id=$1", connection_id)
-    await conn.execute(
-        "INSERT INTO connections (connection_id, deleted) VALUES ($1, true) "
-        "ON CONFLICT (connection_id) DO UPDATE SET deleted = true", connection_id,
-    )
 
 
 async def to_write(conn: asyncpg.Connection, connection_id: str, data_model: str, ids_json: str,
@@ -190,103 +157,6 @@ async def job_counts(conn: asyncpg.Connection, job_id: str) -> asyncpg.Record | 
     return await conn.fetchrow("SELECT * FROM jobs WHERE job_id=$1", job_id)
 
 
-_UNSEEN = """
-    SELECT l.record_id FROM records l
-    WHERE l.connection_id=$1 AND l.data_model=$2 AND l.deleted_at IS NULL
-      -- written by this job (or after it began writing): seen without a note
-      AND l.position < coalesce((SELECT j.first_position FROM jobs j WHERE j.job_id=$3), 9223372036854775807)
-      AND ($4::timestamptz IS NULL OR l.provider_updated_at >= $4)
-      AND ($5::timestamptz IS NULL OR l.modified_at < $5)
-    EXCEPT  -- set-based: one pass over the model and the notes, whatever the statistics
-    SELECT unnest(s.record_ids) FROM seen s WHERE s.job_id=$3
-"""
-
-
-@contextlib.asynccontextmanager
-async def _set_based(conn: asyncpg.Connection) -> AsyncIterator[None]:
-    """Joins of a whole model run as hash joins for the statements inside. Right after a sync
-    wrote thousands of rows the planner may still believe the connection has one: it then
-    picks a nested loop that rescans one side per row of the other, quadratic in the model.
-    On error the transaction is rolled back, which undoes the setting as well."""
-    await conn.execute("SET LOCAL enable_nestloop = off")
-    yield
-    await conn.execute("SET LOCAL enable_nestloop = on")
-
-
-async def count_unseen(conn: asyncpg.Connection, connection_id: str, data_model: str, job_id: str,
-                       window_start: datetime | None, job_started: datetime | None) -> int:
-    """Live records a complete full sync did not see: inside the job's `sync_from` window and not
-    written after the job started (a write-back during the sync is not a deletion)."""
-    return await conn.fetchval(f"SELECT count(*) FROM ({_UNSEEN}) u", connection_id, data_model, job_id, window_start,
-                               job_started)
-
-
-async def count_live(conn: asyncpg.Connection, connection_id: str, data_model: str) -> int:
-    return await conn.fetchval(
-        "SELECT count(*) FROM records WHERE connection_id=$1 AND data_model=$2 AND deleted_at IS NULL",
-        connection_id, data_model,
-    )
-
-
-async def hold_unseen(conn: asyncpg.Connection, connection_id: str, data_model: str, job_id: str,
-                      window_start: datetime | None, job_started: datetime | None) -> int:
-    await conn.execute("DELETE FROM held_deletions WHERE connection_id=$1 AND data_model=$2", connection_id, data_model)
-    status = await conn.execute(
-        f"INSERT INTO held_deletions (connection_id, data_model, record_id, job_id) SELECT $1, $2, u.record_id, $3 FROM ({_UNSEEN}) u",
-        connection_id, data_model, job_id, window_start, job_started,
-    )
-    return int(status.split()[-1])
-
-
-async def delete_unseen(conn: asyncpg.Connection, connection_id: str, data_model: str, job_id: str,
-                        window_start: datetime | None, job_started: datetime | None, first_position: int) -> list[asyncpg.Record]:
-    async with _set_based(conn):
-        return await conn.fetch(
-            f"""
-            WITH gone AS MATERIALIZED (
-                SELECT u.record_id, $6::bigint - 1 + row_number() OVER (ORDER BY u.record_id) AS position FROM ({_UNSEEN}) u
-            )
-            UPDATE records r SET deleted_at = now(), modified_at = now(), action = 'deleted',
-                   position = gone.position, version = r.version + 1
-            FROM gone WHERE r.connection_id=$1 AND r.data_model=$2 AND r.record_id = gone.record_id
-            RETURNING r.record_id, r.position, r.modified_at, r.data
-            """,
-            connection_id, data_model, job_id, window_start, job_started, first_position,
-        )
-
-
-async def count_held_live(conn: asyncpg.Connection, connection_id: str, data_model: str) -> int:
-    async with _set_based(conn):
-        return await conn.fetchval(
-            """
-            SELECT count(*) FROM held_deletions h JOIN records r USING (connection_id, data_model, record_id)
-            WHERE h.connection_id=$1 AND h.data_model=$2 AND r.deleted_at IS NULL AND r.modified_at <= h.held_at
-            """,
-            connection_id, data_model,
-        )
-
-
-async def delete_held(conn: asyncpg.Connection, connection_id: str, data_model: str, first_position: int) -> list[asyncpg.Record]:
-    """Apply held deletions, except for records changed since they were held (they came back)."""
-    async with _set_based(conn):
-        rows = await conn.fetch(
-            """
-            WITH gone AS MATERIALIZED (
-                SELECT h.record_id, $3::bigint - 1 + row_number() OVER (ORDER BY h.record_id) AS position
-                FROM held_deletions h JOIN records r USING (connection_id, data_model, record_id)
-                WHERE h.connection_id=$1 AND h.data_model=$2 AND r.deleted_at IS NULL AND r.modified_at <= h.held_at
-            )
-        UPDATE records r SET deleted_at = now(), modified_at = now(), action = 'deleted',
-               position = gone.position, version = r.version + 1
-        FROM gone WHERE r.connection_id=$1 AND r.data_model=$2 AND r.record_id = gone.record_id
-        RETURNING r.record_id, r.position, r.modified_at, r.data
-        """,
-        connection_id, data_model, first_position,
-    )
-    await conn.execute("DELETE FROM held_deletions WHERE connection_id=$1 AND data_model=$2", connection_id, data_model)
-    return rows
-
-
 async def end_job(conn: asyncpg.Connection, job_id: str, connection_id: str, data_model: str, deleted: int) -> None:
     await conn.execute("DELETE FROM seen WHERE job_id=$1", job_id)
     await conn.execute(
@@ -295,38 +165,4 @@ async def end_job(conn: asyncpg.Connection, job_id: str, connection_id: str, dat
         ON CONFLICT (job_id) DO UPDATE SET deleted = jobs.deleted + $4, ended_at = now()
         """,
         job_id, connection_id, data_model, deleted,
-    )
-
-
-async def set_model_state(conn: asyncpg.Connection, connection_id: str, data_model: str, *, status: str,
-                          error: str | None, synced_at: datetime | None, held: int | None) -> None:
-    await conn.execute(
-        """
-        INSERT INTO model_state (connection_id, data_model, last_synced_at, last_status, last_error, held_deletions)
-        VALUES ($1,$2,$3,$4,$5,coalesce($6, 0))
-        ON CONFLICT (connection_id, data_model) DO UPDATE SET
-            last_synced_at = coalesce(EXCLUDED.last_synced_at, model_state.last_synced_at),
-            last_status = EXCLUDED.last_status, last_error = EXCLUDED.last_error,
-            held_deletions = coalesce($6, model_state.held_deletions)
-        """,
-        connection_id, data_model, synced_at, status, error, held,
-    )
-
-
-async def model_states(conn: asyncpg.Connection, connection_id: str) -> list[asyncpg.Record]:
-    return await conn.fetch("SELECT * FROM model_state WHERE connection_id=$1 ORDER BY data_model", connection_id)
-
-
-async def page_of_changes(conn: asyncpg.Connection, connection_id: str, data_model: str, *, after: int,
-                          limit: int, include_deleted: bool, modified_after: datetime | None) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        """
-        SELECT record_id, data, action, first_seen_at, modified_at, deleted_at, position
-        FROM records
-        WHERE (connection_id || '/' || data_model) = ($1::text || '/' || $2::text) AND position > $3
-          AND connection_id = $1 AND data_model = $2
-          AND ($4 OR deleted_at IS NULL) AND ($5::timestamptz IS NULL OR modified_at > $5)
-        ORDER BY position LIMIT $6
-        """,
-        connection_id, data_model, after, include_deleted, modified_after, limit,
     )

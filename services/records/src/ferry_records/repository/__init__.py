@@ -1,0 +1,59 @@
+"""All SQL of the records service. Functions take a connection; callers own the transaction."""
+
+from __future__ import annotations
+
+from .connections import (
+    connection,
+    model_states,
+    purge_connection,
+    remember_connection,
+    set_model_state,
+)
+from .deletions import (
+    count_held_live,
+    count_live,
+    count_unseen,
+    delete_held,
+    delete_unseen,
+    hold_unseen,
+)
+from .feed import page_of_changes
+from .ingest import (
+    add_counts,
+    end_job,
+    fetched_so_far,
+    insert_new,
+    job_counts,
+    lock_cursor,
+    seen_intact,
+    take_positions,
+    to_write,
+    transaction_time,
+    upsert_page,
+)
+
+__all__ = [
+    "add_counts",
+    "connection",
+    "count_held_live",
+    "count_live",
+    "count_unseen",
+    "delete_held",
+    "delete_unseen",
+    "end_job",
+    "fetched_so_far",
+    "hold_unseen",
+    "insert_new",
+    "job_counts",
+    "lock_cursor",
+    "model_states",
+    "page_of_changes",
+    "purge_connection",
+    "remember_connection",
+    "seen_intact",
+    "set_model_state",
+    "take_positions",
+    "to_write",
+    "transaction_time",
+    "upsert_page",
+]
