@@ -21,6 +21,7 @@ from typing import Any
 import asyncpg
 import uvicorn
 from ferry_kit import logging as klog
+from ferry_kit.broker import ensure_topics
 from ferry_kit.infra import EmbeddedBroker, ensure_postgres, free_port
 
 from .services import START_ORDER, module
@@ -80,12 +81,25 @@ class DevPlatform:
     async def start(self) -> None:
         os.environ.update(self.env)
         await self._start_sandbox()
-        for name in START_ORDER:
-            app = module(name, "app")
-            settings = module(name, "settings").Settings()
-            handle = await app.start(settings)
-            self.services.append((name, app, handle))
-            log.info("service started", service=name)
+        from ferry_kit.settings import KitSettings
+
+        kit = KitSettings()  # type: ignore[call-arg]
+        await ensure_topics(kit.kafka_bootstrap, kit.topic_partitions)  # once, not raced by six services
+        # Joining a consumer group takes about two seconds: the services behind the gateway join
+        # theirs together, and the gateway, the only public door, opens once they are all up.
+        *behind, gateway = START_ORDER
+        outcomes = await asyncio.gather(*(self._start_one(name) for name in behind), return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        await self._start_one(gateway)
+
+    async def _start_one(self, name: str) -> None:
+        app = module(name, "app")
+        settings = module(name, "settings").Settings()
+        handle = await app.start(settings)
+        self.services.append((name, app, handle))
+        log.info("service started", service=name)
 
     async def _start_sandbox(self) -> None:
         from ferry_sandbox.app import create_app
