@@ -21,6 +21,7 @@ from ferry_connectors import (
     AuthExpired,
     ConnectorClient,
     ConnectorError,
+    Page,
     ProviderUnavailable,
     RateLimited,
     get_provider,
@@ -166,54 +167,71 @@ class Runner:
             await self._retry_or_fail(job, state, e.message, retryable=e.retryable)
             return
         client = ConnectorClient(provider, creds.base_url, creds.access_token, self.http)
+
+        async def fetch(client: ConnectorClient, cursor: Any) -> Page:
+            await self.budget.acquire(job["connection_id"])
+            return await client.fetch_page(model.name, {"cursor": cursor} if cursor else None,
+                                           updated_since=since, limit=s.executor_page_size)
+
+        # The next page is asked for while this one is being saved, so the provider's latency and
+        # Postgres's overlap. It is the page the checkpoint will point at: its failure is handled
+        # exactly as if it had been asked for afterwards.
+        ahead: asyncio.Task[Page] | None = None
         refreshed = False
         page_failures = 0
-        while True:
-            if flags["lost"]:
-                raise LostLease(job["id"])
-            if flags["cancel"]:
-                await self._end(job, "cancelled", "cancelled by request", state)
-                return
-            await self.budget.acquire(job["connection_id"])
-            try:
-                cursor = state.get("cursor")
-                page = await client.fetch_page(model.name, {"cursor": cursor} if cursor else None,
-                                               updated_since=since, limit=s.executor_page_size)
-            except RateLimited as e:
-                await self.budget.slow_down(job["connection_id"], e.retry_after)
-                if e.retry_after > s.executor_max_inline_wait_seconds:
-                    await self._park(job, state, e.retry_after, "rate limited by the provider")
-                    return
-                continue  # the budget waits out Retry-After before the next request
-            except AuthExpired as e:
-                if refreshed:
-                    await self._end(job, "failed", f"auth_error: {e.message} even after a token refresh", state)
+        try:
+            while True:
+                if flags["lost"]:
+                    raise LostLease(job["id"])
+                if flags["cancel"]:
+                    await self._end(job, "cancelled", "cancelled by request", state)
                     return
                 try:
-                    creds = await self.credentials.get(job["connection_id"], rejected=creds.access_token)
-                except CredentialsError as ce:
-                    await self._end(job, "failed", ce.message if ce.message.startswith("auth_error") else f"auth_error: {ce.message}", state)
-                    return
-                client = ConnectorClient(provider, creds.base_url, creds.access_token, self.http)
-                refreshed = True
-                continue
-            except ProviderUnavailable as e:
-                page_failures += 1
-                if page_failures <= s.executor_page_retries:
-                    await asyncio.sleep(s.executor_retry_base_seconds * 2 ** (page_failures - 1))
+                    task, ahead = ahead, None
+                    page = await (task if task is not None else fetch(client, state.get("cursor")))
+                except RateLimited as e:
+                    await self.budget.slow_down(job["connection_id"], e.retry_after)
+                    if e.retry_after > s.executor_max_inline_wait_seconds:
+                        await self._park(job, state, e.retry_after, "rate limited by the provider")
+                        return
+                    continue  # the budget waits out Retry-After before the next request
+                except AuthExpired as e:
+                    if refreshed:
+                        await self._end(job, "failed", f"auth_error: {e.message} even after a token refresh", state)
+                        return
+                    try:
+                        creds = await self.credentials.get(job["connection_id"], rejected=creds.access_token)
+                    except CredentialsError as ce:
+                        await self._end(job, "failed", ce.message if ce.message.startswith("auth_error") else f"auth_error: {ce.message}", state)
+                        return
+                    client = ConnectorClient(provider, creds.base_url, creds.access_token, self.http)
+                    refreshed = True
                     continue
-                await self._retry_or_fail(job, state, e.message, retryable=True)
-                return
-            except AccessDenied as e:
-                await self._end(job, "failed", f"access_denied: {e.message}", state)
-                return
-            except ConnectorError as e:
-                await self._end(job, "failed", e.message, state)
-                return
-            page_failures = 0
-            await self._save_page(job, state, page.records, page.next_state, cutoff, model.updated_field)
-            if page.next_state is None:
-                return
+                except ProviderUnavailable as e:
+                    page_failures += 1
+                    if page_failures <= s.executor_page_retries:
+                        await asyncio.sleep(s.executor_retry_base_seconds * 2 ** (page_failures - 1))
+                        continue
+                    await self._retry_or_fail(job, state, e.message, retryable=True)
+                    return
+                except AccessDenied as e:
+                    await self._end(job, "failed", f"access_denied: {e.message}", state)
+                    return
+                except ConnectorError as e:
+                    await self._end(job, "failed", e.message, state)
+                    return
+                page_failures = 0
+                if page.next_state is not None:
+                    ahead = asyncio.create_task(fetch(client, page.next_state.get("cursor")))
+                await self._save_page(job, state, page.records, page.next_state, cutoff, model.updated_field)
+                if page.next_state is None:
+                    return
+        finally:
+            if ahead is not None and not ahead.done():
+                ahead.cancel()
+            if ahead is not None:
+                with contextlib.suppress(BaseException):
+                    await ahead  # its outcome belongs to a run that is over
 
     async def _save_page(self, job: asyncpg.Record, state: dict[str, Any], records: list[dict[str, Any]],
                          next_state: dict[str, Any] | None, cutoff: datetime | None, updated_field: str) -> None:
