@@ -113,6 +113,21 @@ async def test_inbox_claims_each_event_once_and_rolls_back_with_the_effect(infra
         await pool.close()
 
 
+async def test_the_inbox_forgets_only_ids_older_than_its_retention(infra, schema):
+    pool = await create_pool(infra.dsn, schema)
+    old, recent = [_event(i) for i in range(25)], [_event(100 + i) for i in range(3)]
+    try:
+        async with pool.acquire() as conn:
+            await inbox.claim(conn, "t", old)
+            await conn.execute("UPDATE inbox SET processed_at = now() - interval '8 days'")
+            await inbox.claim(conn, "t", recent)
+            assert await inbox.prune(conn, older_than_hours=168, batch=10) == 25  # three batches
+            left = {r["event_id"] for r in await conn.fetch("SELECT event_id FROM inbox")}
+            assert left == {e.id for e in recent}
+    finally:
+        await pool.close()
+
+
 async def test_consumer_sends_invalid_and_poison_messages_to_the_dlq_and_moves_on(infra, service_env, unique):
     settings = KitSettings(handler_max_attempts=2)
     await ensure_topics(infra.bootstrap, 4)

@@ -10,11 +10,12 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import uvicorn
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 
-from . import db, migrate, telemetry
+from . import db, inbox, migrate, telemetry
 from . import logging as klog
 from .broker import Consumer, Handler, ensure_topics, make_broker
 from .outbox import OutboxRelay, make_producer
@@ -34,6 +35,7 @@ class Runtime:
         self.relay: OutboxRelay | None = None
         self._producer: Any = None
         self._servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
+        self._housekeeping: asyncio.Task[None] | None = None
         self.tracer_provider = telemetry.configure(settings, name)
 
     async def open_database(self) -> None:
@@ -60,6 +62,19 @@ class Runtime:
         self.broker = make_broker(self.settings, self.name, self.tracer_provider)
         self.consumer = Consumer(self.broker, self.settings, self.name, handlers, max_records=max_records)
         await self.broker.start()
+        if self.pool is not None:
+            self._housekeeping = asyncio.create_task(self._prune_inbox(), name=f"inbox-prune-{self.name}")
+
+    async def _prune_inbox(self) -> None:
+        while True:
+            try:
+                async with self.pool.acquire() as conn:
+                    pruned = await inbox.prune(conn, self.settings.inbox_retention_hours)
+                if pruned:
+                    log.info("inbox pruned", service=self.name, ids=pruned)
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("pruning the inbox failed", service=self.name, error=str(exc))
+            await asyncio.sleep(self.settings.inbox_prune_interval_seconds)
 
     async def serve_http(self, app: FastAPI, host: str, port: int) -> None:
         config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
@@ -77,6 +92,10 @@ class Runtime:
         raise RuntimeError(f"{self.name} HTTP server did not start on {host}:{port}")
 
     async def close(self) -> None:
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._housekeeping
         for server, task in self._servers:
             server.should_exit = True
             with contextlib.suppress(Exception):

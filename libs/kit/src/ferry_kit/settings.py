@@ -21,6 +21,10 @@ class KitSettings(BaseSettings):
     # whole wait even when data arrives meanwhile (p50 event latency 132 ms at 500, 14 ms at 50).
     kafka_fetch_max_wait_ms: int = Field(50, ge=1, le=10_000)
     consumer_max_records: int = 500
+    # Processed event ids are kept this long (Kafka's default retention is 168 h: a message
+    # older than that can no longer be redelivered), and pruned every interval.
+    inbox_retention_hours: float = Field(168.0, gt=0)
+    inbox_prune_interval_seconds: float = Field(3600.0, gt=0)
     handler_max_attempts: int = 5
     db_pool_min: int = 1
     db_pool_max: int = 10

@@ -92,7 +92,7 @@ class Deliverer:
         cap = self.s.webhooks_endpoint_concurrency
         full = [ep for ep, n in self.in_flight.items() if n >= cap]
         async with self.pool.acquire() as conn, conn.transaction():
-            rows = await repo.claim(conn, min(free, self.s.webhooks_claim_batch), full)
+            rows = await repo.claim(conn, min(free, self.s.webhooks_claim_batch), full, cap)
             taken = []
             counts = Counter(self.in_flight)
             for r in rows:

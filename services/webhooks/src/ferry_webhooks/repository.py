@@ -127,8 +127,10 @@ async def insert_messages(conn: asyncpg.Connection, messages: list[NewMessage]) 
         rows = await conn.fetch(
             """
             SELECT l.e, l.l FROM unnest($1::text[], $2::text[]) AS l(e, l)
-            WHERE EXISTS (SELECT 1 FROM messages m WHERE m.endpoint_id = l.e AND m.lane = l.l
-                          AND m.status IN ('pending', 'retrying'))
+            -- One index probe per lane, whatever the statistics say (a semi-join planned on
+            -- none could hash every undelivered message).
+            CROSS JOIN LATERAL (SELECT 1 FROM messages m WHERE m.endpoint_id = l.e AND m.lane = l.l
+                                AND m.status IN ('pending', 'retrying') LIMIT 1) busy
             """,
             list(eps), list(lns),
         )
@@ -160,20 +162,26 @@ async def insert_messages(conn: asyncpg.Connection, messages: list[NewMessage]) 
 # --- messages: delivery -----------------------------------------------------------------------
 
 
-async def claim(conn: asyncpg.Connection, limit: int, full_endpoints: Sequence[str]) -> list[asyncpg.Record]:
-    """Due ready messages (of enabled endpoints not at their concurrency limit), row-locked."""
+async def claim(conn: asyncpg.Connection, limit: int, full_endpoints: Sequence[str], per_endpoint: int) -> list[asyncpg.Record]:
+    """Due ready messages of enabled endpoints not at their concurrency limit, row-locked: at
+    most `per_endpoint` of each, oldest first. Each endpoint's oldest due messages are found
+    through its own index range, so a long backlog at one endpoint costs the others nothing."""
     return await conn.fetch(
         """
-        SELECT m.id, m.endpoint_id, m.lane, m.tries, m.body, e.url, e.ordered, e.secret,
+        SELECT c.id, e.id AS endpoint_id, c.lane, c.tries, c.body, e.url, e.ordered, e.secret,
                CASE WHEN e.previous_secret_until > now() THEN e.previous_secret END AS previous_secret
-        FROM messages m JOIN endpoints e ON e.id = m.endpoint_id
-        WHERE m.ready AND m.status IN ('pending', 'retrying') AND m.next_attempt_at <= now()
-          AND e.enabled AND NOT (m.endpoint_id = ANY($2::text[]))
-        ORDER BY m.next_attempt_at
-        LIMIT $1
-        FOR UPDATE OF m SKIP LOCKED
+        FROM endpoints e
+        CROSS JOIN LATERAL (
+            SELECT m.id, m.lane, m.tries, m.body, m.next_attempt_at FROM messages m
+            WHERE m.endpoint_id = e.id AND m.ready AND m.status IN ('pending', 'retrying')
+              AND m.next_attempt_at <= now()
+            ORDER BY m.next_attempt_at LIMIT $3
+            FOR UPDATE SKIP LOCKED
+        ) c
+        WHERE e.enabled AND NOT (e.id = ANY($2::text[]))
+        ORDER BY c.next_attempt_at LIMIT $1
         """,
-        limit, list(full_endpoints),
+        limit, list(full_endpoints), per_endpoint,
     )
 
 
