@@ -51,3 +51,30 @@ async def pg(infra: Infra) -> AsyncIterator[object]:
         yield conn
     finally:
         await conn.close()
+
+
+@pytest.fixture
+async def scratch_schema(infra: Infra, unique: str) -> AsyncIterator[object]:
+    """`conn = await scratch_schema(migrations_dir)`: a schema of its own with those migrations
+    applied, and a connection to it; both go at the end of the test."""
+    import asyncpg
+    from ferry_kit import migrate
+    from ferry_kit.db import connect
+
+    made: list[tuple[str, asyncpg.Connection]] = []
+
+    async def make(migrations: Path) -> asyncpg.Connection:
+        schema = f"scratch_{unique}_{len(made)}"
+        await migrate.apply(infra.dsn, schema, migrations)
+        conn = await connect(infra.dsn, schema)
+        made.append((schema, conn))
+        return conn
+
+    yield make
+    admin = await asyncpg.connect(infra.dsn)
+    try:
+        for schema, conn in made:
+            await conn.close()
+            await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await admin.close()

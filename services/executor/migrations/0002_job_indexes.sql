@@ -8,3 +8,6 @@ DROP INDEX jobs_due;
 -- these without walking the connection's whole history.
 CREATE INDEX jobs_active ON jobs (connection_id, data_model)
     WHERE status IN ('scheduled', 'queued', 'running', 'pending_retry');
+
+-- Finished jobs by age, for pruning the history past its retention.
+CREATE INDEX jobs_finished ON jobs (completed_at) WHERE status IN ('complete', 'failed', 'cancelled');

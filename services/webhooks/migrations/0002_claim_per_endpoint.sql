@@ -5,3 +5,7 @@
 CREATE INDEX messages_due_by_endpoint ON messages (endpoint_id, next_attempt_at)
     WHERE ready AND status IN ('pending', 'retrying');
 DROP INDEX messages_due;
+
+-- Delivered and failed messages by age, for pruning the message log past its retention (their
+-- attempts go with them).
+CREATE INDEX messages_finished ON messages (created_at) WHERE status IN ('delivered', 'failed');

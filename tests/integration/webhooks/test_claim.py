@@ -5,15 +5,9 @@ left out."""
 from __future__ import annotations
 
 import asyncpg
-from ferry_kit import db, migrate
+from ferry_kit import db
 from ferry_webhooks import repository as repo
 from ferry_webhooks.app import MIGRATIONS
-
-
-async def _schema(infra, unique: str) -> str:
-    schema = f"webhooks_claim_{unique}"
-    await migrate.apply(infra.dsn, schema, MIGRATIONS)
-    return schema
 
 
 async def _seed(conn: asyncpg.Connection, endpoint: str, n: int, *, enabled: bool = True, age_s: int = 0) -> None:
@@ -30,10 +24,9 @@ async def _seed(conn: asyncpg.Connection, endpoint: str, n: int, *, enabled: boo
     )
 
 
-async def test_a_claim_takes_a_few_of_each_endpoint_oldest_first_and_skips_disabled_full_and_locked(infra, unique):
-    schema = await _schema(infra, unique)
-    conn = await db.connect(infra.dsn, schema)
-    other = await db.connect(infra.dsn, schema)
+async def test_a_claim_takes_a_few_of_each_endpoint_oldest_first_and_skips_disabled_full_and_locked(infra, scratch_schema):
+    conn = await scratch_schema(MIGRATIONS)
+    other = await db.connect(infra.dsn, await conn.fetchval("SELECT current_schema()"))
     try:
         await _seed(conn, "ep_backlog", 300, age_s=3600)   # an hour of backlog, older than anything else
         await _seed(conn, "ep_quiet", 5)
@@ -51,8 +44,4 @@ async def test_a_claim_takes_a_few_of_each_endpoint_oldest_first_and_skips_disab
                 more = await repo.claim(other, 64, ["ep_quiet"], 16)
                 assert [r["id"] for r in more] == [f"ep_backlog-{g:05d}" for g in range(17, 33)]
     finally:
-        await conn.close()
         await other.close()
-        admin = await asyncpg.connect(infra.dsn)
-        await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        await admin.close()

@@ -36,3 +36,14 @@ async def connect(dsn: str, schema: str) -> asyncpg.Connection:
     conn = await asyncpg.connect(dsn, server_settings={"search_path": schema})
     await _init(conn)
     return conn
+
+
+async def delete_in_batches(conn: asyncpg.Connection, sql: str, *args: Any, batch: int = 10_000) -> int:
+    """Run a DELETE whose last parameter is a batch size (`... IN (SELECT ... LIMIT $n)`) until
+    it deletes less than a batch: no statement holds many row locks for long. Returns the total."""
+    total = 0
+    while True:
+        n = int((await conn.execute(sql, *args, batch)).split()[-1])
+        total += n
+        if n < batch:
+            return total

@@ -9,6 +9,8 @@ from uuid import UUID
 import asyncpg
 from ferry_contracts import Envelope
 
+from .db import delete_in_batches
+
 E = TypeVar("E", bound=Envelope[Any])
 
 
@@ -39,15 +41,10 @@ async def claim(conn: asyncpg.Connection, topic: str, events: Sequence[E]) -> li
 
 async def prune(conn: asyncpg.Connection, older_than_hours: float, batch: int = 10_000) -> int:
     """Forget processed ids older than the broker keeps messages: no redelivery can bring those
-    back. In batches, so no statement holds many row locks for long; returns how many went."""
-    total = 0
-    while True:
-        status = await conn.execute(
-            "DELETE FROM inbox WHERE event_id IN (SELECT event_id FROM inbox "
-            "WHERE processed_at < now() - make_interval(secs => $1) LIMIT $2)",
-            older_than_hours * 3600, batch,
-        )
-        n = int(status.split()[-1])
-        total += n
-        if n < batch:
-            return total
+    back. Returns how many went."""
+    return await delete_in_batches(
+        conn,
+        "DELETE FROM inbox WHERE event_id IN (SELECT event_id FROM inbox "
+        "WHERE processed_at < now() - make_interval(secs => $1) LIMIT $2)",
+        older_than_hours * 3600, batch=batch,
+    )

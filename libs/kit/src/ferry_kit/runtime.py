@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ from .settings import KitSettings
 
 log = klog.get("ferry.runtime")
 
+Chore = Callable[[asyncpg.Connection], Awaitable[int]]
+
 
 class Runtime:
     def __init__(self, name: str, settings: KitSettings, migrations_dir: Path | None) -> None:
@@ -36,6 +39,7 @@ class Runtime:
         self._producer: Any = None
         self._servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
         self._housekeeping: asyncio.Task[None] | None = None
+        self._chores: list[tuple[str, Chore]] = []
         self.tracer_provider = telemetry.configure(settings, name)
 
     async def open_database(self) -> None:
@@ -63,18 +67,26 @@ class Runtime:
         self.consumer = Consumer(self.broker, self.settings, self.name, handlers, max_records=max_records)
         await self.broker.start()
         if self.pool is not None:
-            self._housekeeping = asyncio.create_task(self._prune_inbox(), name=f"inbox-prune-{self.name}")
+            retention = self.settings.inbox_retention_hours
+            self._chores.insert(0, ("inbox", lambda conn: inbox.prune(conn, retention)))
+            self._housekeeping = asyncio.create_task(self._housekeep(), name=f"housekeeping-{self.name}")
 
-    async def _prune_inbox(self) -> None:
+    def add_chore(self, name: str, chore: Chore) -> None:
+        """A periodic clean-up (pruning old history): `chore(conn)` returns how many rows went.
+        Register before `start_consumer`; chores run every `housekeeping_interval_seconds`."""
+        self._chores.append((name, chore))
+
+    async def _housekeep(self) -> None:
         while True:
-            try:
-                async with self.pool.acquire() as conn:
-                    pruned = await inbox.prune(conn, self.settings.inbox_retention_hours)
-                if pruned:
-                    log.info("inbox pruned", service=self.name, ids=pruned)
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("pruning the inbox failed", service=self.name, error=str(exc))
-            await asyncio.sleep(self.settings.inbox_prune_interval_seconds)
+            for name, chore in self._chores:
+                try:
+                    async with self.pool.acquire() as conn:
+                        removed = await chore(conn)
+                    if removed:
+                        log.info("history pruned", service=self.name, what=name, rows=removed)
+                except (OSError, asyncpg.PostgresError) as exc:
+                    log.warning("housekeeping failed", service=self.name, what=name, error=str(exc))
+            await asyncio.sleep(self.settings.housekeeping_interval_seconds)
 
     async def serve_http(self, app: FastAPI, host: str, port: int) -> None:
         config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")

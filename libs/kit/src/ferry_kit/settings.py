@@ -22,9 +22,12 @@ class KitSettings(BaseSettings):
     kafka_fetch_max_wait_ms: int = Field(50, ge=1, le=10_000)
     consumer_max_records: int = 500
     # Processed event ids are kept this long (Kafka's default retention is 168 h: a message
-    # older than that can no longer be redelivered), and pruned every interval.
+    # older than that can no longer be redelivered).
     inbox_retention_hours: float = Field(168.0, gt=0)
-    inbox_prune_interval_seconds: float = Field(3600.0, gt=0)
+    # Finished sync jobs, their counts and delivered or failed webhook messages are kept this long.
+    history_retention_days: float = Field(30.0, gt=0)
+    # How often each service prunes what is past its retention.
+    housekeeping_interval_seconds: float = Field(3600.0, gt=0)
     handler_max_attempts: int = 5
     db_pool_min: int = 1
     db_pool_max: int = 10

@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 from ferry_kit.runtime import Runtime
 
+from . import repository as repo
 from .api import create_api
 from .provider import Budget, CredentialsClient
 from .runner import Runner
@@ -38,6 +39,8 @@ async def start(settings: Settings) -> Service:
                              limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
     budget = Budget(runtime.pool, settings.provider_requests_per_second, settings.provider_burst)
     runner = Runner(settings, runtime.pool, jobs, credentials, budget, http)
+    days = settings.history_retention_days
+    runtime.add_chore("finished jobs", lambda conn: repo.prune_finished(conn, days))
     await runtime.start_consumer(handlers(jobs))
     runner.start()
     await runtime.serve_http(create_api(jobs, WriteBack(runtime.pool, credentials, budget, http), settings.internal_token),

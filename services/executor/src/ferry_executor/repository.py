@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 import asyncpg
+from ferry_kit.db import delete_in_batches
 
 JOB_COLUMNS = "*"
 
@@ -225,4 +226,14 @@ async def block(conn: asyncpg.Connection, connection_id: str, seconds: float) ->
         ON CONFLICT (connection_id) DO UPDATE SET blocked_until = greatest(rate_limits.blocked_until, EXCLUDED.blocked_until)
         """,
         connection_id, seconds,
+    )
+
+
+async def prune_finished(conn: asyncpg.Connection, older_than_days: float) -> int:
+    """Finished jobs past the history's retention (a model's state, kept apart, stays)."""
+    return await delete_in_batches(
+        conn,
+        "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE status IN ('complete', 'failed', 'cancelled') "
+        "AND completed_at < now() - make_interval(secs => $1::float8 * 86400) LIMIT $2)",
+        older_than_days,
     )

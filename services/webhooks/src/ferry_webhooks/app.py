@@ -9,6 +9,7 @@ import httpx
 from ferry_kit import internal
 from ferry_kit.runtime import Runtime
 
+from . import repository as repo
 from .api import create_api
 from .delivery import Deliverer
 from .service import ConnectionsUsers, Webhooks
@@ -33,6 +34,8 @@ async def start(settings: Settings) -> Service:
     webhooks = Webhooks(settings, runtime.pool, ConnectionsUsers(connections))
     deliverer = Deliverer(settings, runtime.pool)
     await deliverer.start()
+    days = settings.history_retention_days
+    runtime.add_chore("finished messages", lambda conn: repo.prune_finished(conn, days))
     await runtime.start_consumer(handlers(webhooks))
     await runtime.serve_http(create_api(webhooks, deliverer, runtime.pool, settings.internal_token),
                              settings.internal_host, settings.webhooks_port)

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+from ferry_kit.db import delete_in_batches
 
 from . import domain
 
@@ -345,3 +346,13 @@ async def replay_failed(conn: asyncpg.Connection, endpoint_id: str, since: datet
         await promote(conn, {(endpoint_id, r["lane"]) for r in lanes})
     await conn.execute(f"NOTIFY {CHANNEL}")
     return int(done.split()[-1])
+
+
+async def prune_finished(conn: asyncpg.Connection, older_than_days: float) -> int:
+    """Delivered and failed messages past the history's retention, with their attempts."""
+    return await delete_in_batches(
+        conn,
+        "DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE status IN ('delivered', 'failed') "
+        "AND created_at < now() - make_interval(secs => $1::float8 * 86400) LIMIT $2)",
+        older_than_days,
+    )

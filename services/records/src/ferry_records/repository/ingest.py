@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+from ferry_kit.db import delete_in_batches
 
 
 async def to_write(conn: asyncpg.Connection, connection_id: str, data_model: str, ids_json: str,
@@ -165,4 +166,16 @@ async def end_job(conn: asyncpg.Connection, job_id: str, connection_id: str, dat
         ON CONFLICT (job_id) DO UPDATE SET deleted = jobs.deleted + $4, ended_at = now()
         """,
         job_id, connection_id, data_model, deleted,
+    )
+
+
+async def prune_jobs(conn: asyncpg.Connection, older_than_days: float) -> int:
+    """Counts (and any seen ids) of jobs begun before the history's retention."""
+    await conn.execute("DELETE FROM seen WHERE job_id IN (SELECT job_id FROM jobs "
+                       "WHERE created_at < now() - make_interval(secs => $1::float8 * 86400))", older_than_days)
+    return await delete_in_batches(
+        conn,
+        "DELETE FROM jobs WHERE job_id IN (SELECT job_id FROM jobs "
+        "WHERE created_at < now() - make_interval(secs => $1::float8 * 86400) LIMIT $2)",
+        older_than_days,
     )
