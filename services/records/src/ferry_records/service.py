@@ -51,8 +51,8 @@ class Records:
     # --- records.fetched ------------------------------------------------------------------
 
     async def on_records_fetched(self, events: list[Envelope[Any]]) -> None:
-        """Consecutive pages of one job are ingested together (one statement, one commit); an end
-        marker on its own. Memory stays bounded by the consumer's batch, never by a sync's size."""
+        """Consecutive pages of one job are ingested together (one transaction); an end marker on
+        its own. Memory stays bounded by the consumer's batch, never by a sync's size."""
         group: list[Envelope[Any]] = []
         for event in events:
             item = event.data.item
