@@ -29,6 +29,11 @@ async def test_the_runtime_runs_registered_chores_and_prunes_the_inbox(service_e
     runtime = Runtime(name, KitSettings(), EMPTY)
     try:
         await runtime.open_database()
+
+        async def broken(c: asyncpg.Connection) -> int:
+            raise RuntimeError("a chore that fails")
+
+        runtime.add_chore("broken", broken)  # must not keep the next chore from running
         runtime.add_chore("test", chore)
 
         async def ignore(events):

@@ -84,8 +84,8 @@ class Runtime:
                         removed = await chore(conn)
                     if removed:
                         log.info("history pruned", service=self.name, what=name, rows=removed)
-                except (OSError, asyncpg.PostgresError) as exc:
-                    log.warning("housekeeping failed", service=self.name, what=name, error=str(exc))
+                except Exception as exc:  # noqa: BLE001 - one failing chore must not stop the others or the loop
+                    log.warning("housekeeping failed", service=self.name, what=name, error=repr(exc))
             await asyncio.sleep(self.settings.housekeeping_interval_seconds)
 
     async def serve_http(self, app: FastAPI, host: str, port: int) -> None:
