@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import base64
+import re
 from datetime import date
 from typing import Any, Literal
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from ferry_kit import cursor as cursor_text
 from ferry_kit import internal
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
@@ -42,16 +43,12 @@ class RecordIn(BaseModel):
     project_id: str | None = None
 
 
-def _encode(job_id: str) -> str:
-    return base64.urlsafe_b64encode(job_id.encode()).decode().rstrip("=")
+_JOB_ID = re.compile(r"job_[0-9a-f]{32}")
 
 
 def _decode(cursor: str) -> str | None:
-    try:
-        value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return value if value.startswith("job_") else None
+    value = cursor_text.decode(cursor)
+    return value if value is not None and _JOB_ID.fullmatch(value) else None
 
 
 def create_api(jobs: Jobs, writeback: WriteBack, token: str) -> FastAPI:
@@ -99,7 +96,7 @@ def create_api(jobs: Jobs, writeback: WriteBack, token: str) -> FastAPI:
                                         limit=limit + 1, before_id=before)
         more = len(rows) > limit
         rows = rows[:limit]
-        return {"data": [job_json(r) for r in rows], "next_cursor": _encode(rows[-1]["id"]) if more else None}
+        return {"data": [job_json(r) for r in rows], "next_cursor": cursor_text.encode(rows[-1]["id"]) if more else None}
 
     @app.get("/internal/syncs/{job_id}", dependencies=guard)
     async def get_sync(job_id: str) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +9,7 @@ import asyncpg
 from fastapi import FastAPI, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from ferry_kit import cursor as cursor_text
 from ferry_kit import internal
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -71,15 +71,11 @@ def message_json(r: asyncpg.Record, attempts: list[asyncpg.Record]) -> dict[str,
 
 
 def _cursor(seq: int) -> str:
-    return base64.urlsafe_b64encode(f"seq:{seq}".encode()).decode().rstrip("=")
+    return cursor_text.encode_position("seq", seq)
 
 
 def _uncursor(cursor: str) -> int | None:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        return int(text.removeprefix("seq:")) if text.startswith("seq:") else None
-    except (ValueError, UnicodeDecodeError):
-        return None
+    return cursor_text.decode_position(cursor, "seq")
 
 
 def create_api(webhooks: Webhooks, deliverer: Deliverer | None, pool: asyncpg.Pool, token: str) -> FastAPI:
