@@ -18,6 +18,8 @@ def create_api(max_body_bytes: int = MAX_BODY_BYTES,
         version="0.1.0",
         description="Ferry keeps your users' third-party data in sync: connections, sync config, "
         "sync jobs, records with cursors, write-back and signed webhooks.",
+        # A path is exact: "/x/%2F" must be a 404, not a redirect to a path built from it.
+        redirect_slashes=False,
     )
     errors.install(app)
     app.add_middleware(BodyGuard, max_bytes=max_body_bytes, write_back_bytes=write_back_bytes)
