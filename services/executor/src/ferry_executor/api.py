@@ -52,8 +52,9 @@ def _decode(cursor: str) -> str | None:
 
 
 def create_api(jobs: Jobs, writeback: WriteBack, token: str) -> FastAPI:
-    app = FastAPI(title="Ferry executor (internal)", docs_url=None, redoc_url=None)
-    guard = [internal.guard(token)]
+    app = FastAPI(title="Ferry executor (internal)", docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    api = internal.router(token)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -69,7 +70,7 @@ def create_api(jobs: Jobs, writeback: WriteBack, token: str) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.post("/internal/connections/{connection_id}/syncs", status_code=202, dependencies=guard)
+    @api.post("/connections/{connection_id}/syncs", status_code=202)
     async def request_sync(connection_id: str, body: SyncIn) -> Any:
         rows = await jobs.request(
             connection_id=connection_id, project_id=body.project_id, provider_name=body.provider_name,
@@ -78,7 +79,7 @@ def create_api(jobs: Jobs, writeback: WriteBack, token: str) -> FastAPI:
         )
         return JSONResponse([job_json(r) for r in rows], status_code=202)
 
-    @app.get("/internal/connections/{connection_id}/syncs", dependencies=guard)
+    @api.get("/connections/{connection_id}/syncs")
     async def list_syncs(
         connection_id: str, status: str | None = None, data_model: str | None = None,
         limit: int = Query(50, ge=1, le=200), cursor: str | None = None,
@@ -98,7 +99,7 @@ def create_api(jobs: Jobs, writeback: WriteBack, token: str) -> FastAPI:
         rows = rows[:limit]
         return {"data": [job_json(r) for r in rows], "next_cursor": cursor_text.encode(rows[-1]["id"]) if more else None}
 
-    @app.get("/internal/syncs/{job_id}", dependencies=guard)
+    @api.get("/syncs/{job_id}")
     async def get_sync(job_id: str) -> Any:
         async with jobs.pool.acquire() as conn:
             row = await repo.get_job(conn, job_id)
@@ -106,7 +107,7 @@ def create_api(jobs: Jobs, writeback: WriteBack, token: str) -> FastAPI:
             return _error(404, "not_found", f"no sync job {job_id}")
         return {**job_json(row), "project_id": row["project_id"]}
 
-    @app.post("/internal/syncs/{job_id}/cancel", dependencies=guard)
+    @api.post("/syncs/{job_id}/cancel")
     async def cancel_sync(job_id: str) -> Any:
         before = None
         async with jobs.pool.acquire() as conn:
@@ -119,7 +120,7 @@ def create_api(jobs: Jobs, writeback: WriteBack, token: str) -> FastAPI:
         row = await jobs.cancel(job_id)
         return job_json(row)
 
-    @app.get("/internal/connections/{connection_id}/jobs-summary", dependencies=guard)
+    @api.get("/connections/{connection_id}/jobs-summary")
     async def summary(connection_id: str) -> Any:
         async with jobs.pool.acquire() as conn:
             rows = await repo.summary(conn, connection_id)
@@ -137,12 +138,13 @@ def create_api(jobs: Jobs, writeback: WriteBack, token: str) -> FastAPI:
             return _error(e.status, e.code, e.message, **headers)
         return JSONResponse(out, status_code=201 if record_id is None else 200)
 
-    @app.post("/internal/connections/{connection_id}/records/{data_model}", dependencies=guard)
+    @api.post("/connections/{connection_id}/records/{data_model}")
     async def create_record(connection_id: str, data_model: str, body: RecordIn) -> Any:
         return await _write(connection_id, data_model, body, None)
 
-    @app.patch("/internal/connections/{connection_id}/records/{data_model}/{record_id}", dependencies=guard)
+    @api.patch("/connections/{connection_id}/records/{data_model}/{record_id}")
     async def update_record(connection_id: str, data_model: str, record_id: str, body: RecordIn) -> Any:
         return await _write(connection_id, data_model, body, record_id)
 
+    app.include_router(api)
     return app
