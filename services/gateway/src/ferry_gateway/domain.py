@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
 SECRET_KEY_PREFIX = "fsk_"
+PROJECT_ID = re.compile(r"proj_[0-9a-f]{16}")
 
 
 @dataclass(frozen=True)

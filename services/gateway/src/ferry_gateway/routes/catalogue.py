@@ -7,8 +7,8 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..auth import CurrentPrincipal
-from ..upstream import call, relay
+from ..auth import CurrentPrincipal, Principal
+from ..upstream import call, path, relay
 from .deps import Up
 
 router = APIRouter(tags=["sync config"])
@@ -31,6 +31,10 @@ class SyncConfigIn(BaseModel):
     record_events_on_initial_sync: bool = False
 
 
+def _config_path(principal: Principal) -> str:
+    return path("internal", "projects", principal.project.id, "sync-config")
+
+
 @router.get("/v1/providers", tags=["providers"])
 async def providers(principal: CurrentPrincipal, up: Up) -> Any:
     return relay(await call(up.connections, "GET", "/internal/providers"))
@@ -39,11 +43,11 @@ async def providers(principal: CurrentPrincipal, up: Up) -> Any:
 @router.get("/v1/sync-config")
 async def get_sync_config(principal: CurrentPrincipal, up: Up) -> Any:
     principal.require_server()
-    return relay(await call(up.connections, "GET", f"/internal/projects/{principal.project.id}/sync-config"))
+    return relay(await call(up.connections, "GET", _config_path(principal)))
 
 
 @router.put("/v1/sync-config")
 async def put_sync_config(body: SyncConfigIn, principal: CurrentPrincipal, up: Up) -> Any:
     principal.require_server()
-    path = f"/internal/projects/{principal.project.id}/sync-config"
-    return relay(await call(up.connections, "PUT", path, json=body.model_dump(mode="json", exclude_unset=True)))
+    payload = body.model_dump(mode="json", exclude_unset=True)
+    return relay(await call(up.connections, "PUT", _config_path(principal), json=payload))
