@@ -11,7 +11,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-from ferry_connectors.sdk import Provider
+from ferry_connectors.sdk import Provider, bounded_seconds
+
+# An `expires_in` past a year is not believed (1e308 would overflow a datetime).
+MAX_TOKEN_LIFETIME = 366 * 86_400.0
 
 
 class TokenRejected(Exception):
@@ -76,8 +79,8 @@ def _tokens(body: dict[str, Any], now: datetime, previous_refresh: str | None = 
     access = body.get("access_token")
     if not isinstance(access, str) or not access:
         raise ProviderUnreachable("the token endpoint answered without an access_token")
-    expires_in = body.get("expires_in")
-    expires_at = now + timedelta(seconds=int(expires_in)) if isinstance(expires_in, (int, float)) else None
+    lifetime = bounded_seconds(body.get("expires_in"), maximum=MAX_TOKEN_LIFETIME, default=None)
+    expires_at = now + timedelta(seconds=lifetime) if lifetime is not None else None
     scope = body.get("scope")
     return TokenSet(access, body.get("refresh_token") or previous_refresh, expires_at,
                     scope.split() if isinstance(scope, str) else None)

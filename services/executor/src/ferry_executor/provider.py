@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import asyncpg
@@ -24,7 +24,7 @@ class CredentialsError(Exception):
 
 @dataclass(frozen=True)
 class Credentials:
-    access_token: str
+    access_token: str = field(repr=False)  # never printed, even by accident
     base_url: str
     provider_name: str
     expires_at: datetime | None
