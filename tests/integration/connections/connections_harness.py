@@ -77,3 +77,8 @@ class Harness:
         if rejected is not None:
             return await self.api.post(path + "/refresh", json={"rejected_token_sha256": rejected})
         return await (self.api.post(path + "/refresh") if refresh else self.api.get(path))
+
+    async def token_error(self, error: str) -> None:
+        """Make the sandbox's token endpoint answer this OAuth error ("" stops it)."""
+        resp = await self.sandbox.put("/_admin/faults", json={"token_error": error})
+        assert resp.status_code == 200, resp.text

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 
 from .connect import ConnectFlow
 from .connect_page import create_router
-from .credentials import Credentials, Unavailable
+from .credentials import Credentials, Misconfigured, Unavailable
 from .domain import Conflict, Invalid
 from .service import Connections, NotFound
 
@@ -105,6 +105,11 @@ def _install_errors(app: FastAPI) -> None:
     @app.exception_handler(Unavailable)
     async def _unavailable(_: Request, exc: Unavailable) -> JSONResponse:
         return _error(503, "provider_unavailable", f"the provider's token endpoint failed: {exc}")
+
+    @app.exception_handler(Misconfigured)
+    async def _misconfigured(_: Request, exc: Misconfigured) -> JSONResponse:
+        message = f"the provider refused Ferry's OAuth client (check its configuration): {exc}"
+        return _error(502, "provider_auth_config", message)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -7,12 +7,15 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+from ferry_kit import logging as klog
 
 from . import domain, oauth
 from . import repository as repo
 from .domain import Connection, ModelConfig
 from .service import Connections, provider_of
 from .settings import Settings
+
+log = klog.get("ferry.connections.connect")
 
 
 class LinkInvalid(Exception):
@@ -147,6 +150,10 @@ class ConnectFlow:
                     tokens = await oauth.exchange_code(
                         self.http, provider_of(c), self.settings, code=code, redirect_uri=self.callback_url,
                         verifier=cipher.decrypt(session["code_verifier"], cid), now=now)
+                except oauth.ClientRejected as e:
+                    log.error("the provider refused Ferry's OAuth client at the code exchange; "
+                              "check its client id and secret", connection_id=cid, error=str(e))
+                    error = "token_exchange_failed"
                 except (oauth.TokenRejected, oauth.ProviderUnreachable):
                     error = "token_exchange_failed"
             async with conn.transaction():

@@ -17,12 +17,21 @@ from ferry_connectors.sdk import Provider, bounded_seconds
 MAX_TOKEN_LIFETIME = 366 * 86_400.0
 
 
-class TokenRejected(Exception):
-    """The provider refused the grant (`invalid_grant`...): only the end user can fix it."""
+class Refused(Exception):
+    """The token endpoint answered an OAuth error (RFC 6749 5.2)."""
 
     def __init__(self, error: str, description: str = "") -> None:
         super().__init__(f"{error}: {description}" if description else error)
         self.error = error
+
+
+class TokenRejected(Refused):
+    """The provider refused the grant (`invalid_grant`): only the end user can fix it."""
+
+
+class ClientRejected(Refused):
+    """The provider refused Ferry itself (`invalid_client`, `unauthorized_client`...): a fault
+    of the OAuth client's configuration that an operator must fix, not the end user's grant."""
 
 
 class ProviderUnreachable(Exception):
@@ -96,7 +105,9 @@ async def _post(http: httpx.AsyncClient, url: str, form: dict[str, str]) -> dict
     except ValueError:
         body = {}
     if resp.status_code in (400, 401) and isinstance(body, dict) and body.get("error"):
-        raise TokenRejected(str(body["error"]), str(body.get("error_description", "")))
+        error, description = str(body["error"])[:100], str(body.get("error_description", ""))[:300]
+        # Only a refused grant is the end user's to fix (RFC 6749 5.2); the rest is ours.
+        raise (TokenRejected if error == "invalid_grant" else ClientRejected)(error, description)
     if resp.status_code >= 400 or not isinstance(body, dict):
         raise ProviderUnreachable(f"the token endpoint answered {resp.status_code}")
     return body
