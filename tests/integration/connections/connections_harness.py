@@ -16,6 +16,7 @@ RETURN_URL = "http://127.0.0.1:9/done"
 class Harness:
     def __init__(self, url: str, sandbox_url: str, internal_token: str, sandbox_admin: str, bootstrap: str) -> None:
         self.url, self.sandbox_url, self.bootstrap = url, sandbox_url, bootstrap
+        self.token_keys = ""  # the service's FERRY_TOKEN_KEYS, to sign links as it does
         self.api = httpx.AsyncClient(base_url=url, headers={"x-ferry-internal-token": internal_token}, timeout=30)
         self.sandbox = httpx.AsyncClient(base_url=sandbox_url, headers={"authorization": f"Bearer {sandbox_admin}"},
                                          timeout=30)

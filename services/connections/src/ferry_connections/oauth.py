@@ -57,6 +57,12 @@ def state_hash(state: str) -> bytes:
     return hashlib.sha256(state.encode()).digest()
 
 
+def browser_cookie(state: str) -> str:
+    """The cookie binding an authorization to the browser that started it (one per `state`, so
+    two tabs connecting two accounts do not overwrite each other's)."""
+    return "ferry_oauth_" + state_hash(state).hex()[:16]
+
+
 def new_verifier() -> str:
     return secrets.token_urlsafe(48)  # 64 characters of [A-Za-z0-9_-]
 

@@ -139,15 +139,25 @@ async def delete_token(conn: asyncpg.Connection, connection_id: str) -> None:
 # ---- authorizations in flight ----
 
 async def add_session(conn: asyncpg.Connection, state_hash: bytes, connection_id: str, verifier: bytes,
-                      scopes: list[str], resume_status: str, expires_at: datetime) -> None:
+                      scopes: list[str], resume_status: str, expires_at: datetime,
+                      browser_hash: bytes) -> None:
     await conn.execute("DELETE FROM connect_sessions WHERE expires_at < now()")
     await conn.execute(
-        "INSERT INTO connect_sessions (state_hash, connection_id, code_verifier, scopes, resume_status, expires_at) "
-        "VALUES ($1,$2,$3,$4,$5,$6)", state_hash, connection_id, verifier, scopes, resume_status, expires_at)
+        "INSERT INTO connect_sessions (state_hash, connection_id, code_verifier, scopes, "
+        "resume_status, expires_at, browser_hash) VALUES ($1,$2,$3,$4,$5,$6,$7)",
+        state_hash, connection_id, verifier, scopes, resume_status, expires_at, browser_hash)
 
 
-async def take_session(conn: asyncpg.Connection, state_hash: bytes) -> asyncpg.Record | None:
-    """The authorization of this `state`, removed: a state is good for one callback only."""
+async def take_session(conn: asyncpg.Connection, state_hash: bytes,
+                       browser_hash: bytes) -> asyncpg.Record | None:
+    """The authorization of this `state` started by this browser, removed: a state is good for
+    one callback only."""
     return await conn.fetchrow(
-        "DELETE FROM connect_sessions WHERE state_hash = $1 "
-        "RETURNING connection_id, code_verifier, scopes, resume_status, expires_at", state_hash)
+        "DELETE FROM connect_sessions WHERE state_hash = $1 AND browser_hash = $2 "
+        "RETURNING connection_id, code_verifier, scopes, resume_status, expires_at",
+        state_hash, browser_hash)
+
+
+async def drop_sessions(conn: asyncpg.Connection, connection_id: str) -> None:
+    """Void every authorization in flight of the connection (cancel)."""
+    await conn.execute("DELETE FROM connect_sessions WHERE connection_id = $1", connection_id)

@@ -51,8 +51,18 @@ class Connections:
     # ---- views ----
 
     def redirect_url(self, connection_id: str) -> str:
-        token = self.cipher.sign(connection_id)
+        """A connect link, signed with its expiry (`<unix time>.<MAC>`): links leak (mail,
+        chat, history), so each works for `connect_link_ttl_seconds` only."""
+        expires = int(self.clock().timestamp()) + self.settings.connect_link_ttl_seconds
+        token = f"{expires}.{self.cipher.sign(f'{connection_id}.{expires}')}"
         return f"{self.settings.public_url.rstrip('/')}/connect/{connection_id}?t={token}"
+
+    def link_expiry(self, token: str, connection_id: str) -> datetime | None:
+        """When a connect link expires; None when it is not one signed for this connection."""
+        expires, _, mac = token.partition(".")
+        if not self.cipher.verify(mac, f"{connection_id}.{expires}"):
+            return None
+        return datetime.fromtimestamp(int(expires), UTC)  # signed by us: digits
 
     def view(self, c: Connection, project: ProjectConfig) -> dict[str, Any]:
         """The connection JSON of API.md, plus `project_id`, `resolved_sync_config` and what a

@@ -17,6 +17,8 @@ class Settings(KitSettings):
     sandbox_public_url: str | None = None
     oauth_client_id: str = "ferry"
     oauth_client_secret: str | None = Field(None, repr=False)
+    # A connect link (`redirect_url`) works this long; GET or PATCH of the connection gives a new one.
+    connect_link_ttl_seconds: int = Field(7 * 86_400, ge=60)
     # The `state` of an authorization lives this long and is single use.
     connect_state_ttl_seconds: int = Field(600, ge=30)
     # Credentials expiring within this margin are refreshed before being handed out.

@@ -19,6 +19,8 @@ _PASS_HEADERS = ("location", "content-type", "cache-control", "set-cookie")
 async def _forward(request: Request, up: Up, path: str) -> Response:
     body = await request.body()
     headers = {"content-type": request.headers.get("content-type", "")} if body else {}
+    if "cookie" in request.headers:  # binds the OAuth callback to the browser that started it
+        headers["cookie"] = request.headers["cookie"]
     resp = await _request(up, request.method, path, dict(request.query_params), body, headers)
     out = Response(content=resp.content, status_code=resp.status_code)
     for name in _PASS_HEADERS:
