@@ -40,6 +40,7 @@ class ProjectSyncConfigIn(BaseModel):
     data_models: list[ModelConfigIn] = []
     full_sync_interval_hours: int = Field(24, ge=1, le=24 * 31)
     record_events_on_initial_sync: bool = False
+    allowed_return_origins: list[str] = Field([], max_length=100)
 
 
 class ConnectionModelConfigIn(ModelConfigIn):
@@ -58,7 +59,7 @@ class ConnectionIn(BaseModel):
     provider_name: str = Field(min_length=1)
     requested_data_types: list[str] = Field(min_length=1)
     skip_permissions: bool = False
-    return_url: str | None = Field(None, max_length=2048, pattern=r"^https?://")
+    return_url: str | None = Field(None, max_length=2048, pattern=r"^https?://[^\s\x00-\x1f\x7f]+$")
     sync_config: ConnectionSyncConfigIn | None = None
 
 

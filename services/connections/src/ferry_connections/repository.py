@@ -39,17 +39,21 @@ async def project_config(conn: asyncpg.Connection, project_id: str) -> ProjectCo
     if row is None:
         return ProjectConfig()
     return ProjectConfig(tuple(ModelConfig.from_json(m) for m in row["data_models"]),
-                         row["full_sync_interval_hours"], row["record_events_on_initial_sync"])
+                         row["full_sync_interval_hours"], row["record_events_on_initial_sync"],
+                         tuple(row["allowed_return_origins"]))
 
 
 async def put_project_config(conn: asyncpg.Connection, project_id: str, config: ProjectConfig) -> None:
     await conn.execute(
         "INSERT INTO project_sync_configs (project_id, data_models, full_sync_interval_hours, "
-        "record_events_on_initial_sync) VALUES ($1, $2, $3, $4) ON CONFLICT (project_id) DO UPDATE SET "
+        "record_events_on_initial_sync, allowed_return_origins) VALUES ($1, $2, $3, $4, $5) "
+        "ON CONFLICT (project_id) DO UPDATE SET "
         "data_models = EXCLUDED.data_models, full_sync_interval_hours = EXCLUDED.full_sync_interval_hours, "
-        "record_events_on_initial_sync = EXCLUDED.record_events_on_initial_sync, updated_at = now()",
+        "record_events_on_initial_sync = EXCLUDED.record_events_on_initial_sync, "
+        "allowed_return_origins = EXCLUDED.allowed_return_origins, updated_at = now()",
         project_id, [m.to_json(with_sync_from=False) for m in config.data_models],
         config.full_sync_interval_hours, config.record_events_on_initial_sync,
+        list(config.allowed_return_origins),
     )
 
 

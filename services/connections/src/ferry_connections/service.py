@@ -117,7 +117,8 @@ class Connections:
     async def put_project_config(self, project_id: str, body: dict[str, Any]) -> dict[str, Any]:
         models = domain.validate_models(body.get("data_models") or [], all_providers())
         config = ProjectConfig(tuple(models), body.get("full_sync_interval_hours", 24),
-                               body.get("record_events_on_initial_sync", False))
+                               body.get("record_events_on_initial_sync", False),
+                               domain.validate_origins(body.get("allowed_return_origins") or []))
         needing = 0
         async with self.pool.acquire() as conn, conn.transaction():
             await repo.put_project_config(conn, project_id, config)
@@ -142,6 +143,9 @@ class Connections:
                                                 "message": f"unknown provider {body.get('provider_name')!r}; known: {names}"}])
         types = domain.normalize_types(provider, body.get("requested_data_types") or [])
         own = self._own_config(provider, body, types)
+        async with self.pool.acquire() as conn:
+            origins = (await repo.project_config(conn, project_id)).allowed_return_origins
+        domain.check_return_url(body.get("return_url"), origins)
         now = self.clock()
         # Providers without authorization connect at once (seed 004: "no authorization is needed").
         connected = provider.auth_type == "none"
