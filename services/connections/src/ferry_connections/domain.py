@@ -3,8 +3,8 @@ resolution, and the scopes a config needs."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
