@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 
 from .connect import ConnectFlow
 from .connect_page import create_router
-from .credentials import Credentials, Unavailable
+from .credentials import Credentials, Misconfigured, Unavailable
 from .domain import Conflict, Invalid
 from .service import Connections, NotFound
 
@@ -40,6 +40,7 @@ class ProjectSyncConfigIn(BaseModel):
     data_models: list[ModelConfigIn] = []
     full_sync_interval_hours: int = Field(24, ge=1, le=24 * 31)
     record_events_on_initial_sync: bool = False
+    allowed_return_origins: list[str] = Field([], max_length=100)
 
 
 class ConnectionModelConfigIn(ModelConfigIn):
@@ -58,7 +59,7 @@ class ConnectionIn(BaseModel):
     provider_name: str = Field(min_length=1)
     requested_data_types: list[str] = Field(min_length=1)
     skip_permissions: bool = False
-    return_url: str | None = Field(None, max_length=2048, pattern=r"^https?://")
+    return_url: str | None = Field(None, max_length=2048, pattern=r"^https?://[^\s\x00-\x1f\x7f]+$")
     sync_config: ConnectionSyncConfigIn | None = None
 
 
@@ -105,6 +106,11 @@ def _install_errors(app: FastAPI) -> None:
     @app.exception_handler(Unavailable)
     async def _unavailable(_: Request, exc: Unavailable) -> JSONResponse:
         return _error(503, "provider_unavailable", f"the provider's token endpoint failed: {exc}")
+
+    @app.exception_handler(Misconfigured)
+    async def _misconfigured(_: Request, exc: Misconfigured) -> JSONResponse:
+        message = f"the provider refused Ferry's OAuth client (check its configuration): {exc}"
+        return _error(502, "provider_auth_config", message)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -29,6 +29,9 @@ class SyncConfigIn(BaseModel):
     data_models: list[ModelConfigIn] = []
     full_sync_interval_hours: int = Field(24, ge=1, le=24 * 31)
     record_events_on_initial_sync: bool = False
+    allowed_return_origins: list[str] = Field(
+        [], max_length=100, description="Origins (`https://app.example.com`) a connection's "
+        "`return_url` may use; empty: any. Other return_url origins answer 422.")
 
 
 def _config_path(principal: Principal) -> str:

@@ -23,6 +23,8 @@ _LINK_TOKEN = r"^[A-Za-z0-9._~-]*$"
 async def _forward(request: Request, up: Up, where: str) -> Response:
     body = await request.body()
     headers = {"content-type": request.headers.get("content-type", "")} if body else {}
+    if "cookie" in request.headers:  # binds the OAuth callback to the browser that started it
+        headers["cookie"] = request.headers["cookie"]
     resp = await _request(up, request.method, where, dict(request.query_params), body, headers)
     out = Response(content=resp.content, status_code=resp.status_code)
     for name in _PASS_HEADERS:

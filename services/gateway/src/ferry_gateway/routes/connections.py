@@ -34,7 +34,9 @@ class ConnectionIn(BaseModel):
     provider_name: str = Field(min_length=1)
     requested_data_types: list[str] = Field(min_length=1)
     skip_permissions: bool = False
-    return_url: str | None = Field(None, max_length=2048)
+    return_url: str | None = Field(None, max_length=2048, pattern=r"^https?://[^\s\x00-\x1f\x7f]+$",
+                                   description="http(s), no spaces or control characters; within the "
+                                   "project's allowed_return_origins when it lists any")
     sync_config: ConnectionSyncConfigIn | None = None
 
 
