@@ -76,10 +76,13 @@ class ConnectorClient:
 
     async def _send(self, name: str, request: HttpRequest) -> httpx.Response:
         request = self.hook.prepare_request(name, request)
-        what = f"{request.method} {httpx.URL(request.url).path}"
+        url = httpx.URL(request.url)
+        what = f"{request.method} {url.path}"
+        # httpx replaces a URL's query with `params`: keep a next-page URL's own query.
+        params = [*url.params.multi_items(), *request.params.items(), *self.params.items()]
         try:
             response = await self.http.request(
-                request.method, request.url, params={**request.params, **self.params},
+                request.method, url.copy_with(query=None), params=params,
                 json=request.json, headers={**self.headers, **request.headers})
         except (httpx.TimeoutException, httpx.TransportError) as e:
             raise ProviderUnavailable(f"{what}: {type(e).__name__} reaching the provider") from e

@@ -40,7 +40,11 @@ from .settings import Settings
 
 log = klog.get("ferry.executor.runner")
 
-_PAGE_EXTRA = {"is_initial_sync", "full_sync"} & set(RecordsPage.model_fields)
+
+
+def _full(job: asyncpg.Record, state: dict[str, Any]) -> bool:
+    """A full sync: asked for, or the model cannot ask for changes only (no incremental)."""
+    return bool(state.get("full_sync", job["full_sync"]))
 
 
 class LostLease(Exception):
@@ -159,7 +163,8 @@ class Runner:
                 end = domain.utcnow()
                 await repo.set_window(conn, job["id"], start, end)
             state.update(window_start=start.isoformat() if start else None, window_end=end.isoformat(),
-                         pages=0, fetched=0, high_water_mark=None, started_at=end.isoformat())
+                         pages=0, fetched=0, high_water_mark=None, started_at=end.isoformat(),
+                         full_sync=job["full_sync"] or model.incremental is None)
         # A model without incremental support asks for everything every time.
         since = domain.parse_time(state.get("window_start")) if model.incremental else None
         cutoff = domain.cutoff(job["sync_from"])
@@ -258,13 +263,13 @@ class Runner:
         state.update(paging=next_state, pages=n,
                      fetched=int(state.get("fetched", 0)) + len(kept),
                      high_water_mark=hwm.isoformat() if hwm else None)
-        extra = {k: job[k] for k in _PAGE_EXTRA}
         events: list[Envelope[Any]] = []
         if kept or page.deleted_ids:
             same = all(str(r.get("id")) == i for r, i in zip(kept, ids, strict=True))
             events.append(self._event(job, RecordsFetched(item=RecordsPage(
                 job_id=job["id"], data_model=job["data_model"], page=n, records=kept,
-                ids=None if same else ids, deleted_ids=page.deleted_ids, **extra))))
+                ids=None if same else ids, deleted_ids=page.deleted_ids,
+                is_initial_sync=job["is_initial_sync"], full_sync=_full(job, state)))))
         async with self.pool.acquire() as conn, conn.transaction():
             row = await repo.checkpoint(conn, job["id"], self.owner, state, state["fetched"],
                                         self.settings.executor_lease_seconds)
@@ -282,7 +287,7 @@ class Runner:
         return self._event(job, RecordsFetched(item=RecordsEnd(
             job_id=job["id"], batch_id=job["batch_id"], data_model=job["data_model"],
             provider_name=job["provider_name"], status=status,  # type: ignore[arg-type]
-            full_sync=job["full_sync"], is_initial_sync=job["is_initial_sync"], sync_from=job["sync_from"],
+            full_sync=_full(job, state), is_initial_sync=job["is_initial_sync"], sync_from=job["sync_from"],
             pages=int(state.get("pages", 0)), fetched=int(state.get("fetched", 0)), error=error,
             started_at=domain.parse_time(state.get("started_at")),
             high_water_mark=domain.parse_time(state.get("high_water_mark")),
