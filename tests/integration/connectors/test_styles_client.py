@@ -32,14 +32,15 @@ async def _sync(client, since=None):
 @pytest.mark.parametrize("name", STYLES)
 async def test_each_style_pages_picks_up_changes_and_finds_deletions(name, replay, style_folder):
     definition = load_all([style_folder])[name]
+    ds = name + "_client"  # a dataset of its own: the platform test syncs `name`
     async with httpx.AsyncClient(timeout=10) as http:
-        await http.post(f"{replay.url}/_admin/{name}/seed", json={"count": 25})
-        client = ConnectorClient(definition, http, base_url=definition.base_url,
+        await http.post(f"{replay.url}/_admin/{ds}/seed", json={"count": 25})
+        client = ConnectorClient(definition, http, base_url=definition.base_url.replace(name, ds),
                                  headers={"Authorization": "Bearer replay:test"})
         rows, ids, _, pages = await _sync(client)
         assert pages == 3 and len(set(ids)) == 25
         mark = datetime.now(UTC)
-        changed = (await http.post(f"{replay.url}/_admin/{name}/mutate",
+        changed = (await http.post(f"{replay.url}/_admin/{ds}/mutate",
                                    json={"update": 2, "create": 1, "delete": 1})).json()
         later_rows, later_ids, deleted, _ = await _sync(client, since=mark)
     model = definition.models["ITEMS"]
