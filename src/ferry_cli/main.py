@@ -7,12 +7,15 @@ import json
 
 import typer
 
+from .connectors import app as connectors_app
+
 # Pretty exceptions never show local variables: they may hold tokens and secrets.
 app = typer.Typer(help="Ferry: an open-source managed sync platform.", no_args_is_help=True,
                   pretty_exceptions_show_locals=False)
 project_app = typer.Typer(help="Manage projects (tenants).", no_args_is_help=True,
                           pretty_exceptions_show_locals=False)
 app.add_typer(project_app, name="project")
+app.add_typer(connectors_app, name="connectors")
 
 SERVICES = ("gateway", "connections", "scheduler", "executor", "records", "webhooks")
 

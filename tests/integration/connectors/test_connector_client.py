@@ -11,6 +11,7 @@ from ferry_connectors import (
     ConnectorClient,
     ProviderError,
     RateLimited,
+    get_definition,
     get_provider,
 )
 from ferry_sandbox.app import create_app
@@ -32,10 +33,15 @@ async def _admin(http, method, path, **kw):
     return resp.json()
 
 
-async def _all(client, model, since=None, limit=500):
+def _client(http, token="static:acme"):
+    return ConnectorClient(get_definition("sandbox_noauth"), http, base_url="http://sandbox",
+                           headers={"Authorization": f"Bearer {token}"})
+
+
+async def _all(client, model, since=None):
     rows, state, pages = [], None, 0
     while True:
-        page = await client.fetch_page(model, state, updated_since=since, limit=limit)
+        page = await client.fetch_page(model, state, since=since)
         rows += page.records
         pages += 1
         if page.next_state is None:
@@ -44,15 +50,15 @@ async def _all(client, model, since=None, limit=500):
 
 
 async def test_a_declared_provider_pages_through_every_record_once(sandbox):
-    await _admin(sandbox, "POST", "/_admin/accounts/acme/seed", json={"model": "contacts", "count": 1234})
-    client = ConnectorClient(get_provider("sandbox_noauth"), "http://sandbox", "static:acme", sandbox)
+    await _admin(sandbox, "POST", "/_admin/accounts/acme/seed", json={"model": "contacts", "count": 2345})
+    client = _client(sandbox)
     rows, pages = await _all(client, "CONTACTS")
-    assert pages == 3 and len(rows) == 1234 and len({r["id"] for r in rows}) == 1234
+    assert pages == 3 and len(rows) == 2345 and len({r["id"] for r in rows}) == 2345
 
 
 async def test_an_incremental_fetch_returns_only_records_changed_after_the_mark(sandbox):
     await _admin(sandbox, "POST", "/_admin/accounts/acme/seed", json={"model": "invoices", "count": 300})
-    client = ConnectorClient(get_provider("sandbox_noauth"), "http://sandbox", "static:acme", sandbox)
+    client = _client(sandbox)
     rows, _ = await _all(client, "invoices")
     mark = max(datetime.fromisoformat(r["updated_at"].replace("Z", "+00:00")) for r in rows)
     changed = await _admin(sandbox, "POST", "/_admin/accounts/acme/mutate", json={"model": "invoices", "update": 4, "create": 2})
@@ -61,13 +67,12 @@ async def test_an_incremental_fetch_returns_only_records_changed_after_the_mark(
 
 
 async def test_provider_failures_map_to_the_errors_the_executor_acts_on(sandbox):
-    provider = get_provider("sandbox_noauth")
     with pytest.raises(AuthExpired):
-        await ConnectorClient(provider, "http://sandbox", "not-a-token", sandbox).fetch_page("contacts", None)
+        await _client(sandbox, "not-a-token").fetch_page("contacts", None)
     with pytest.raises(ProviderError):
-        await ConnectorClient(provider, "http://sandbox", "static:acme", sandbox).fetch_page("nope", None)
+        await _client(sandbox).fetch_page("nope", None)
     await _admin(sandbox, "PUT", "/_admin/faults", json={"rate_limit_per_second": 1})
-    client = ConnectorClient(provider, "http://sandbox", "static:acme", sandbox)
+    client = _client(sandbox)
     with pytest.raises(RateLimited) as limited:
         for _ in range(5):
             await client.fetch_page("contacts", None)
@@ -75,7 +80,7 @@ async def test_provider_failures_map_to_the_errors_the_executor_acts_on(sandbox)
 
 
 async def test_write_back_creates_and_updates_a_record_at_the_provider(sandbox):
-    client = ConnectorClient(get_provider("sandbox_noauth"), "http://sandbox", "static:acme", sandbox)
+    client = _client(sandbox)
     created = await client.create_record("CONTACTS", {"first_name": "Ada", "email": "ada@example.com"})
     updated = await client.update_record("CONTACTS", created["id"], {"first_name": "Augusta"})
     assert updated["id"] == created["id"] and updated["first_name"] == "Augusta" and updated["email"] == "ada@example.com"

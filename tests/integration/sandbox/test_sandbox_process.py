@@ -10,8 +10,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
-from ferry_connectors.providers.sandbox import SANDBOX
-from ferry_connectors.sdk import ConnectorClient
+from ferry_connectors import ConnectorClient, get_definition, get_provider
 from ferry_kit.infra import free_port
 from sandbox_harness import challenge_of
 from support.procs import ServiceProcess
@@ -57,7 +56,7 @@ async def test_a_connector_pages_through_what_an_end_user_approved_in_the_browse
             "response_type": "code",
             "client_id": "ferry",
             "redirect_uri": CALLBACK,
-            "scope": " ".join(SANDBOX.scopes_for({"CONTACTS": "READ"})),
+            "scope": " ".join(get_provider("sandbox").scopes_for({"CONTACTS": "READ"})),
             "state": "st-9",
             "code_challenge": challenge_of(verifier),
             "code_challenge_method": "S256",
@@ -81,7 +80,8 @@ async def test_a_connector_pages_through_what_an_end_user_approved_in_the_browse
                 },
             )
         ).json()
-        client = ConnectorClient(SANDBOX, sandbox_url, tokens["access_token"], http)
+        client = ConnectorClient(get_definition("sandbox"), http, base_url=sandbox_url,
+                                 headers={"Authorization": f"Bearer {tokens['access_token']}"})
         ids, state, pages = [], None, 0
         while True:
             page = await client.fetch_page("CONTACTS", state)

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from ferry_connectors.sdk import MAX_RETRY_AFTER_SECONDS, _retry_after
+from ferry_connectors.errors import MAX_RETRY_AFTER_SECONDS
+from ferry_connectors.errors import retry_after as _retry_after
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -1,22 +1,26 @@
-"""Ferry's connector SDK and the connectors it ships."""
+"""Ferry's connectors: provider definitions (YAML, parsed into `definition`) and their client."""
 
-from .registry import all_providers, get_provider
-from .sdk import (
+from .client import ConnectorClient, Page, record_id
+from .definition import Definition
+from .errors import (
     AccessDenied,
     AuthExpired,
-    ConnectorClient,
     ConnectorError,
-    CursorPagination,
-    DataModel,
-    Page,
-    Provider,
     ProviderError,
     ProviderUnavailable,
     RateLimited,
 )
+from .registry import (
+    all_definitions,
+    all_providers,
+    get_definition,
+    get_provider,
+    hook_of,
+)
+from .sdk import DataModel, Provider
 
 __all__ = [
-    "AccessDenied", "AuthExpired", "ConnectorClient", "ConnectorError", "CursorPagination",
-    "DataModel", "Page", "Provider", "ProviderError", "ProviderUnavailable", "RateLimited",
-    "all_providers", "get_provider",
+    "AccessDenied", "AuthExpired", "ConnectorClient", "ConnectorError", "DataModel", "Definition",
+    "Page", "Provider", "ProviderError", "ProviderUnavailable", "RateLimited", "all_definitions",
+    "all_providers", "get_definition", "get_provider", "hook_of", "record_id",
 ]

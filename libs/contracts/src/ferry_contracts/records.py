@@ -22,6 +22,12 @@ class RecordsPage(BaseModel):
     # project opted in; full syncs track the ids they saw to find deletions at the end.
     is_initial_sync: bool = False
     full_sync: bool = False
+    # The id of each record, in order, when the provider's id is not the record's `id` field
+    # (another path, or a composite id). None: each record's `id`.
+    ids: list[str] | None = None
+    # Records the provider says are gone (tombstones, a "deleted since" endpoint). They go
+    # through the records service's mass-delete guard like a full sync's deletions.
+    deleted_ids: list[str] = []
 
 
 class RecordsEnd(BaseModel):

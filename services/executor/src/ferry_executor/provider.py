@@ -6,9 +6,11 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 import httpx
+from ferry_connectors.definition import RateLimit
 from ferry_kit import internal
 
 from . import domain
@@ -24,10 +26,25 @@ class CredentialsError(Exception):
 
 @dataclass(frozen=True)
 class Credentials:
-    access_token: str = field(repr=False)  # never printed, even by accident
+    access_token: str | None = field(repr=False)  # never printed, even by accident
     base_url: str
     provider_name: str
     expires_at: datetime | None
+    # The auth headers and query parameters to send, already rendered by the connections service.
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
+    params: dict[str, str] = field(default_factory=dict, repr=False)
+    connection_config: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_answer(cls, body: dict[str, Any]) -> Credentials:
+        """Both shapes of the answer: with `headers` (definitions), or a bare bearer token."""
+        token = body.get("access_token")
+        headers = body.get("headers")
+        if headers is None:
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return cls(token, body["base_url"], body.get("provider_name", ""),
+                   domain.parse_time(body.get("expires_at")), dict(headers),
+                   dict(body.get("params") or {}), dict(body.get("connection_config") or {}))
 
 
 class CredentialsClient:
@@ -52,9 +69,7 @@ class CredentialsClient:
         except httpx.HTTPError as e:
             raise CredentialsError(f"the connections service is unreachable ({type(e).__name__})", retryable=True) from e
         if resp.status_code == 200:
-            body = resp.json()
-            return Credentials(body["access_token"], body["base_url"], body.get("provider_name", ""),
-                               domain.parse_time(body.get("expires_at")))
+            return Credentials.from_answer(resp.json())
         try:
             code, message = resp.json()["error"]["code"], resp.json()["error"]["message"]
         except (ValueError, KeyError, TypeError):
@@ -71,16 +86,23 @@ class CredentialsClient:
 
 class Budget:
     """One request budget per connection: a token bucket in this process, plus the provider's
-    own "retry after" stored in Postgres so every executor process and job honours it."""
+    own "retry after" stored in Postgres so every executor process and job honours it.
 
-    def __init__(self, pool: asyncpg.Pool, rate: float, burst: int) -> None:
+    The rate and burst are the provider's (its definition's `rate_limit`); `override_rate` /
+    `override_burst` (settings) replace them for every provider, e.g. for benchmarks."""
+
+    def __init__(self, pool: asyncpg.Pool, override_rate: float | None = None,
+                 override_burst: int | None = None) -> None:
         self.pool = pool
-        self.rate = rate
-        self.burst = float(burst)
+        self.override_rate = override_rate
+        self.override_burst = override_burst
         self._buckets: dict[str, tuple[float, float]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
-    async def acquire(self, connection_id: str) -> None:
+    async def acquire(self, connection_id: str, limit: RateLimit | None = None) -> None:
+        limit = limit or RateLimit()
+        rate = self.override_rate or limit.requests_per_second
+        burst = float(self.override_burst or limit.burst)
         lock = self._locks.setdefault(connection_id, asyncio.Lock())
         async with lock:
             async with self.pool.acquire() as conn:
@@ -88,10 +110,10 @@ class Budget:
             if until is not None:
                 await asyncio.sleep(max(0.0, (until - domain.utcnow()).total_seconds()))
             now = time.monotonic()
-            tokens, last = self._buckets.get(connection_id, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            tokens, last = self._buckets.get(connection_id, (burst, now))
+            tokens = min(burst, tokens + (now - last) * rate)
             if tokens < 1.0:
-                await asyncio.sleep((1.0 - tokens) / self.rate)
+                await asyncio.sleep((1.0 - tokens) / rate)
                 now = time.monotonic()
                 tokens = 1.0
             self._buckets[connection_id] = (tokens - 1.0, now)

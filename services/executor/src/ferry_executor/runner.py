@@ -19,13 +19,13 @@ import httpx
 from ferry_connectors import (
     AccessDenied,
     AuthExpired,
-    ConnectorClient,
     ConnectorError,
     Page,
     ProviderUnavailable,
     RateLimited,
-    get_provider,
+    get_definition,
 )
+from ferry_connectors.definition import Model
 from ferry_contracts import Envelope
 from ferry_contracts.records import RecordsEnd, RecordsFetched, RecordsPage
 from ferry_kit import logging as klog
@@ -33,13 +33,18 @@ from ferry_kit import outbox
 
 from . import domain
 from . import repository as repo
+from .connector import client_for, fetch_page, paging_state, record_time
 from .provider import Budget, CredentialsClient, CredentialsError
 from .service import Jobs, changed
 from .settings import Settings
 
 log = klog.get("ferry.executor.runner")
 
-_PAGE_EXTRA = {"is_initial_sync", "full_sync"} & set(RecordsPage.model_fields)
+
+
+def _full(job: asyncpg.Record, state: dict[str, Any]) -> bool:
+    """A full sync: asked for, or the model cannot ask for changes only (no incremental)."""
+    return bool(state.get("full_sync", job["full_sync"]))
 
 
 class LostLease(Exception):
@@ -142,9 +147,10 @@ class Runner:
 
     async def _run(self, job: asyncpg.Record, flags: dict[str, bool]) -> None:
         s = self.settings
-        provider = get_provider(job["provider_name"])
-        model = provider.model(job["data_model"]) if provider else None
-        if provider is None or model is None:
+        definition = get_definition(job["provider_name"])
+        name = job["data_model"].upper()
+        model = definition.models.get(name) if definition else None
+        if definition is None or model is None:
             await self._end(job, "failed", f"unknown provider or data model: {job['provider_name']}/{job['data_model']}", {})
             return
         state: dict[str, Any] = dict(job["pagination_state"] or {})
@@ -157,8 +163,10 @@ class Runner:
                 end = domain.utcnow()
                 await repo.set_window(conn, job["id"], start, end)
             state.update(window_start=start.isoformat() if start else None, window_end=end.isoformat(),
-                         pages=0, fetched=0, high_water_mark=None, started_at=end.isoformat())
-        since = domain.parse_time(state.get("window_start"))
+                         pages=0, fetched=0, high_water_mark=None, started_at=end.isoformat(),
+                         full_sync=job["full_sync"] or model.incremental is None)
+        # A model without incremental support asks for everything every time.
+        since = domain.parse_time(state.get("window_start")) if model.incremental else None
         cutoff = domain.cutoff(job["sync_from"])
 
         try:
@@ -166,12 +174,11 @@ class Runner:
         except CredentialsError as e:
             await self._retry_or_fail(job, state, e.message, retryable=e.retryable)
             return
-        client = ConnectorClient(provider, creds.base_url, creds.access_token, self.http)
+        client = client_for(definition, creds, self.http)
 
-        async def fetch(client: ConnectorClient, cursor: Any) -> Page:
-            await self.budget.acquire(job["connection_id"])
-            return await client.fetch_page(model.name, {"cursor": cursor} if cursor else None,
-                                           updated_since=since, limit=s.executor_page_size)
+        async def fetch(client: Any, position: dict[str, Any] | None) -> Page:
+            await self.budget.acquire(job["connection_id"], definition.rate_limit)
+            return await fetch_page(client, name, model, position, since)
 
         # The next page is asked for while this one is being saved, so the provider's latency and
         # Postgres's overlap. It is the page the checkpoint will point at: its failure is handled
@@ -188,7 +195,7 @@ class Runner:
                     return
                 try:
                     task, ahead = ahead, None
-                    page = await (task if task is not None else fetch(client, state.get("cursor")))
+                    page = await (task if task is not None else fetch(client, paging_state(state)))
                 except RateLimited as e:
                     await self.budget.slow_down(job["connection_id"], e.retry_after)
                     if e.retry_after > s.executor_max_inline_wait_seconds:
@@ -196,7 +203,7 @@ class Runner:
                         return
                     continue  # the budget waits out Retry-After before the next request
                 except AuthExpired as e:
-                    if refreshed:
+                    if refreshed or creds.access_token is None:
                         await self._end(job, "failed", f"auth_error: {e.message} even after a token refresh", state)
                         return
                     try:
@@ -207,7 +214,7 @@ class Runner:
                         else:
                             await self._end(job, "failed", f"auth_error: {ce.message}", state)
                         return
-                    client = ConnectorClient(provider, creds.base_url, creds.access_token, self.http)
+                    client = client_for(definition, creds, self.http)
                     refreshed = True
                     continue
                 except ProviderUnavailable as e:
@@ -224,9 +231,11 @@ class Runner:
                     await self._end(job, "failed", e.message, state)
                     return
                 page_failures = 0
+                if page.pause:
+                    await self.budget.slow_down(job["connection_id"], page.pause)
                 if page.next_state is not None:
-                    ahead = asyncio.create_task(fetch(client, page.next_state.get("cursor")))
-                await self._save_page(job, state, page.records, page.next_state, cutoff, model.updated_field)
+                    ahead = asyncio.create_task(fetch(client, page.next_state))
+                await self._save_page(job, state, page, cutoff, model)
                 if page.next_state is None:
                     return
         finally:
@@ -236,26 +245,31 @@ class Runner:
                 with contextlib.suppress(BaseException):
                     await ahead  # its outcome belongs to a run that is over
 
-    async def _save_page(self, job: asyncpg.Record, state: dict[str, Any], records: list[dict[str, Any]],
-                         next_state: dict[str, Any] | None, cutoff: datetime | None, updated_field: str) -> None:
+    async def _save_page(self, job: asyncpg.Record, state: dict[str, Any], page: Page,
+                         cutoff: datetime | None, model: Model) -> None:
+        next_state = page.next_state
         hwm = domain.parse_time(state.get("high_water_mark"))
-        kept = []
-        for r in records:
-            ts = domain.parse_time(r.get(updated_field))
+        kept, ids = [], []
+        for r, rid in zip(page.records, page.ids, strict=True):
+            ts = record_time(model, r)
             if cutoff is not None and ts is not None and ts < cutoff:
                 continue  # before sync_from: outside the window this job covers
             if ts is not None and (hwm is None or ts > hwm):
                 hwm = ts
             kept.append(r)
+            ids.append(rid)
         n = int(state.get("pages", 0)) + 1
-        state.update(cursor=(next_state or {}).get("cursor"), pages=n,
+        state.pop("cursor", None)
+        state.update(paging=next_state, pages=n,
                      fetched=int(state.get("fetched", 0)) + len(kept),
                      high_water_mark=hwm.isoformat() if hwm else None)
-        extra = {k: job[k] for k in _PAGE_EXTRA}
         events: list[Envelope[Any]] = []
-        if kept:
+        if kept or page.deleted_ids:
+            same = all(str(r.get("id")) == i for r, i in zip(kept, ids, strict=True))
             events.append(self._event(job, RecordsFetched(item=RecordsPage(
-                job_id=job["id"], data_model=job["data_model"], page=n, records=kept, **extra))))
+                job_id=job["id"], data_model=job["data_model"], page=n, records=kept,
+                ids=None if same else ids, deleted_ids=page.deleted_ids,
+                is_initial_sync=job["is_initial_sync"], full_sync=_full(job, state)))))
         async with self.pool.acquire() as conn, conn.transaction():
             row = await repo.checkpoint(conn, job["id"], self.owner, state, state["fetched"],
                                         self.settings.executor_lease_seconds)
@@ -273,7 +287,7 @@ class Runner:
         return self._event(job, RecordsFetched(item=RecordsEnd(
             job_id=job["id"], batch_id=job["batch_id"], data_model=job["data_model"],
             provider_name=job["provider_name"], status=status,  # type: ignore[arg-type]
-            full_sync=job["full_sync"], is_initial_sync=job["is_initial_sync"], sync_from=job["sync_from"],
+            full_sync=_full(job, state), is_initial_sync=job["is_initial_sync"], sync_from=job["sync_from"],
             pages=int(state.get("pages", 0)), fetched=int(state.get("fetched", 0)), error=error,
             started_at=domain.parse_time(state.get("started_at")),
             high_water_mark=domain.parse_time(state.get("high_water_mark")),

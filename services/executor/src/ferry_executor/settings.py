@@ -9,13 +9,13 @@ from pydantic import Field
 class Settings(KitSettings):
     # Jobs fetched at once by one executor process.
     executor_concurrency: int = Field(4, ge=1)
-    executor_page_size: int = Field(1000, ge=1, le=10_000)
     # A worker that stops renewing its lease for this long is presumed dead; its job resumes.
     executor_lease_seconds: float = Field(15.0, gt=0)
     executor_poll_seconds: float = Field(0.25, gt=0)
-    # The request budget of one connection at its provider, shared by its jobs and write-backs.
-    provider_requests_per_second: float = Field(20.0, gt=0)
-    provider_burst: int = Field(20, ge=1)
+    # The request budget of one connection is its provider's (the definition's rate_limit),
+    # shared by its jobs and write-backs; these, when set, replace it for every provider.
+    provider_requests_per_second: float | None = Field(None, gt=0)
+    provider_burst: int | None = Field(None, ge=1)
     provider_timeout_seconds: float = Field(30.0, gt=0)
     # A 429 asking to wait longer than this parks the job as pending_retry and frees the worker.
     executor_max_inline_wait_seconds: float = Field(30.0, ge=0)

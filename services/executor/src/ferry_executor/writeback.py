@@ -10,11 +10,13 @@ from typing import Any
 
 import asyncpg
 import httpx
-from ferry_connectors import AuthExpired, ConnectorClient, ConnectorError, get_provider
+from ferry_connectors import AuthExpired, ConnectorError, get_definition
+from ferry_connectors.client import record_id as id_of
 from ferry_contracts import Envelope
 from ferry_contracts.records import RecordsFetched, RecordsPage
 from ferry_kit import outbox
 
+from .connector import client_for
 from .provider import Budget, CredentialsClient, CredentialsError
 
 
@@ -34,14 +36,16 @@ class WriteBack:
             creds = await self.credentials.get(connection_id)
         except CredentialsError as e:
             raise WriteBackError(503 if e.retryable else 409, "connection_unavailable", e.message) from e
-        provider = get_provider(creds.provider_name)
-        if provider is None or provider.model(data_model) is None:
+        definition = get_definition(creds.provider_name)
+        model = definition.models.get(data_model.upper()) if definition else None
+        if definition is None or model is None:
             raise WriteBackError(404, "not_found", f"unknown data model {data_model}")
-        if not provider.model(data_model).supports_write:  # type: ignore[union-attr]
+        op = model.write and (model.write.create if record_id is None else model.write.update)
+        if not op:
             raise WriteBackError(422, "validation_error", f"{data_model} does not support write-back")
         for attempt in (1, 2):
-            client = ConnectorClient(provider, creds.base_url, creds.access_token, self.http)
-            await self.budget.acquire(connection_id)
+            client = client_for(definition, creds, self.http)
+            await self.budget.acquire(connection_id, definition.rate_limit)
             try:
                 if record_id is None:
                     record = await client.create_record(data_model, data)
@@ -49,7 +53,7 @@ class WriteBack:
                     record = await client.update_record(data_model, record_id, data)
                 break
             except AuthExpired as e:
-                if attempt == 2:
+                if attempt == 2 or creds.access_token is None:
                     raise WriteBackError(409, "auth_error", e.message) from e
                 creds = await self.credentials.get(connection_id, rejected=creds.access_token)
             except ConnectorError as e:
@@ -64,8 +68,9 @@ class WriteBack:
                 if e.status == 403:
                     raise WriteBackError(403, "access_denied", e.message) from e
                 raise WriteBackError(502, "provider_error", e.message) from e
+        rid = id_of(model, record)
         page = RecordsFetched(item=RecordsPage(job_id=f"writeback_{connection_id}", data_model=data_model.upper(),
-                                                page=0, records=[record]))
+                                                page=0, records=[record], ids=[rid] if rid else None))
         async with self.pool.acquire() as conn, conn.transaction():
             await outbox.add(conn, [Envelope.of(page, project_id=project_id, connection_id=connection_id)])
-        return {"id": str(record.get("id")), "data": record}
+        return {"id": rid or str(record.get("id")), "data": record}

@@ -95,14 +95,15 @@ class Records:
         fetched = 0
         for p in pages:
             fetched += len(p.records)
-            for record in p.records:
-                rid = record.get("id")
+            for i, record in enumerate(p.records):
+                rid = p.ids[i] if p.ids is not None and i < len(p.ids) else record.get("id")
                 if rid is not None:
                     latest[str(rid).replace("\x00", "")] = record  # a record twice: its last version wins
+        listed = await self._delete_listed(conn, event, pages, latest)
         if not latest:  # no record with an id: nothing to store, but the records were fetched
             await repo.add_counts(conn, page.job_id, cid, model, fetched=fetched, created=0, updated=0, unchanged=0,
                                   seen=0, first_position=None)
-            return []
+            return listed
         # The id becomes a string so `->>'id'` and the API agree whatever type the provider uses.
         values = [data if data.get("id") == rid else {**data, "id": rid} for rid, data in latest.items()]
         latest = {v["id"]: v for v in values}
@@ -118,20 +119,42 @@ class Records:
                               updated=written - created, unchanged=len(latest) - written,
                               seen=done.seen, first_position=first)
         if not written or (page.is_initial_sync and not known["initial_sync_record_events"]):
-            return []  # an initial sync reports its counts in sync_completed instead
+            return listed  # an initial sync reports its counts in sync_completed instead
         changed = done.changed
         if done.new:
             now = await repo.transaction_time(conn)
             changed = sorted([*changed, *({"record_id": ids[i], "action": "created", "position": first + i,
                                            "modified_at": now, "old_data": None} for i in done.new)],
                              key=lambda c: c["position"])
-        return [Envelope.of(RecordChanged(
+        return listed + [Envelope.of(RecordChanged(
             data_model=model, record_id=c["record_id"], action=c["action"], cursor=domain.encode_cursor(c["position"]),
             job_id=page.job_id, is_initial_sync=page.is_initial_sync, modified_at=c["modified_at"],
             data=latest[c["record_id"]],
             changed_fields={k: FieldChange(**v) for k, v in domain.changed_fields(c["old_data"], latest[c["record_id"]]).items()}
             if c["action"] == "updated" else {},
         ), project_id=event.project_id, connection_id=cid) for c in changed]
+
+    async def _delete_listed(self, conn: asyncpg.Connection, event: Envelope[Any], pages: list[RecordsPage],
+                             latest: dict[str, dict[str, Any]]) -> list[Envelope[Any]]:
+        """Records the provider listed as deleted (tombstones, a "deleted since" endpoint), through
+        the mass-delete guard: too many of the live ones at once are held, not deleted."""
+        ids = sorted({str(i) for p in pages for i in p.deleted_ids} - set(latest))
+        if not ids:
+            return []
+        cid, model, job_id = event.connection_id, pages[0].data_model.upper(), pages[0].job_id
+        await repo.lock_cursor(conn, cid)
+        n = await repo.count_listed_live(conn, cid, model, ids)
+        if not n:
+            return []
+        live, s = await repo.count_live(conn, cid, model), self.settings
+        if domain.should_hold(n, live, s.records_mass_delete_threshold, s.records_mass_delete_min):
+            held = await repo.hold_listed(conn, cid, model, job_id, ids)
+            log.warning("mass deletion held", connection_id=cid, data_model=model, held=held, live=live)
+            return []
+        first = await repo.take_positions(conn, cid, n)
+        gone = await repo.delete_listed(conn, cid, model, ids, first)
+        await repo.add_deleted(conn, job_id, cid, model, len(gone))
+        return self._deletions(event.project_id, cid, model, job_id, gone)
 
     async def _write_pipelined(self, conn: asyncpg.Connection, cid: str, model: str, values: list[dict[str, Any]],
                                first: int, seen_by: str | None, done: _Written) -> None:

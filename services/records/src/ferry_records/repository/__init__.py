@@ -11,15 +11,19 @@ from .connections import (
 )
 from .deletions import (
     count_held_live,
+    count_listed_live,
     count_live,
     count_unseen,
     delete_held,
+    delete_listed,
     delete_unseen,
+    hold_listed,
     hold_unseen,
 )
 from .feed import page_of_changes
 from .ingest import (
     add_counts,
+    add_deleted,
     end_job,
     fetched_so_far,
     insert_new,
@@ -35,14 +39,18 @@ from .ingest import (
 
 __all__ = [
     "add_counts",
+    "add_deleted",
     "connection",
     "count_held_live",
+    "count_listed_live",
     "count_live",
     "count_unseen",
     "delete_held",
+    "delete_listed",
     "delete_unseen",
     "end_job",
     "fetched_so_far",
+    "hold_listed",
     "hold_unseen",
     "insert_new",
     "job_counts",

@@ -103,3 +103,49 @@ async def delete_held(conn: asyncpg.Connection, connection_id: str, data_model: 
     )
     await conn.execute("DELETE FROM held_deletions WHERE connection_id=$1 AND data_model=$2", connection_id, data_model)
     return rows
+
+
+# --- deletions the provider lists (tombstones, a "deleted since" endpoint) -------------------
+
+async def count_listed_live(conn: asyncpg.Connection, connection_id: str, data_model: str,
+                            record_ids: list[str]) -> int:
+    return await conn.fetchval(
+        "SELECT count(*) FROM records WHERE connection_id=$1 AND data_model=$2"
+        " AND record_id = ANY($3::text[]) AND deleted_at IS NULL",
+        connection_id, data_model, record_ids,
+    )
+
+
+async def hold_listed(conn: asyncpg.Connection, connection_id: str, data_model: str, job_id: str,
+                      record_ids: list[str]) -> int:
+    status = await conn.execute(
+        """
+        INSERT INTO held_deletions (connection_id, data_model, record_id, job_id)
+        SELECT $1, $2, r.record_id, $4 FROM records r
+        WHERE r.connection_id=$1 AND r.data_model=$2 AND r.record_id = ANY($3::text[])
+          AND r.deleted_at IS NULL
+        ON CONFLICT (connection_id, data_model, record_id) DO NOTHING
+        """,
+        connection_id, data_model, record_ids, job_id,
+    )
+    return int(status.split()[-1])
+
+
+async def delete_listed(conn: asyncpg.Connection, connection_id: str, data_model: str,
+                        record_ids: list[str], first_position: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """
+        WITH gone AS MATERIALIZED (
+            SELECT r.record_id,
+                   $4::bigint - 1 + row_number() OVER (ORDER BY r.record_id) AS position
+            FROM records r
+            WHERE r.connection_id=$1 AND r.data_model=$2 AND r.record_id = ANY($3::text[])
+              AND r.deleted_at IS NULL
+        )
+        UPDATE records r SET deleted_at = now(), modified_at = now(), action = 'deleted',
+               position = gone.position, version = r.version + 1
+        FROM gone WHERE r.connection_id=$1 AND r.data_model=$2 AND r.record_id = gone.record_id
+        RETURNING r.record_id, r.position, r.modified_at, r.data
+        """,
+        connection_id, data_model, record_ids, first_position,
+    )

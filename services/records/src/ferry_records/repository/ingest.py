@@ -179,3 +179,15 @@ async def prune_jobs(conn: asyncpg.Connection, older_than_days: float) -> int:
         "WHERE created_at < now() - make_interval(secs => $1::float8 * 86400) LIMIT $2)",
         older_than_days,
     )
+
+
+async def add_deleted(conn: asyncpg.Connection, job_id: str, connection_id: str, data_model: str,
+                      deleted: int) -> None:
+    """Deletions the provider listed during a job, counted in its `deleted` before it ends."""
+    await conn.execute(
+        """
+        INSERT INTO jobs (job_id, connection_id, data_model, deleted) VALUES ($1,$2,$3,$4)
+        ON CONFLICT (job_id) DO UPDATE SET deleted = jobs.deleted + $4
+        """,
+        job_id, connection_id, data_model, deleted,
+    )

@@ -1,0 +1,190 @@
+"""A connector definition turned into HTTP calls for one connection.
+
+The client renders the model's request, adds the connection's auth headers and query
+parameters (given by the connections service, already rendered), follows the paging style,
+splits tombstones from records, and maps the provider's failures onto `errors`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from . import paging
+from .definition import Definition, EndpointDeletion, Model, Request, TombstoneDeletion
+from .errors import ProviderError, ProviderUnavailable, exhausted_wait, raise_for
+from .hooks import Hook, HttpRequest, NoHook
+from .template import TemplateError, format_time, get_path, render, render_value
+
+
+@dataclass(frozen=True)
+class Page:
+    records: list[dict[str, Any]]
+    next_state: dict[str, Any] | None  # None: that was the last page
+    ids: list[str] = field(default_factory=list)  # the id of each record, in order
+    deleted_ids: list[str] = field(default_factory=list)  # tombstones met on this page
+    pause: float | None = None  # the provider's declared budget is spent for this long
+
+
+def record_id(model: Model, record: Mapping[str, Any]) -> str | None:
+    """The id at the model's path, or its paths joined with ':' (composite ids)."""
+    paths = [model.id] if isinstance(model.id, str) else model.id
+    parts = [get_path(record, p) for p in paths]
+    if any(v is None for v in parts):
+        return None
+    return ":".join(str(v) for v in parts)
+
+
+class ConnectorClient:
+    """Calls one provider for one connection. The caller owns `http` (pooled, with timeouts)."""
+
+    def __init__(self, definition: Definition, http: httpx.AsyncClient, *, base_url: str,
+                 headers: Mapping[str, str] | None = None, params: Mapping[str, str] | None = None,
+                 connection_config: Mapping[str, Any] | None = None, hook: Hook | None = None) -> None:
+        self.definition = definition
+        self.http = http
+        self.base_url = base_url.rstrip("/")
+        self.headers = {"accept": "application/json", **(headers or {})}
+        self.params = dict(params or {})
+        self.config = dict(connection_config or {})
+        self.hook = hook or NoHook()
+
+    def model(self, name: str) -> Model:
+        model = self.definition.models.get(name.upper())
+        if model is None:
+            raise ProviderError(f"{self.definition.name} has no data model {name}")
+        return model
+
+    def _build(self, name: str, spec: Request, **context: Any) -> HttpRequest:
+        ctx = {"base_url": self.base_url, "connection_config": self.config, **context}
+        try:
+            path = render(spec.path, ctx)
+            request = HttpRequest(
+                method=spec.method,
+                url=path if path.startswith(("http://", "https://")) else self.base_url + path,
+                params={k: render(v, ctx) for k, v in spec.params.items()},
+                json=render_value(spec.body, ctx) if spec.body is not None else None,
+                headers={k: render(v, ctx) for k, v in spec.headers.items()},
+            )
+        except TemplateError as e:
+            raise ProviderError(f"{self.definition.name}/{name}: {e}") from e
+        return request
+
+    async def _send(self, name: str, request: HttpRequest) -> httpx.Response:
+        request = self.hook.prepare_request(name, request)
+        url = httpx.URL(request.url)
+        what = f"{request.method} {url.path}"
+        # httpx replaces a URL's query with `params`: keep a next-page URL's own query.
+        params = [*url.params.multi_items(), *request.params.items(), *self.params.items()]
+        try:
+            response = await self.http.request(
+                request.method, url.copy_with(query=None), params=params,
+                json=request.json, headers={**self.headers, **request.headers})
+        except (httpx.TimeoutException, httpx.TransportError) as e:
+            raise ProviderUnavailable(f"{what}: {type(e).__name__} reaching the provider") from e
+        raise_for(response, what, self.definition)
+        return response
+
+    def _since(self, model: Model, request: HttpRequest, since: datetime) -> None:
+        inc = model.incremental
+        if inc is None:
+            return
+        value = format_time(since, inc.format, inc.lookback_seconds)
+        if inc.param is not None:
+            request.params[inc.param] = value
+        else:
+            extra = render_value(inc.body_filter, {"since": value, "connection_config": self.config})
+            request.json = {**(request.json or {}), **extra}
+
+    async def fetch_page(self, model_name: str, state: Mapping[str, Any] | None, *,
+                         since: datetime | None = None) -> Page:
+        """One page; `state` is the previous page's `next_state` (None/{} for the first)."""
+        model = self.model(model_name)
+        request = self._build(model_name, model.request)
+        if since is not None:
+            self._since(model, request, since)
+        paging.apply(model, dict(state) if state else None, request)
+        response = await self._send(model_name, request)
+        body, rows = _rows(response, model.records, request)
+        page = self._split(model_name, model, rows)
+        nxt = paging.follow(model, dict(state) if state else None, body, rows, response)
+        limit = self.definition.rate_limit
+        return Page(page[0], nxt, page[1], page[2], exhausted_wait(response, limit))
+
+    def _split(self, name: str, model: Model, rows: list[Any]) -> tuple[list[Any], list[str], list[str]]:
+        records: list[dict[str, Any]] = []
+        ids: list[str] = []
+        deleted: list[str] = []
+        tomb = model.deletion if isinstance(model.deletion, TombstoneDeletion) else None
+        for raw in rows:
+            record = self.hook.transform_record(name, raw)
+            rid = record_id(model, record)
+            if rid is None:
+                continue  # nothing to store it under
+            if tomb is not None and get_path(record, tomb.path) == tomb.value:
+                deleted.append(rid)
+                continue
+            if model.fields is not None:
+                record = {k: record[k] for k in model.fields if k in record}
+            records.append(record)
+            ids.append(rid)
+        return records, ids, deleted
+
+    async def fetch_deleted(self, model_name: str, since: datetime) -> list[str]:
+        """Ids the model's "deleted since" endpoint lists (empty for other deletion styles)."""
+        model = self.model(model_name)
+        spec = model.deletion
+        if not isinstance(spec, EndpointDeletion):
+            return []
+        request = self._build(model_name, spec.request)
+        request.params[spec.since_param] = format_time(since, spec.format)
+        response = await self._send(model_name, request)
+        _, rows = _rows(response, spec.records, request)
+        ids = (get_path(r, spec.id) if isinstance(r, Mapping) else r for r in rows)
+        return [str(i) for i in ids if i is not None]
+
+    async def write(self, model_name: str, data: Mapping[str, Any],
+                    record_id_: str | None = None) -> dict[str, Any]:
+        """Create (no id) or update a record as the model's `write` declares; the stored record."""
+        model = self.model(model_name)
+        op = (model.write.create if record_id_ is None else model.write.update) if model.write else None
+        if op is None:
+            raise ProviderError(f"{model_name} does not support this write")
+        ctx = {"base_url": self.base_url, "connection_config": self.config,
+               "id": record_id_ or "", "data": dict(data)}
+        try:
+            path, body = render(op.path, ctx), render_value(op.body, ctx)
+        except TemplateError as e:
+            raise ProviderError(f"{self.definition.name}/{model_name}: {e}") from e
+        request = HttpRequest(op.method, self.base_url + path, json=body)
+        response = await self._send(model_name, request)
+        try:
+            record = get_path(response.json(), op.records)
+        except ValueError as e:
+            raise ProviderError(f"{request.method} {path}: the answer is not JSON") from e
+        if not isinstance(record, dict):
+            raise ProviderError(f"{request.method} {path}: no record at {op.records!r}")
+        return self.hook.transform_record(model_name, record)
+
+    async def create_record(self, model_name: str, data: Mapping[str, Any]) -> dict[str, Any]:
+        return await self.write(model_name, data)
+
+    async def update_record(self, model_name: str, record_id_: str,
+                            data: Mapping[str, Any]) -> dict[str, Any]:
+        return await self.write(model_name, data, record_id_)
+
+
+def _rows(response: httpx.Response, path: str, request: HttpRequest) -> tuple[Any, list[Any]]:
+    what = f"{request.method} {httpx.URL(request.url).path}"
+    try:
+        body = response.json()
+    except ValueError as e:
+        raise ProviderError(f"{what}: the answer is not JSON") from e
+    rows = get_path(body, path)
+    if not isinstance(rows, list):
+        raise ProviderError(f"{what}: unexpected response shape (no list at {path!r})")
+    return body, rows
