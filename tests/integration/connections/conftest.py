@@ -60,8 +60,11 @@ async def harness(service_env) -> AsyncIterator[Harness]:
 
 
 @pytest.fixture
-def project(unique: str) -> str:
-    return f"prj_{unique}"
+async def project(unique: str, harness: Harness) -> str:
+    """A project with the sandbox app configured (the OAuth client every project needs)."""
+    project = f"prj_{unique}"
+    await harness.configure(project)
+    return project
 
 
 @pytest.fixture

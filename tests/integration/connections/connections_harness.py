@@ -34,6 +34,13 @@ class Harness:
         assert resp.status_code == expect, resp.text
         return resp.json()
 
+    async def configure(self, project: str, provider: str = "sandbox", **app: Any) -> dict[str, Any]:
+        """The project's app at the provider (PUT integrations)."""
+        body = {"client_id": "ferry-tests", "client_secret": "cs-tests", **app}
+        resp = await self.api.put(f"/internal/projects/{project}/integrations/{provider}", json=body)
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
     async def get(self, project: str, cid: str) -> dict[str, Any]:
         resp = await self.api.get(f"/internal/projects/{project}/connections/{cid}")
         assert resp.status_code == 200, resp.text
