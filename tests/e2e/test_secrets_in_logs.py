@@ -17,7 +17,7 @@ CLIENT_SECRET = "cs-" + "K3yQ" * 8
 @pytest.fixture(scope="module")
 def debug_platform(infra):
     own = infra.isolated()
-    p = ProcessPlatform(own, FERRY_LOG_LEVEL="DEBUG", FERRY_OAUTH_CLIENT_SECRET=CLIENT_SECRET).start()
+    p = ProcessPlatform(own, FERRY_LOG_LEVEL="DEBUG", sandbox_client_secret=CLIENT_SECRET).start()
     try:
         yield p
     finally:

@@ -17,6 +17,7 @@ class Harness:
     def __init__(self, url: str, sandbox_url: str, internal_token: str, sandbox_admin: str, bootstrap: str) -> None:
         self.url, self.sandbox_url, self.bootstrap = url, sandbox_url, bootstrap
         self.token_keys = ""  # the service's FERRY_TOKEN_KEYS, to sign links as it does
+        self.acme: Any = None  # the loopback provider of the auth-style tests
         self.api = httpx.AsyncClient(base_url=url, headers={"x-ferry-internal-token": internal_token}, timeout=30)
         self.sandbox = httpx.AsyncClient(base_url=sandbox_url, headers={"authorization": f"Bearer {sandbox_admin}"},
                                          timeout=30)
