@@ -19,10 +19,8 @@ from ferry_kit.infra import free_port
 
 sys.path.insert(0, str(Path(__file__).parent))  # the test modules import connections_harness
 
-from acme import Acme  # noqa: E402
 from connections_harness import Harness  # noqa: E402
-
-DEFINITIONS = Path(__file__).parent / "definitions"
+from support.acme import DEFINITIONS, Acme  # noqa: E402
 
 
 async def _serve(app, port: int) -> tuple[uvicorn.Server, asyncio.Task]:
@@ -46,9 +44,7 @@ async def harness(service_env) -> AsyncIterator[Harness]:
     sandbox_port, port = free_port(), free_port()
     sandbox_url, url = f"http://127.0.0.1:{sandbox_port}", f"http://127.0.0.1:{port}"
     server, task = await _serve(create_app(SandboxSettings(admin_token=admin_token, public_url=sandbox_url)), sandbox_port)
-    acme, acme_port = Acme(), free_port()
-    acme.url = f"http://127.0.0.1:{acme_port}"
-    acme_server, acme_task = await _serve(acme.app, acme_port)
+    acme = await Acme().serve()
     # The test providers are definitions in a folder of their own, as a customer's would be.
     previous_path = os.environ.get("FERRY_CONNECTORS_PATH")
     os.environ["FERRY_CONNECTORS_PATH"] = str(DEFINITIONS)
@@ -71,9 +67,9 @@ async def harness(service_env) -> AsyncIterator[Harness]:
     finally:
         await h.close()
         await stop(service)
-        server.should_exit = acme_server.should_exit = True
+        server.should_exit = True
         await asyncio.wait_for(task, 5)
-        await asyncio.wait_for(acme_task, 5)
+        await acme.stop()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import base64
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
-from acme import API_KEY, PASSWORD, USER
+from support.acme import API_KEY, PASSWORD, USER
 
 
 async def _oauth_project(harness, project: str) -> None:
