@@ -122,7 +122,7 @@ def _install_errors(app: FastAPI) -> None:
 
     @app.exception_handler(Misconfigured)
     async def _misconfigured(_: Request, exc: Misconfigured) -> JSONResponse:
-        message = f"the provider refused Ferry's OAuth client (check its configuration): {exc}"
+        message = f"the provider refused the project's OAuth client (check its integration): {exc}"
         return _error(502, "provider_auth_config", message)
 
     @app.exception_handler(RequestValidationError)
@@ -142,24 +142,23 @@ def _install_errors(app: FastAPI) -> None:
 
 
 def _integration_routes(api: Any, connections: Connections) -> None:
-    integrations = connections.integrations
     where = "/projects/{project_id}/integrations"
 
     @api.get(where)
     async def list_integrations(project_id: str) -> Any:
-        return await integrations.list(project_id)
+        return await connections.integrations.list(project_id)
 
     @api.put(where + "/{provider}")
     async def put_integration(project_id: str, provider: str, body: IntegrationIn) -> Any:
-        return await integrations.put(project_id, provider, body.model_dump())
+        return await connections.integrations.put(project_id, provider, body.model_dump())
 
     @api.get(where + "/{provider}")
     async def get_integration(project_id: str, provider: str) -> Any:
-        return await integrations.get(project_id, provider)
+        return await connections.integrations.get(project_id, provider)
 
     @api.delete(where + "/{provider}", status_code=204)
     async def delete_integration(project_id: str, provider: str) -> Response:
-        await integrations.delete(project_id, provider)
+        await connections.integrations.delete(project_id, provider)
         return Response(status_code=204)
 
 

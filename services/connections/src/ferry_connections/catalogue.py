@@ -104,7 +104,8 @@ def _field_problem(f: Any, value: Any) -> str | None:
     if value is None or value == "":
         return "is required" if f.required else None
     if f.type == "integer":
-        return None if isinstance(value, int) and not isinstance(value, bool) else "must be an integer"
+        whole = isinstance(value, int) and not isinstance(value, bool)
+        return None if whole else "must be an integer"
     if not isinstance(value, str) or len(value) > 2048:
         return "must be a string of at most 2048 characters"
     if f.type == "url" and not re.match(r"^https?://[^\s/?#]+[^\s]*$", value):

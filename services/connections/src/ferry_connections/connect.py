@@ -133,7 +133,8 @@ class ConnectFlow:
         if c.status not in domain.CONNECTABLE:
             raise LinkInvalid(f"This connection is {c.status} and cannot be connected from this "
                               "page.", 409)
-        if c.status == "CONNECTED" and not domain.missing_scopes(provider, desired, c.granted_scopes):
+        missing = domain.missing_scopes(provider, desired, c.granted_scopes)
+        if c.status == "CONNECTED" and not missing:
             return _finish(c, "success")
         if provider.auth_type != "oauth2":
             c.status, c.connected_at = "CONNECTED", now
@@ -255,8 +256,9 @@ class ConnectFlow:
         try:
             ends = await self.connections.integrations.endpoints(conn, c)
             verifier = self.connections.cipher.decrypt(session["code_verifier"], c.id)
+            auth: Any = provider.auth
             return await oauth.exchange_code(
-                provider.auth, oauth_flow.client(provider, c, ends), code=code,  # type: ignore[arg-type]
+                auth, oauth_flow.client(provider, c, ends), code=code,
                 redirect_uri=self.callback_url, verifier=verifier, now=now), None
         except oauth.ClientRejected as e:
             log.error("the provider refused the project's OAuth client at the code exchange; "

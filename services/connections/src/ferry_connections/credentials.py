@@ -31,7 +31,7 @@ class Unavailable(Exception):
 
 
 class Misconfigured(Exception):
-    """The provider refused Ferry's OAuth client: an operator must fix its configuration."""
+    """The provider refused the project's OAuth client: its integration must be fixed."""
 
 
 class Credentials:
@@ -128,7 +128,8 @@ class Credentials:
                 await self.connections.emit(conn, saved, previous, "refresh_rejected")
             else:
                 cipher = self.connections.cipher
-                scopes = new.scopes if new.scopes is not None else list(tok["scopes"] if tok else [])
+                kept = list(tok["scopes"]) if tok else []
+                scopes = new.scopes if new.scopes is not None else kept
                 await repo.put_token(
                     conn, c.id, cipher.encrypt(new.access_token, c.id),
                     cipher.encrypt(new.refresh_token, c.id) if new.refresh_token else None,

@@ -67,9 +67,10 @@ class Integrations:
             if provider.auth_type in OAUTH and not client_id:
                 raise Invalid("client_id is required", [
                     {"field": "client_id", "message": f"{name} uses OAuth: its app's client id"}])
-            saved = await repo.put_integration(conn, Integration(
-                project_id, name, client_id, sealed, list(body.get("scopes") or []),
-                body.get("api_base_url"), body.get("auth_base_url"), None, None))  # type: ignore[arg-type]
+            app = Integration(project_id, name, client_id, sealed, list(body.get("scopes") or []),
+                              body.get("api_base_url"), body.get("auth_base_url"),
+                              None, None)  # type: ignore[arg-type]  # set by the database
+            saved = await repo.put_integration(conn, app)
         return saved.to_json()
 
     async def list(self, project_id: str) -> dict[str, Any]:

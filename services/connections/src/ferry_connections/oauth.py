@@ -126,8 +126,9 @@ def _tokens(body: dict[str, Any], now: datetime, previous_refresh: str | None = 
     scopes = ([s for s in scope.split(separator.strip() or None) if s]
               if isinstance(scope, str) else None)
     refresh = dig(body, shape.refresh_token)
+    expires_at = now + timedelta(seconds=lifetime) if lifetime is not None else None
     return TokenSet(access, refresh if isinstance(refresh, str) and refresh else previous_refresh,
-                    now + timedelta(seconds=lifetime) if lifetime is not None else None, scopes, body)
+                    expires_at, scopes, body)
 
 
 def _keeper(raw: dict[str, Any]) -> Callable[[httpx.Response], httpx.Response]:
@@ -163,7 +164,8 @@ async def _grant(auth: OAuth2Auth | ClientCredentialsAuth, client: Client, **for
     except OAuthError as e:
         error, description = str(e.error)[:100], str(e.description or "")[:300]
         # Only a refused grant is the end user's to fix (RFC 6749 5.2); the rest is ours.
-        raise (TokenRejected if error == "invalid_grant" else ClientRejected)(error, description) from None
+        refused = TokenRejected if error == "invalid_grant" else ClientRejected
+        raise refused(error, description) from None
     except (httpx.HTTPError, ValueError) as e:
         raise ProviderUnreachable(f"{type(e).__name__} at the token endpoint") from e
     return raw

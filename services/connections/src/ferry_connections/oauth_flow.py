@@ -40,7 +40,8 @@ def form_fields(provider: Provider) -> list[dict[str, str]]:
     """What the connect page asks an end user for (API key, username and password)."""
     auth: Any = provider.auth
     if auth.type == "api_key":
-        return [{"name": "api_key", "label": auth.label, "type": "password", "help": auth.help or ""}]
+        return [{"name": "api_key", "label": auth.label, "type": "password",
+                 "help": auth.help or ""}]
     if auth.type == "basic":
         return [{"name": "username", "label": auth.username_label, "type": "text", "help": ""},
                 {"name": "password", "label": auth.password_label, "type": "password",

@@ -200,7 +200,8 @@ def _integration(row: asyncpg.Record | None) -> Integration | None:
                        row["created_at"], row["updated_at"])
 
 
-async def integration(conn: asyncpg.Connection, project_id: str, provider: str) -> Integration | None:
+async def integration(conn: asyncpg.Connection, project_id: str,
+                      provider: str) -> Integration | None:
     return _integration(await conn.fetchrow(
         f"SELECT {_INTEGRATION} FROM integrations WHERE project_id = $1 AND provider = $2",
         project_id, provider))

@@ -173,7 +173,8 @@ class Connections:
                     stored = await repo.insert_connection(
                         conn, c, provider.name if provider.unique else None)
                     if secrets:
-                        await repo.put_given_secret(conn, c.id, given.seal(self.cipher, c.id, secrets))
+                        sealed = given.seal(self.cipher, c.id, secrets)
+                        await repo.put_given_secret(conn, c.id, sealed)
                     project = await repo.project_config(conn, c.project_id)
                     await self.emit(conn, stored, None, "created", project)
             except asyncpg.UniqueViolationError:
