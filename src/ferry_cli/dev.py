@@ -27,6 +27,7 @@ from ferry_kit.infra import EmbeddedBroker, ensure_postgres, free_port
 from .services import START_ORDER, module
 
 STATE_DIR = Path(".ferry")
+SANDBOX_CLIENT_ID = "ferry-dev"
 log = klog.get("ferry.dev")
 
 
@@ -52,6 +53,7 @@ def _secrets() -> dict[str, str]:
         "admin_token": secrets.token_urlsafe(32),
         "sandbox_admin_token": secrets.token_urlsafe(24),
         "token_keys": "dev1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+        "sandbox_client_secret": secrets.token_urlsafe(24),
     }
     STATE_DIR.mkdir(exist_ok=True)
     path.write_text(json.dumps(values, indent=2))
@@ -127,20 +129,28 @@ class DevPlatform:
                 await asyncio.wait_for(self.sandbox[1], 5)
 
 
-async def _project(gateway_url: str, admin_token: str, previous: dict[str, Any] | None) -> dict[str, str]:
+async def _project(gateway_url: str, admin_token: str, previous: dict[str, Any] | None,
+                   sandbox_secret: str) -> dict[str, str]:
     import httpx
 
     async with httpx.AsyncClient(base_url=gateway_url, timeout=30) as client:
+        project: dict[str, str] | None = None
         if previous and previous.get("secret_key"):
             resp = await client.get("/v1/providers", headers={"authorization": f"Bearer {previous['secret_key']}"})
             if resp.status_code == 200:
-                return {k: previous[k] for k in ("project_id", "secret_key", "signing_key")}
-        resp = await client.post(
-            "/v1/projects", json={"name": "Ferry dev"}, headers={"authorization": f"Bearer {admin_token}"}
-        )
+                project = {k: previous[k] for k in ("project_id", "secret_key", "signing_key")}
+        if project is None:
+            resp = await client.post(
+                "/v1/projects", json={"name": "Ferry dev"}, headers={"authorization": f"Bearer {admin_token}"}
+            )
+            resp.raise_for_status()
+            project = {k: resp.json()[k] for k in ("project_id", "secret_key", "signing_key")}
+        # The demo project's own app at the sandbox, so connecting needs no extra step.
+        resp = await client.put("/v1/integrations/sandbox", headers={
+            "authorization": f"Bearer {project['secret_key']}"},
+            json={"client_id": SANDBOX_CLIENT_ID, "client_secret": sandbox_secret})
         resp.raise_for_status()
-        body = resp.json()
-        return {k: body[k] for k in ("project_id", "secret_key", "signing_key")}
+        return project
 
 
 def build_env(bootstrap: str, dsn: str, values: dict[str, str], gateway_port: int) -> dict[str, str]:
@@ -201,7 +211,8 @@ async def run_dev(*, demo: bool, exit_after_demo: bool, gateway_port: int = 8080
         await platform.start()
         state_path = STATE_DIR / "dev.json"
         previous = json.loads(state_path.read_text()) if state_path.exists() else None
-        project = await _project(env["FERRY_GATEWAY_URL"], values["admin_token"], previous)
+        project = await _project(env["FERRY_GATEWAY_URL"], values["admin_token"], previous,
+                                 values.get("sandbox_client_secret") or secrets.token_urlsafe(24))
         state = {
             "gateway_url": env["FERRY_GATEWAY_URL"],
             "sandbox_url": env["FERRY_SANDBOX_URL"],

@@ -3,29 +3,11 @@
 from __future__ import annotations
 
 import secrets
-import shutil
 
 import httpx
 import pytest
 
 pytestmark = pytest.mark.slow
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-async def browser():
-    if CHROMIUM is None:
-        pytest.fail("chromium is not installed: ./scripts/test.sh installs it (apt-get install chromium)")
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        await b.close()
-
 
 @pytest.fixture(scope="module")
 def project(platform):

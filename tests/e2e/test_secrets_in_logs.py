@@ -17,7 +17,7 @@ CLIENT_SECRET = "cs-" + "K3yQ" * 8
 @pytest.fixture(scope="module")
 def debug_platform(infra):
     own = infra.isolated()
-    p = ProcessPlatform(own, FERRY_LOG_LEVEL="DEBUG", FERRY_OAUTH_CLIENT_SECRET=CLIENT_SECRET).start()
+    p = ProcessPlatform(own, FERRY_LOG_LEVEL="DEBUG", sandbox_client_secret=CLIENT_SECRET).start()
     try:
         yield p
     finally:
@@ -64,7 +64,7 @@ async def test_no_token_or_client_secret_appears_in_any_log_line(debug_platform)
     logs = {name: p.log_path.read_text(errors="replace") for name, p in debug_platform.procs.items()
             if name != "sandbox"}  # the provider, not Ferry
     # The logs were captured: the operator was told of the refused client.
-    assert "refused Ferry's OAuth client" in logs["connections"]
+    assert "refused the project's OAuth client" in logs["connections"]
     for secret in [*secrets, CLIENT_SECRET]:
         leaks = [name for name, text in logs.items() if secret in text]
         assert not leaks, f"a secret appears in the logs of {leaks}"

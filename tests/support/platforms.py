@@ -15,7 +15,8 @@ SERVICES = ("connections", "records", "webhooks", "executor", "scheduler", "gate
 
 
 class ProcessPlatform:
-    def __init__(self, infra: Infra, **extra_env: str) -> None:
+    def __init__(self, infra: Infra, sandbox_client_secret: str = "cs-e2e", **extra_env: str) -> None:
+        self.sandbox_client_secret = sandbox_client_secret
         self.admin_token = "admin-" + secrets.token_hex(12)
         self.sandbox_admin_token = "sbx-" + secrets.token_hex(12)
         ports = {name: free_port() for name in (*SERVICES, "sandbox")}
@@ -69,4 +70,10 @@ class ProcessPlatform:
             timeout=30,
         )
         resp.raise_for_status()
-        return resp.json()
+        project = resp.json()
+        # Every project brings its own OAuth app; the sandbox accepts any client.
+        app = httpx.put(f"{self.gateway_url}/v1/integrations/sandbox",
+                        json={"client_id": "ferry-e2e", "client_secret": self.sandbox_client_secret},
+                        headers={"authorization": f"Bearer {project['secret_key']}"}, timeout=30)
+        app.raise_for_status()
+        return project

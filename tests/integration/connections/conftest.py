@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
 import secrets
 import sys
 from collections.abc import AsyncIterator
@@ -19,6 +20,7 @@ from ferry_kit.infra import free_port
 sys.path.insert(0, str(Path(__file__).parent))  # the test modules import connections_harness
 
 from connections_harness import Harness  # noqa: E402
+from support.acme import DEFINITIONS, Acme  # noqa: E402
 
 
 async def _serve(app, port: int) -> tuple[uvicorn.Server, asyncio.Task]:
@@ -42,14 +44,24 @@ async def harness(service_env) -> AsyncIterator[Harness]:
     sandbox_port, port = free_port(), free_port()
     sandbox_url, url = f"http://127.0.0.1:{sandbox_port}", f"http://127.0.0.1:{port}"
     server, task = await _serve(create_app(SandboxSettings(admin_token=admin_token, public_url=sandbox_url)), sandbox_port)
+    acme = await Acme().serve()
+    # The test providers are definitions in a folder of their own, as a customer's would be.
+    previous_path = os.environ.get("FERRY_CONNECTORS_PATH")
+    os.environ["FERRY_CONNECTORS_PATH"] = str(DEFINITIONS)
     token_keys = "t1:" + base64.b64encode(secrets.token_bytes(32)).decode()
     settings = Settings(
         connections_port=port, public_url=url, sandbox_url=sandbox_url, sandbox_public_url=sandbox_url,
         token_keys=token_keys, token_active_key_id="t1",
     )
-    service = await start(settings)
+    try:
+        service = await start(settings)
+    finally:
+        os.environ.pop("FERRY_CONNECTORS_PATH")
+        if previous_path is not None:
+            os.environ["FERRY_CONNECTORS_PATH"] = previous_path
     h = Harness(url, sandbox_url, service_env["FERRY_INTERNAL_TOKEN"], admin_token, service_env["FERRY_KAFKA_BOOTSTRAP"])
     h.token_keys = token_keys
+    h.acme = acme
     try:
         yield h
     finally:
@@ -57,11 +69,15 @@ async def harness(service_env) -> AsyncIterator[Harness]:
         await stop(service)
         server.should_exit = True
         await asyncio.wait_for(task, 5)
+        await acme.stop()
 
 
 @pytest.fixture
-def project(unique: str) -> str:
-    return f"prj_{unique}"
+async def project(unique: str, harness: Harness) -> str:
+    """A project with the sandbox app configured (the OAuth client every project needs)."""
+    project = f"prj_{unique}"
+    await harness.configure(project)
+    return project
 
 
 @pytest.fixture

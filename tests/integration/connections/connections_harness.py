@@ -17,6 +17,7 @@ class Harness:
     def __init__(self, url: str, sandbox_url: str, internal_token: str, sandbox_admin: str, bootstrap: str) -> None:
         self.url, self.sandbox_url, self.bootstrap = url, sandbox_url, bootstrap
         self.token_keys = ""  # the service's FERRY_TOKEN_KEYS, to sign links as it does
+        self.acme: Any = None  # the loopback provider of the auth-style tests
         self.api = httpx.AsyncClient(base_url=url, headers={"x-ferry-internal-token": internal_token}, timeout=30)
         self.sandbox = httpx.AsyncClient(base_url=sandbox_url, headers={"authorization": f"Bearer {sandbox_admin}"},
                                          timeout=30)
@@ -32,6 +33,13 @@ class Harness:
         resp = await self.api.post(f"/internal/projects/{project}/users/{user or 'u-' + secrets.token_hex(3)}/connections",
                                    json=body)
         assert resp.status_code == expect, resp.text
+        return resp.json()
+
+    async def configure(self, project: str, provider: str = "sandbox", **app: Any) -> dict[str, Any]:
+        """The project's app at the provider (PUT integrations)."""
+        body = {"client_id": "ferry-tests", "client_secret": "cs-tests", **app}
+        resp = await self.api.put(f"/internal/projects/{project}/integrations/{provider}", json=body)
+        assert resp.status_code == 200, resp.text
         return resp.json()
 
     async def get(self, project: str, cid: str) -> dict[str, Any]:

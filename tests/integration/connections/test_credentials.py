@@ -22,7 +22,9 @@ async def test_a_live_token_is_handed_out_without_calling_the_provider(harness, 
     before = (await harness.stats(account))["token_requests"]
     resp = await harness.credentials(conn["id"])
     body = resp.json()
-    assert resp.status_code == 200 and set(body) == {"access_token", "expires_at", "base_url", "provider_name"}
+    assert resp.status_code == 200 and set(body) == {"access_token", "expires_at", "base_url", "provider_name",
+                                                     "headers", "params", "connection_config"}
+    assert body["headers"] == {"Authorization": f"Bearer {body['access_token']}"}
     assert body["base_url"] == harness.sandbox_url and body["provider_name"] == "sandbox"
     api = await harness.sandbox.get("/api/contacts", headers={"authorization": f"Bearer {body['access_token']}"})
     assert api.status_code == 200

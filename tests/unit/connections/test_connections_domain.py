@@ -6,6 +6,7 @@ import itertools
 
 import pytest
 from ferry_connections import domain
+from ferry_connections.catalogue import Catalogue
 from ferry_connections.domain import (
     Conflict,
     Invalid,
@@ -14,9 +15,9 @@ from ferry_connections.domain import (
     check_return_url,
     validate_origins,
 )
-from ferry_connectors.registry import all_providers, get_provider
 
-SANDBOX = get_provider("sandbox")
+CATALOGUE = Catalogue.load()
+SANDBOX = CATALOGUE.get("sandbox")
 STATUSES = domain.STATUSES
 ALLOWED = {("CONNECTED", "DISCONNECTED"), ("AUTH_ERROR", "DISCONNECTED"),
            ("DISCONNECTED", "AUTH_REQUIRED"), ("AUTH_ERROR", "AUTH_REQUIRED")}
@@ -54,7 +55,7 @@ def test_a_custom_frequency_without_or_below_the_minimum_interval_is_refused_nam
             {"data_model": "contacts", "frequency": "CUSTOM"},
             {"data_model": "invoices", "frequency": "CUSTOM", "interval_minutes": 0},
             {"data_model": "payroll"},
-        ], all_providers())
+        ], CATALOGUE.all())
     fields = [d["field"] for d in e.value.details]
     assert fields == ["data_models[0].interval_minutes", "data_models[1].interval_minutes", "data_models[2].data_model"]
 
@@ -103,7 +104,7 @@ def test_a_config_needing_scopes_not_granted_keeps_syncing_at_the_granted_level_
 def test_nothing_is_missing_before_any_authorization_or_for_providers_without_authorization():
     config = [ModelConfig("CONTACTS", access="READ_WRITE")]
     assert domain.missing_scopes(SANDBOX, config, None) == []
-    assert domain.missing_scopes(get_provider("sandbox_noauth"), config, []) == []
+    assert domain.missing_scopes(CATALOGUE.get("sandbox_noauth"), config, []) == []
 
 
 def test_return_urls_keep_their_own_query():

@@ -14,12 +14,25 @@ def test_a_token_set_prints_without_its_tokens():
     assert SECRET not in repr(t) and SECRET not in str(t)
 
 
-def test_the_connections_settings_print_without_keys_or_client_secret():
+def test_the_connections_settings_print_without_keys():
     from ferry_connections.settings import Settings
 
-    s = Settings(token_keys=f"k:{SECRET}", token_active_key_id="k", oauth_client_secret=SECRET,
-                 internal_token=SECRET)
+    s = Settings(token_keys=f"k:{SECRET}", token_active_key_id="k", internal_token=SECRET)
     assert SECRET not in repr(s) and SECRET not in str(s)
+
+
+def test_a_projects_app_and_its_endpoints_print_without_the_client_secret():
+    from datetime import UTC, datetime
+
+    from ferry_connections.domain import Integration
+    from ferry_connections.integrations import Endpoints
+    from ferry_connections.oauth import Client
+
+    now = datetime.now(UTC)
+    app = Integration("p", "sandbox", "id", SECRET.encode(), [], None, None, now, now)
+    for value in (app, Endpoints("http://a", "http://b", "id", SECRET, ()),
+                  Client("id", SECRET, "http://a/token")):
+        assert SECRET not in repr(value) and SECRET not in str(value)
 
 
 def test_the_executors_credentials_print_without_the_access_token():

@@ -28,10 +28,12 @@ KEY = "fsk_test"
 VALID = {
     "connection_id": "con_" + "0" * 32, "job_id": "job_" + "0" * 32, "endpoint_id": "ep_" + "0" * 32,
     "message_id": "msg_" + "0" * 32, "user_id": "u-1", "data_model": "CONTACTS", "record_id": "rec_1",
+    "provider": "sandbox",
 }
 BODIES = {
     ("POST", "/v1/users/{user_id}/connections"): {"provider_name": "sandbox", "requested_data_types": ["X"]},
     ("POST", "/v1/connections/{connection_id}/records/{data_model}"): {"data": {}},
+    ("PUT", "/v1/integrations/{provider}"): {"client_id": "app"},
     ("PATCH", "/v1/connections/{connection_id}/records/{data_model}/{record_id}"): {"data": {}},
     ("POST", "/v1/webhook-endpoints/{endpoint_id}/replay-failed"): {"since": "2026-01-01T00:00:00Z"},
 }

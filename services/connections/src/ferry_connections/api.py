@@ -21,6 +21,7 @@ from .service import Connections, NotFound
 
 log = klog.get("ferry.connections.api")
 
+_URL = r"^https?://[^\s\x00-\x1f\x7f/?#]+(/[^\s\x00-\x1f\x7f?#]*)?$"
 Frequency = Literal["HOURLY", "DAILY", "WEEKLY", "MONTHLY", "CUSTOM"]
 AccessLevel = Literal["DISABLED", "READ", "WRITE", "READ_WRITE"]
 
@@ -61,6 +62,18 @@ class ConnectionIn(BaseModel):
     skip_permissions: bool = False
     return_url: str | None = Field(None, max_length=2048, pattern=r"^https?://[^\s\x00-\x1f\x7f]+$")
     sync_config: ConnectionSyncConfigIn | None = None
+    connection_config: dict[str, str | int] | None = None
+    credentials: dict[str, str] | None = Field(None, repr=False)
+
+
+class IntegrationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    client_id: str | None = Field(None, min_length=1, max_length=1024)
+    client_secret: str | None = Field(None, min_length=1, max_length=4096, repr=False)
+    scopes: list[str] = Field([], max_length=200)
+    api_base_url: str | None = Field(None, max_length=2048, pattern=_URL)
+    auth_base_url: str | None = Field(None, max_length=2048, pattern=_URL)
 
 
 class RefreshBody(BaseModel):
@@ -109,7 +122,7 @@ def _install_errors(app: FastAPI) -> None:
 
     @app.exception_handler(Misconfigured)
     async def _misconfigured(_: Request, exc: Misconfigured) -> JSONResponse:
-        message = f"the provider refused Ferry's OAuth client (check its configuration): {exc}"
+        message = f"the provider refused the project's OAuth client (check its integration): {exc}"
         return _error(502, "provider_auth_config", message)
 
     @app.exception_handler(RequestValidationError)
@@ -128,6 +141,27 @@ def _install_errors(app: FastAPI) -> None:
         return _error(500, "internal_error", "an internal error occurred")
 
 
+def _integration_routes(api: Any, connections: Connections) -> None:
+    where = "/projects/{project_id}/integrations"
+
+    @api.get(where)
+    async def list_integrations(project_id: str) -> Any:
+        return await connections.integrations.list(project_id)
+
+    @api.put(where + "/{provider}")
+    async def put_integration(project_id: str, provider: str, body: IntegrationIn) -> Any:
+        return await connections.integrations.put(project_id, provider, body.model_dump())
+
+    @api.get(where + "/{provider}")
+    async def get_integration(project_id: str, provider: str) -> Any:
+        return await connections.integrations.get(project_id, provider)
+
+    @api.delete(where + "/{provider}", status_code=204)
+    async def delete_integration(project_id: str, provider: str) -> Response:
+        await connections.integrations.delete(project_id, provider)
+        return Response(status_code=204)
+
+
 def create_api(connections: Connections, flow: ConnectFlow, credentials: Credentials, token: str) -> FastAPI:
     app = FastAPI(title="Ferry connections", docs_url=None, redoc_url=None, openapi_url=None)
     _install_errors(app)
@@ -139,8 +173,11 @@ def create_api(connections: Connections, flow: ConnectFlow, credentials: Credent
         return {"status": "ok"}
 
     @api.get("/providers")
-    async def providers() -> Any:
-        return connections.providers()
+    async def providers(project_id: str = "") -> Any:
+        configured = await connections.integrations.configured(project_id) if project_id else set()
+        return connections.providers(configured)
+
+    _integration_routes(api, connections)
 
     @api.get("/projects/{project_id}/sync-config")
     async def get_sync_config(project_id: str) -> Any:

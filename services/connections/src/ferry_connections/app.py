@@ -10,6 +10,7 @@ import httpx
 from ferry_kit.runtime import Runtime
 
 from .api import create_api
+from .catalogue import Catalogue
 from .connect import ConnectFlow
 from .credentials import Credentials
 from .crypto import Cipher
@@ -29,12 +30,13 @@ class Service:
 async def start(settings: Settings) -> Service:
     # Refuse to start on a bad key configuration before touching anything.
     cipher = Cipher.from_settings(settings.token_keys, settings.token_active_key_id)
+    catalogue = Catalogue.load()  # a definition that does not load stops the start, with its place
     runtime = Runtime("connections", settings, MIGRATIONS)
     http = httpx.AsyncClient(timeout=settings.provider_timeout_seconds, follow_redirects=False)
     try:
         await runtime.open_database()
         await runtime.start_relay()
-        connections = Connections(settings, runtime.pool, cipher)
+        connections = Connections(settings, runtime.pool, cipher, catalogue, http)
         app = create_api(connections, ConnectFlow(connections, settings, http),
                          Credentials(connections, settings, http), settings.internal_token)
         await runtime.serve_http(app, settings.internal_host, settings.connections_port)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from .connect import ConnectFlow, LinkInvalid, Outcome
+from .connect import ConnectFlow, CredentialsRefused, LinkInvalid, Outcome
 from .settings import Settings
 
 _pages = Environment(loader=PackageLoader("ferry_connections", "templates"), autoescape=select_autoescape())
@@ -50,26 +50,35 @@ def _bind(resp: Response, outcome: Outcome, settings: Settings) -> Response:
 def create_router(flow: ConnectFlow) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
-    @router.get("/connect/{connection_id}")
-    async def page(connection_id: str, t: str = "") -> Response:
+    async def show(connection_id: str, t: str, refused: str = "") -> Response:
         try:
             view = await flow.page(connection_id, t)
         except LinkInvalid as e:
             return _error(e)
         c = view.connection
-        return _html("connect.html", provider=view.provider_display_name, models=view.models,
-                     show_permissions=not c.skip_permissions, connectable=view.connectable, notice=view.notice,
-                     token=t, action=f"/connect/{connection_id}")
+        return _html("connect.html", 400 if refused else 200, provider=view.provider_display_name,
+                     models=view.models, show_permissions=not c.skip_permissions,
+                     connectable=view.connectable, notice=refused or view.notice,
+                     fields=view.fields, refused=bool(refused), token=t,
+                     action=f"/connect/{connection_id}")
+
+    @router.get("/connect/{connection_id}")
+    async def page(connection_id: str, t: str = "") -> Response:
+        return await show(connection_id, t)
 
     @router.post("/connect/{connection_id}")
     async def decide(connection_id: str, request: Request,
                      action: Annotated[str, Form()] = "", t: Annotated[str, Form()] = "") -> Response:
         try:
             if action == "connect":
-                outcome = await flow.start(connection_id, t)
+                form = await request.form()
+                typed = {k: str(form.get(k, "")) for k in ("api_key", "username", "password")}
+                outcome = await flow.start(connection_id, t, typed)
                 return _bind(_go(outcome, 303), outcome, flow.settings)  # POST → GET
             if action == "cancel":
                 return _go(await flow.cancel(connection_id, t), 303)
+        except CredentialsRefused as e:
+            return await show(connection_id, t, str(e))
         except LinkInvalid as e:
             return _error(e)
         return _error(LinkInvalid("Choose Connect or Cancel."))

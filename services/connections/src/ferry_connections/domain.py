@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ferry_connectors.sdk import Provider
 from ferry_contracts import ModelSyncConfig
+
+if TYPE_CHECKING:
+    from .catalogue import Provider
 
 STATUSES = ("AUTH_REQUIRED", "CONNECTING", "CONNECTED", "AUTH_ERROR", "DISCONNECTED")
 FREQUENCIES = ("HOURLY", "DAILY", "WEEKLY", "MONTHLY", "CUSTOM")
@@ -25,6 +27,10 @@ PATCH_ALLOWED_FROM = {
 REQUESTED_TYPES_EDITABLE_IN = ("DISCONNECTED", "AUTH_ERROR")
 # The connect page starts an authorization from these statuses (CONNECTED: to grant more scopes).
 CONNECTABLE = ("AUTH_REQUIRED", "CONNECTING", "AUTH_ERROR", "CONNECTED")
+
+
+class NotFound(Exception):
+    pass
 
 
 class Conflict(Exception):
@@ -332,3 +338,29 @@ class Connection:
     created_at: datetime
     connected_at: datetime | None
     disconnected_at: datetime | None
+    # Declared by the provider (subdomain, region...): given at creation or captured in auth.
+    connection_config: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Integration:
+    """A project's own app at a provider; `client_secret` stays encrypted here."""
+
+    project_id: str
+    provider: str
+    client_id: str
+    client_secret: bytes | None
+    scopes: list[str]
+    api_base_url: str | None
+    auth_base_url: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    def __repr__(self) -> str:
+        return f"Integration({self.project_id!r}, {self.provider!r})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"provider": self.provider, "client_id": self.client_id or None,
+                "scopes": self.scopes, "api_base_url": self.api_base_url,
+                "auth_base_url": self.auth_base_url, "created_at": self.created_at.isoformat(),
+                "updated_at": self.updated_at.isoformat()}

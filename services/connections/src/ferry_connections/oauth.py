@@ -1,20 +1,25 @@
-"""OAuth 2.0 client side: PKCE S256, the authorize URL, and the token endpoint calls."""
+"""OAuth 2.0 client side over authlib's async client: the authorize URL (state, PKCE), the code
+exchange, refresh and client credentials; the token answer read through the definition's map."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import math
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
-from ferry_connectors.sdk import Provider, bounded_seconds
+from authlib.integrations.base_client.errors import OAuthError
+from authlib.integrations.httpx_client import AsyncOAuth2Client
+from ferry_connectors.definition import ClientCredentialsAuth, OAuth2Auth, TokenResponse
 
 # An `expires_in` past a year is not believed (1e308 would overflow a datetime).
 MAX_TOKEN_LIFETIME = 366 * 86_400.0
+TIMEOUT = 20.0
 
 
 class Refused(Exception):
@@ -44,9 +49,22 @@ class TokenSet:
     refresh_token: str | None
     expires_at: datetime | None
     scopes: list[str] | None  # None: the provider did not say
+    raw: dict[str, Any] | None = None  # the whole answer, for captures; never printed
 
     def __repr__(self) -> str:  # never print a token, even by accident
         return f"TokenSet(expires_at={self.expires_at!r}, scopes={self.scopes!r})"
+
+
+@dataclass(frozen=True)
+class Client:
+    """The project's app, and where its token endpoint is."""
+
+    client_id: str
+    client_secret: str | None
+    token_url: str
+
+    def __repr__(self) -> str:
+        return f"Client({self.client_id!r}, {self.token_url!r})"
 
 
 def new_state() -> str:
@@ -68,70 +86,123 @@ def new_verifier() -> str:
 
 
 def challenge(verifier: str) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).decode().rstrip("=")
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
-def public_base_url(provider: Provider, settings: Any) -> str:
-    """Where a browser reaches the provider: `<setting>` with `_url` → `_public_url` if set
-    (the sandbox is reached by the browser and by Ferry at different addresses), else its base URL."""
-    if provider.base_url_setting and provider.base_url_setting.endswith("_url"):
-        value = getattr(settings, provider.base_url_setting[: -len("_url")] + "_public_url", None)
-        if value:
-            return str(value).rstrip("/")
-    return provider.base_url(settings)
-
-
-def authorize_url(provider: Provider, settings: Any, *, client_id: str, redirect_uri: str, scopes: list[str],
-                  state: str, verifier: str) -> str:
-    query = urlencode({
-        "response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri, "scope": " ".join(scopes),
-        "state": state, "code_challenge": challenge(verifier), "code_challenge_method": "S256",
-    })
-    return f"{public_base_url(provider, settings)}{provider.authorize_path}?{query}"
-
-
-def _tokens(body: dict[str, Any], now: datetime, previous_refresh: str | None = None) -> TokenSet:
-    access = body.get("access_token")
-    if not isinstance(access, str) or not access:
-        raise ProviderUnreachable("the token endpoint answered without an access_token")
-    lifetime = bounded_seconds(body.get("expires_in"), maximum=MAX_TOKEN_LIFETIME, default=None)
-    expires_at = now + timedelta(seconds=lifetime) if lifetime is not None else None
-    scope = body.get("scope")
-    return TokenSet(access, body.get("refresh_token") or previous_refresh, expires_at,
-                    scope.split() if isinstance(scope, str) else None)
-
-
-async def _post(http: httpx.AsyncClient, url: str, form: dict[str, str]) -> dict[str, Any]:
-    try:
-        resp = await http.post(url, data=form, headers={"accept": "application/json"})
-    except httpx.HTTPError as e:
-        raise ProviderUnreachable(f"{type(e).__name__} reaching the token endpoint") from e
-    try:
-        body = resp.json()
-    except ValueError:
-        body = {}
-    if resp.status_code in (400, 401) and isinstance(body, dict) and body.get("error"):
-        error, description = str(body["error"])[:100], str(body.get("error_description", ""))[:300]
-        # Only a refused grant is the end user's to fix (RFC 6749 5.2); the rest is ours.
-        raise (TokenRejected if error == "invalid_grant" else ClientRejected)(error, description)
-    if resp.status_code >= 400 or not isinstance(body, dict):
-        raise ProviderUnreachable(f"the token endpoint answered {resp.status_code}")
+def dig(body: Any, path: str | None) -> Any:
+    """The value at a dotted path of a JSON document; None when absent."""
+    if not path:
+        return None
+    for part in path.split("."):
+        if not isinstance(body, dict):
+            return None
+        body = body.get(part)
     return body
 
 
-async def exchange_code(http: httpx.AsyncClient, provider: Provider, settings: Any, *, code: str,
-                        redirect_uri: str, verifier: str, now: datetime) -> TokenSet:
-    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
-            "code_verifier": verifier, "client_id": settings.oauth_client_id}
-    if settings.oauth_client_secret:
-        form["client_secret"] = settings.oauth_client_secret
-    return _tokens(await _post(http, provider.base_url(settings) + provider.token_path, form), now)
+def _seconds(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        seconds = float(value)
+    except OverflowError:  # an int past float's range
+        seconds = math.inf
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(seconds) else min(max(seconds, 0.0), MAX_TOKEN_LIFETIME)
 
 
-async def refresh(http: httpx.AsyncClient, provider: Provider, settings: Any, *, refresh_token: str,
+def _tokens(body: dict[str, Any], now: datetime, previous_refresh: str | None = None,
+            shape: TokenResponse | None = None, separator: str = " ") -> TokenSet:
+    shape = shape or TokenResponse()
+    access = dig(body, shape.access_token)
+    if not isinstance(access, str) or not access:
+        raise ProviderUnreachable("the token endpoint answered without an access_token")
+    lifetime = _seconds(dig(body, shape.expires_in)) if shape.expires_in else None
+    if lifetime is None and shape.expires_in and shape.default_expires_in:
+        lifetime = float(shape.default_expires_in)
+    scope = dig(body, shape.scope)
+    scopes = ([s for s in scope.split(separator.strip() or None) if s]
+              if isinstance(scope, str) else None)
+    refresh = dig(body, shape.refresh_token)
+    expires_at = now + timedelta(seconds=lifetime) if lifetime is not None else None
+    return TokenSet(access, refresh if isinstance(refresh, str) and refresh else previous_refresh,
+                    expires_at, scopes, body)
+
+
+def _keeper(raw: dict[str, Any]) -> Callable[[httpx.Response], httpx.Response]:
+    """Keep the token endpoint's answer as sent, and hand authlib one without lifetimes: Ferry
+    reads those itself (nested, missing, absurd), authlib would choke on some."""
+    def hook(resp: httpx.Response) -> httpx.Response:
+        try:
+            body = resp.json()
+        except ValueError:
+            return resp
+        if not isinstance(body, dict):
+            return resp
+        raw.update(body)
+        body = {k: v for k, v in body.items() if k not in ("expires_in", "expires_at")}
+        return httpx.Response(resp.status_code, json=body, request=resp.request)
+    return hook
+
+
+async def _grant(auth: OAuth2Auth | ClientCredentialsAuth, client: Client, **form: Any) -> dict:
+    raw: dict[str, Any] = {}
+    session = AsyncOAuth2Client(client.client_id, client.client_secret or "",
+                                token_endpoint_auth_method=auth.client_auth, timeout=TIMEOUT,
+                                follow_redirects=False, trust_env=False)
+    for hook in ("access_token_response", "refresh_token_response"):
+        session.register_compliance_hook(hook, _keeper(raw))
+    try:
+        async with session:
+            if form.get("grant_type") == "refresh_token":
+                form.pop("grant_type")
+                await session.refresh_token(client.token_url, **form, **auth.token_params)
+            else:
+                await session.fetch_token(client.token_url, **form, **auth.token_params)
+    except OAuthError as e:
+        error, description = str(e.error)[:100], str(e.description or "")[:300]
+        # Only a refused grant is the end user's to fix (RFC 6749 5.2); the rest is ours.
+        refused = TokenRejected if error == "invalid_grant" else ClientRejected
+        raise refused(error, description) from None
+    except (httpx.HTTPError, ValueError) as e:
+        raise ProviderUnreachable(f"{type(e).__name__} at the token endpoint") from e
+    return raw
+
+
+async def authorize_url(auth: OAuth2Auth, client: Client, url: str, *, redirect_uri: str,
+                        scopes: list[str], state: str, verifier: str) -> str:
+    extra = {auth.scope_param: auth.scope_separator.join(scopes), **auth.authorize_params}
+    async with AsyncOAuth2Client(client.client_id, redirect_uri=redirect_uri,
+                                 code_challenge_method="S256" if auth.pkce else None) as session:
+        uri, _ = session.create_authorization_url(
+            url, state=state, code_verifier=verifier if auth.pkce else None, **extra)
+    return uri
+
+
+async def exchange_code(auth: OAuth2Auth, client: Client, *, code: str, redirect_uri: str,
+                        verifier: str, now: datetime) -> TokenSet:
+    form: dict[str, Any] = {"grant_type": "authorization_code", "code": code,
+                            "redirect_uri": redirect_uri}
+    if auth.pkce:
+        form["code_verifier"] = verifier
+    raw = await _grant(auth, client, **form)
+    return _tokens(raw, now, shape=auth.token_response, separator=auth.scope_separator)
+
+
+async def refresh(auth: OAuth2Auth, client: Client, *, refresh_token: str,
                   now: datetime) -> TokenSet:
-    form = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": settings.oauth_client_id}
-    if settings.oauth_client_secret:
-        form["client_secret"] = settings.oauth_client_secret
-    body = await _post(http, provider.base_url(settings) + provider.token_path, form)
-    return _tokens(body, now, previous_refresh=refresh_token)
+    raw = await _grant(auth, client, grant_type="refresh_token", refresh_token=refresh_token)
+    # Without rotation the answer holds no refresh token: the one used stays good.
+    return _tokens(raw, now, refresh_token, shape=auth.token_response,
+                   separator=auth.scope_separator)
+
+
+async def client_credentials(auth: ClientCredentialsAuth, client: Client, *, scopes: list[str],
+                             now: datetime) -> TokenSet:
+    form: dict[str, Any] = {"grant_type": "client_credentials"}
+    if scopes:
+        form["scope"] = auth.scope_separator.join(scopes)
+    raw = await _grant(auth, client, **form)
+    return _tokens(raw, now, shape=auth.token_response, separator=auth.scope_separator)

@@ -7,10 +7,11 @@ from typing import Any
 
 import asyncpg
 
-from .domain import Connection, ModelConfig, ProjectConfig
+from .domain import Connection, Integration, ModelConfig, ProjectConfig
 
 _COLUMNS = ("id, project_id, user_id, provider_name, requested_data_types, skip_permissions, return_url, "
-            "status, sync_config, granted_scopes, version, created_at, connected_at, disconnected_at")
+            "status, sync_config, granted_scopes, version, created_at, connected_at, disconnected_at, "
+            "connection_config")
 
 
 def _connection(row: asyncpg.Record | None) -> Connection | None:
@@ -25,6 +26,7 @@ def _connection(row: asyncpg.Record | None) -> Connection | None:
         granted_scopes=list(row["granted_scopes"]) if row["granted_scopes"] is not None else None,
         version=row["version"], created_at=row["created_at"],
         connected_at=row["connected_at"], disconnected_at=row["disconnected_at"],
+        connection_config=dict(row["connection_config"] or {}),
     )
 
 
@@ -70,10 +72,11 @@ async def lock_project_followers(conn: asyncpg.Connection, project_id: str) -> l
 async def insert_connection(conn: asyncpg.Connection, c: Connection, unique_key: str | None) -> Connection:
     row = await conn.fetchrow(
         f"INSERT INTO connections (id, project_id, user_id, provider_name, unique_key, requested_data_types, "
-        "skip_permissions, return_url, status, sync_config, granted_scopes, connected_at) "
-        f"VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) RETURNING {_COLUMNS}",
+        "skip_permissions, return_url, status, sync_config, granted_scopes, connected_at, "
+        f"connection_config) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) RETURNING {_COLUMNS}",
         c.id, c.project_id, c.user_id, c.provider_name, unique_key, c.requested_data_types, c.skip_permissions,
         c.return_url, c.status, _own_json(c.sync_config), c.granted_scopes, c.connected_at,
+        c.connection_config,
     )
     out = _connection(row)
     assert out is not None
@@ -102,10 +105,10 @@ async def save(conn: asyncpg.Connection, c: Connection) -> Connection:
     """Write the mutable fields and bump the version; returns the stored row."""
     row = await conn.fetchrow(
         "UPDATE connections SET requested_data_types = $2, status = $3, sync_config = $4, granted_scopes = $5, "
-        "connected_at = $6, disconnected_at = $7, version = version + 1 "
+        "connected_at = $6, disconnected_at = $7, connection_config = $8, version = version + 1 "
         f"WHERE id = $1 RETURNING {_COLUMNS}",
         c.id, c.requested_data_types, c.status, _own_json(c.sync_config), c.granted_scopes,
-        c.connected_at, c.disconnected_at,
+        c.connected_at, c.disconnected_at, c.connection_config,
     )
     out = _connection(row)
     assert out is not None
@@ -137,7 +140,9 @@ async def put_token(conn: asyncpg.Connection, connection_id: str, access: bytes,
 
 
 async def delete_token(conn: asyncpg.Connection, connection_id: str) -> None:
+    """Every credential of the connection goes: tokens and what an end user gave."""
     await conn.execute("DELETE FROM tokens WHERE connection_id = $1", connection_id)
+    await conn.execute("DELETE FROM given_credentials WHERE connection_id = $1", connection_id)
 
 
 # ---- authorizations in flight ----
@@ -165,3 +170,65 @@ async def take_session(conn: asyncpg.Connection, state_hash: bytes,
 async def drop_sessions(conn: asyncpg.Connection, connection_id: str) -> None:
     """Void every authorization in flight of the connection (cancel)."""
     await conn.execute("DELETE FROM connect_sessions WHERE connection_id = $1", connection_id)
+
+
+# ---- credentials an end user gave (API key, username and password) ----
+
+async def given_secret(conn: asyncpg.Connection, connection_id: str) -> bytes | None:
+    return await conn.fetchval(
+        "SELECT secret FROM given_credentials WHERE connection_id = $1", connection_id)
+
+
+async def put_given_secret(conn: asyncpg.Connection, connection_id: str, secret: bytes) -> None:
+    await conn.execute(
+        "INSERT INTO given_credentials (connection_id, secret) VALUES ($1, $2) "
+        "ON CONFLICT (connection_id) DO UPDATE SET secret = EXCLUDED.secret, updated_at = now()",
+        connection_id, secret)
+
+
+# ---- integrations (a project's apps at providers) ----
+
+_INTEGRATION = ("project_id, provider, client_id, client_secret, scopes, api_base_url, auth_base_url, "
+                "created_at, updated_at")
+
+
+def _integration(row: asyncpg.Record | None) -> Integration | None:
+    if row is None:
+        return None
+    return Integration(row["project_id"], row["provider"], row["client_id"], row["client_secret"],
+                       list(row["scopes"]), row["api_base_url"], row["auth_base_url"],
+                       row["created_at"], row["updated_at"])
+
+
+async def integration(conn: asyncpg.Connection, project_id: str,
+                      provider: str) -> Integration | None:
+    return _integration(await conn.fetchrow(
+        f"SELECT {_INTEGRATION} FROM integrations WHERE project_id = $1 AND provider = $2",
+        project_id, provider))
+
+
+async def integrations(conn: asyncpg.Connection, project_id: str) -> list[Integration]:
+    rows = await conn.fetch(f"SELECT {_INTEGRATION} FROM integrations WHERE project_id = $1 "
+                            "ORDER BY provider", project_id)
+    return [i for i in map(_integration, rows) if i is not None]
+
+
+async def put_integration(conn: asyncpg.Connection, i: Integration) -> Integration:
+    row = await conn.fetchrow(
+        "INSERT INTO integrations (project_id, provider, client_id, client_secret, scopes, "
+        "api_base_url, auth_base_url) VALUES ($1,$2,$3,$4,$5,$6,$7) "
+        "ON CONFLICT (project_id, provider) DO UPDATE SET client_id = EXCLUDED.client_id, "
+        "client_secret = EXCLUDED.client_secret, scopes = EXCLUDED.scopes, "
+        "api_base_url = EXCLUDED.api_base_url, auth_base_url = EXCLUDED.auth_base_url, "
+        f"updated_at = now() RETURNING {_INTEGRATION}",
+        i.project_id, i.provider, i.client_id, i.client_secret, i.scopes, i.api_base_url,
+        i.auth_base_url)
+    out = _integration(row)
+    assert out is not None
+    return out
+
+
+async def delete_integration(conn: asyncpg.Connection, project_id: str, provider: str) -> bool:
+    done = await conn.execute("DELETE FROM integrations WHERE project_id = $1 AND provider = $2",
+                              project_id, provider)
+    return done.endswith(" 1")

@@ -12,20 +12,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-from ferry_connectors.registry import all_providers, get_provider
-from ferry_connectors.sdk import Provider
+import httpx
 from ferry_contracts import ConnectionChanged, Envelope, uuid7
 from ferry_kit import outbox
 
-from . import domain
+from . import domain, given
 from . import repository as repo
+from .catalogue import Catalogue, Provider
 from .crypto import Cipher
-from .domain import Conflict, Connection, Invalid, ModelConfig, ProjectConfig
+from .domain import Conflict, Connection, Invalid, ModelConfig, NotFound, ProjectConfig
+from .integrations import Integrations
 from .settings import Settings
-
-
-class NotFound(Exception):
-    pass
 
 
 def utcnow() -> datetime:
@@ -36,17 +33,18 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def provider_of(c: Connection) -> Provider:
-    provider = get_provider(c.provider_name)
-    if provider is None:  # a connector removed from this install: its connections cannot work
-        raise Conflict("unknown_provider", f"provider {c.provider_name} is not installed")
-    return provider
-
-
 class Connections:
-    def __init__(self, settings: Settings, pool: asyncpg.Pool, cipher: Cipher,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, settings: Settings, pool: asyncpg.Pool, cipher: Cipher, catalogue: Catalogue,
+                 http: httpx.AsyncClient, clock: Callable[[], datetime] = utcnow) -> None:
         self.settings, self.pool, self.cipher, self.clock = settings, pool, cipher, clock
+        self.catalogue, self.http = catalogue, http
+        self.integrations = Integrations(self)
+
+    def provider_of(self, c: Connection) -> Provider:
+        provider = self.catalogue.get(c.provider_name)
+        if provider is None:  # a connector removed from this install: its connections cannot work
+            raise Conflict("unknown_provider", f"provider {c.provider_name} is not installed")
+        return provider
 
     # ---- views ----
 
@@ -67,7 +65,7 @@ class Connections:
     def view(self, c: Connection, project: ProjectConfig) -> dict[str, Any]:
         """The connection JSON of API.md, plus `project_id`, `resolved_sync_config` and what a
         re-authorization would add (`missing_scopes`)."""
-        provider = provider_of(c)
+        provider = self.provider_of(c)
         desired = domain.desired_config(provider, c.requested_data_types, c.sync_config, project)
         missing = domain.missing_scopes(provider, desired, c.granted_scopes)
         return {
@@ -82,12 +80,13 @@ class Connections:
             "full_sync_interval_hours": project.full_sync_interval_hours,
             "reauthorization_required": bool(missing),
             "missing_scopes": missing,
+            "connection_config": c.connection_config,
         }
 
     async def emit(self, conn: asyncpg.Connection, c: Connection, previous: str | None, reason: str,
                    project: ProjectConfig | None = None, *, deleted: bool = False) -> None:
         project = project or await repo.project_config(conn, c.project_id)
-        provider = provider_of(c)
+        provider = self.provider_of(c)
         desired = domain.desired_config(provider, c.requested_data_types, c.sync_config, project)
         event = ConnectionChanged(
             connection_id=c.id, user_id=c.user_id, provider_name=c.provider_name,
@@ -104,9 +103,8 @@ class Connections:
 
     # ---- catalogue and project sync config ----
 
-    @staticmethod
-    def providers() -> list[dict[str, Any]]:
-        return [p.catalogue_entry() for p in all_providers()]
+    def providers(self, configured: set[str]) -> list[dict[str, Any]]:
+        return [p.entry(p.name in configured) for p in self.catalogue.all()]
 
     async def project_config(self, project_id: str) -> dict[str, Any]:
         async with self.pool.acquire() as conn:
@@ -115,7 +113,7 @@ class Connections:
         return {**config.to_json(), "is_default": stored is None}
 
     async def put_project_config(self, project_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        models = domain.validate_models(body.get("data_models") or [], all_providers())
+        models = domain.validate_models(body.get("data_models") or [], self.catalogue.all())
         config = ProjectConfig(tuple(models), body.get("full_sync_interval_hours", 24),
                                body.get("record_events_on_initial_sync", False),
                                domain.validate_origins(body.get("allowed_return_origins") or []))
@@ -126,7 +124,7 @@ class Connections:
             for c in followers:
                 saved = await repo.save(conn, c)
                 await self.emit(conn, saved, saved.status, "sync_config_changed", config)
-                provider = get_provider(c.provider_name)
+                provider = self.catalogue.get(c.provider_name)
                 if provider is not None and domain.missing_scopes(
                         provider, domain.desired_config(provider, c.requested_data_types, None, config), c.granted_scopes):
                     needing += 1
@@ -136,35 +134,52 @@ class Connections:
     # ---- connections ----
 
     async def create(self, project_id: str, user_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        provider = get_provider(str(body.get("provider_name", "")))
+        provider = self.catalogue.get(str(body.get("provider_name", "")))
         if provider is None:
-            names = ", ".join(p.name for p in all_providers())
-            raise Invalid("unknown provider", [{"field": "provider_name",
-                                                "message": f"unknown provider {body.get('provider_name')!r}; known: {names}"}])
+            names = ", ".join(p.name for p in self.catalogue.all())
+            raise Invalid("unknown provider", [{"field": "provider_name", "message":
+                          f"unknown provider {body.get('provider_name')!r}; known: {names}"}])
         types = domain.normalize_types(provider, body.get("requested_data_types") or [])
         own = self._own_config(provider, body, types)
+        config = provider.check_config(body.get("connection_config") or {})
+        secrets = given.check(provider, body.get("credentials"))
         async with self.pool.acquire() as conn:
             origins = (await repo.project_config(conn, project_id)).allowed_return_origins
         domain.check_return_url(body.get("return_url"), origins)
         now = self.clock()
-        # Providers without authorization connect at once (seed 004: "no authorization is needed").
-        connected = provider.auth_type == "none"
+        # Nothing for an end user to do: no authorization, the app's own grant, or a given key.
+        connected = provider.auth_type in ("none", "oauth2_client_credentials") or bool(secrets)
         c = Connection(
-            id=f"con_{uuid7().hex}", project_id=project_id, user_id=user_id, provider_name=provider.name,
-            requested_data_types=types, skip_permissions=bool(body.get("skip_permissions", False)),
-            return_url=body.get("return_url"), status="CONNECTED" if connected else "AUTH_REQUIRED",
-            sync_config=own, granted_scopes=None, version=1, created_at=now,
-            connected_at=now if connected else None, disconnected_at=None,
-        )
+            id=f"con_{uuid7().hex}", project_id=project_id, user_id=user_id,
+            provider_name=provider.name, requested_data_types=types,
+            skip_permissions=bool(body.get("skip_permissions", False)),
+            return_url=body.get("return_url"),
+            status="CONNECTED" if connected else "AUTH_REQUIRED", sync_config=own,
+            granted_scopes=None, version=1, created_at=now, connected_at=now if connected else None,
+            disconnected_at=None, connection_config=config)
+        async with self.pool.acquire() as conn:
+            ends = await self.integrations.endpoints(conn, c)
+        if secrets:
+            refused = await given.verify(self.http, provider, c, ends, secrets)
+            if refused:
+                raise Invalid(refused, [{"field": "credentials", "message": refused}])
+        return await self._insert(c, provider, secrets)
+
+    async def _insert(self, c: Connection, provider: Provider,
+                      secrets: dict[str, str] | None) -> dict[str, Any]:
         async with self.pool.acquire() as conn:
             try:
                 async with conn.transaction():
-                    stored = await repo.insert_connection(conn, c, provider.name if provider.unique else None)
-                    project = await repo.project_config(conn, project_id)
+                    stored = await repo.insert_connection(
+                        conn, c, provider.name if provider.unique else None)
+                    if secrets:
+                        sealed = given.seal(self.cipher, c.id, secrets)
+                        await repo.put_given_secret(conn, c.id, sealed)
+                    project = await repo.project_config(conn, c.project_id)
                     await self.emit(conn, stored, None, "created", project)
             except asyncpg.UniqueViolationError:
-                raise Conflict("unique_provider", f"user {user_id} already has a connection to {provider.name}, "
-                               "which allows one connection per user",
+                raise Conflict("unique_provider", f"user {c.user_id} already has a connection to "
+                               f"{provider.name}, which allows one connection per user",
                                [{"field": "provider_name", "message": "unique provider"}]) from None
         return self.view(stored, project)
 
@@ -193,7 +208,7 @@ class Connections:
             c = await repo.get(conn, connection_id, project_id, lock=True)
             if c is None:
                 raise NotFound(f"no connection {connection_id}")
-            provider = provider_of(c)
+            provider = self.provider_of(c)
             previous, now = c.status, self.clock()
             reasons = []
             if "requested_data_types" in body and body["requested_data_types"] is not None:
@@ -210,7 +225,7 @@ class Connections:
                     c.status, c.disconnected_at = "DISCONNECTED", now
                     # Disconnecting revokes Ferry's access: the tokens go.
                     await repo.delete_token(conn, c.id)
-                elif provider.auth_type == "none":
+                elif provider.auth_type in ("none", "oauth2_client_credentials"):
                     c.status, c.connected_at = "CONNECTED", now  # nothing to authorize: reconnect at once
                 else:
                     c.status = "AUTH_REQUIRED"

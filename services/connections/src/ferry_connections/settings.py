@@ -13,10 +13,9 @@ class Settings(KitSettings):
     token_active_key_id: str = Field(min_length=1)
     # Where end users' browsers reach Ferry (the gateway): redirect_url and the OAuth callback.
     public_url: str = "http://127.0.0.1:8080"
-    # Where end users' browsers reach the sandbox provider (its consent page).
+    # Where end users' browsers reach the sandbox provider (its consent page). OAuth clients
+    # are each project's own (integrations), never the install's.
     sandbox_public_url: str | None = None
-    oauth_client_id: str = "ferry"
-    oauth_client_secret: str | None = Field(None, repr=False)
     # A connect link (`redirect_url`) works this long; GET or PATCH of the connection gives a new one.
     connect_link_ttl_seconds: int = Field(7 * 86_400, ge=60)
     # The `state` of an authorization lives this long and is single use.

@@ -8,7 +8,16 @@ from fastapi import FastAPI
 
 from . import errors
 from .limits import MAX_BODY_BYTES, MAX_WRITE_BACK_BYTES, BodyGuard
-from .routes import catalogue, connect, connections, projects, records, syncs, webhooks
+from .routes import (
+    catalogue,
+    connect,
+    connections,
+    integrations,
+    projects,
+    records,
+    syncs,
+    webhooks,
+)
 
 
 def create_api(max_body_bytes: int = MAX_BODY_BYTES,
@@ -28,7 +37,8 @@ def create_api(max_body_bytes: int = MAX_BODY_BYTES,
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    for module in (projects, catalogue, connections, syncs, records, webhooks, connect):
+    for module in (projects, catalogue, integrations, connections, syncs, records, webhooks,
+                   connect):
         app.include_router(module.router)
     _document_body_limits(app, max_body_bytes, write_back_bytes)
     return app

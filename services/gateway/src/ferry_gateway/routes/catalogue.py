@@ -40,7 +40,9 @@ def _config_path(principal: Principal) -> str:
 
 @router.get("/v1/providers", tags=["providers"])
 async def providers(principal: CurrentPrincipal, up: Up) -> Any:
-    return relay(await call(up.connections, "GET", "/internal/providers"))
+    # `configured` is said for the caller's project only.
+    return relay(await call(up.connections, "GET", "/internal/providers",
+                            params={"project_id": principal.project.id}))
 
 
 @router.get("/v1/sync-config")

@@ -28,6 +28,16 @@ class ConnectionSyncConfigIn(BaseModel):
     data_models: list[ConnectionModelConfigIn]
 
 
+class Credentials(BaseModel):
+    """An API key, or a username and password, given for the end user."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    api_key: str | None = Field(None, min_length=1, max_length=4096)
+    username: str | None = Field(None, min_length=1, max_length=1024)
+    password: str | None = Field(None, min_length=1, max_length=4096)
+
+
 class ConnectionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -38,6 +48,11 @@ class ConnectionIn(BaseModel):
                                    description="http(s), no spaces or control characters; within the "
                                    "project's allowed_return_origins when it lists any")
     sync_config: ConnectionSyncConfigIn | None = None
+    connection_config: dict[str, str | int] | None = Field(
+        None, description="Values the provider declares (GET /v1/providers `connection_config`): "
+        "a missing or invalid one answers 422 naming `connection_config.<field>`")
+    credentials: Credentials | None = Field(
+        None, description="For api_key and basic providers: stored encrypted, never returned")
 
 
 class ConnectionPatch(BaseModel):

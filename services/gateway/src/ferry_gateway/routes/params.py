@@ -26,3 +26,5 @@ RecordId = Annotated[str, Path(pattern=r"^[^\x00-\x1f\x7f/.][^\x00-\x1f\x7f/]{0,
                                description="The provider's record id")]
 DataModel = Annotated[str, Path(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$", max_length=64,
                                 description="A data model name such as CONTACTS (any case)")]
+ProviderName = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,62}$", max_length=63,
+                                   description="A provider's name, as GET /v1/providers lists it")]
