@@ -159,24 +159,26 @@ class GitHub(Loopback):
                                f'<{base}{urlencode({**link, "page": last})}>; rel="last"')
         return JSONResponse(chunk, headers=headers)
 
-    async def create_issue(self, request: Request) -> Response:
+    async def _write(self, request: Request) -> tuple[str, dict[str, Any]] | Response:
         if (denied := self._denied(request)) is not None:
             return denied
         body = await request.json()
-        repo = f"{request.path_params['owner']}/{request.path_params['repo']}"
-        self.writes.append(("POST", request.url.path, body))
+        self.writes.append((request.method, request.url.path, body))
+        return f"{request.path_params['owner']}/{request.path_params['repo']}", body
+
+    async def create_issue(self, request: Request) -> Response:
+        if isinstance(got := await self._write(request), Response):
+            return got
+        repo, body = got
         if not body.get("title"):
             return JSONResponse({"message": "Validation Failed", "errors": [
                 {"resource": "Issue", "code": "missing_field", "field": "title"}]}, 422)
         return JSONResponse(self.new_issue(repo, body), 201)
 
     async def update_issue(self, request: Request) -> Response:
-        if (denied := self._denied(request)) is not None:
-            return denied
-        body = await request.json()
-        repo = f"{request.path_params['owner']}/{request.path_params['repo']}"
-        self.writes.append(("PATCH", request.url.path, body))
-        number = request.path_params["number"]
+        if isinstance(got := await self._write(request), Response):
+            return got
+        (repo, body), number = got, request.path_params["number"]
         if number not in self.repos.get(repo, {}):
             return JSONResponse({"message": "Not Found", "documentation_url": DOCS}, 404)
         self.touch(repo, number, **body)
