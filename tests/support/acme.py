@@ -15,15 +15,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from .loopback import Loopback
+
 # Its definitions, loaded through FERRY_CONNECTORS_PATH as a customer's own would be.
 DEFINITIONS = Path(__file__).parent / "definitions"
 API_KEY = "key-" + "a1" * 8
 USER, PASSWORD = "ada", "pw-" + "b2" * 6
 
 
-class Acme:
+class Acme(Loopback):
     def __init__(self) -> None:
-        self.url = ""
         self.authorizations: list[dict[str, str]] = []
         self.token_requests: list[dict[str, Any]] = []
         self.refresh_tokens: dict[str, str] = {}  # refresh token -> client id
@@ -31,31 +32,6 @@ class Acme:
             Route("/authorize", self.authorize), Route("/token", self.token, methods=["POST"]),
             Route("/cc/token", self.cc_token, methods=["POST"]), Route("/me", self.me),
             Route("/basic/me", self.basic_me)])
-
-    async def serve(self) -> Acme:
-        """Serve on a free loopback port (stop with `stop`)."""
-        import asyncio
-
-        import uvicorn
-        from ferry_kit.infra import free_port
-
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="warning",
-                                lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-        self._task = asyncio.create_task(self._server.serve())
-        while not self._server.started:
-            assert not self._task.done(), "the Acme provider did not start"
-            await asyncio.sleep(0.02)
-        return self
-
-    async def stop(self) -> None:
-        import asyncio
-
-        self._server.should_exit = True
-        await asyncio.wait_for(self._task, 5)
 
     async def authorize(self, request: Request) -> Response:
         query = dict(request.query_params)

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -18,7 +19,7 @@ from . import paging
 from .definition import Definition, EndpointDeletion, Model, Request, TombstoneDeletion
 from .errors import ProviderError, ProviderUnavailable, exhausted_wait, raise_for
 from .hooks import Hook, HttpRequest, NoHook
-from .template import TemplateError, format_time, get_path, render, render_value
+from .template import TemplateError, form_fields, format_time, get_path, render, render_value
 
 
 @dataclass(frozen=True)
@@ -80,10 +81,15 @@ class ConnectorClient:
         what = f"{request.method} {url.path}"
         # httpx replaces a URL's query with `params`: keep a next-page URL's own query.
         params = [*url.params.multi_items(), *request.params.items(), *self.params.items()]
+        # Case-insensitive: a model's `Accept` replaces the default `accept`, never joins it.
+        headers = httpx.Headers(self.headers)
+        headers.update(request.headers)
+        if request.form is not None:
+            headers["content-type"] = "application/x-www-form-urlencoded"
         try:
             response = await self.http.request(
                 request.method, url.copy_with(query=None), params=params,
-                json=request.json, headers={**self.headers, **request.headers})
+                headers=headers, **_body(request))
         except (httpx.TimeoutException, httpx.TransportError) as e:
             raise ProviderUnavailable(f"{what}: {type(e).__name__} reaching the provider") from e
         raise_for(response, what, self.definition)
@@ -161,6 +167,8 @@ class ConnectorClient:
         except TemplateError as e:
             raise ProviderError(f"{self.definition.name}/{model_name}: {e}") from e
         request = HttpRequest(op.method, self.base_url + path, json=body)
+        if op.encoding == "form":
+            request.json, request.form = None, form_fields(body)
         response = await self._send(model_name, request)
         try:
             record = get_path(response.json(), op.records)
@@ -176,6 +184,13 @@ class ConnectorClient:
     async def update_record(self, model_name: str, record_id_: str,
                             data: Mapping[str, Any]) -> dict[str, Any]:
         return await self.write(model_name, data, record_id_)
+
+
+def _body(request: HttpRequest) -> dict[str, Any]:
+    """httpx's arguments for the request's body: JSON, or form fields in their order."""
+    if request.form is None:
+        return {"json": request.json}
+    return {"content": urlencode(request.form)}
 
 
 def _rows(response: httpx.Response, path: str, request: HttpRequest) -> tuple[Any, list[Any]]:

@@ -263,6 +263,9 @@ class WriteOp(_Def):
     path: str = Field(description="template; {id} is the record id")
     body: Any = Field("{data}", description="template; {data} is the record the customer sent")
     records: str = Field("", description="body path of the written record; empty: the body")
+    encoding: Literal["json", "form"] = Field(
+        "json", description="form: application/x-www-form-urlencoded, nested keys as a[b][0]"
+                            " (Stripe)")
 
 
 class Write(_Def):
@@ -313,7 +316,9 @@ class ErrorRule(_Def):
 
     status: int = Field(ge=400, le=599)
     body_contains: str | None = None
-    decision: Literal["refresh", "retry_later", "fail_model", "fail_job"]
+    decision: Literal["refresh", "retry_later", "rate_limited", "fail_model", "fail_job"] = Field(
+        description="rate_limited: wait as the rate_limit headers say (a 403 that means a spent"
+                    " budget, as GitHub answers)")
 
 
 class Definition(_Def):

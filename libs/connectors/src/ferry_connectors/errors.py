@@ -118,6 +118,15 @@ def exhausted_wait(response: httpx.Response, limit: RateLimit) -> float | None:
     return reset_wait(response, limit) or 1.0
 
 
+def _rate_limited(response: httpx.Response, what: str, limit: RateLimit) -> RateLimited:
+    """Wait as Retry-After says, else until the declared reset header, else a second."""
+    wait = retry_after(response, default=-1.0, header=limit.retry_after_header)
+    if wait < 0:
+        wait = reset_wait(response, limit) or 1.0
+    return RateLimited(f"{what}: rate limited by the provider", retry_after=wait,
+                       status=response.status_code)
+
+
 _DECISIONS: dict[str, type[ConnectorError]] = {
     "refresh": AuthExpired, "retry_later": ProviderUnavailable,
     "fail_model": AccessDenied, "fail_job": ProviderError,
@@ -133,13 +142,12 @@ def raise_for(response: httpx.Response, what: str, definition: Definition | None
     excerpt = response.text[:200]
     for rule in definition.errors if definition else ():
         if rule.status == status and (rule.body_contains is None or rule.body_contains in excerpt):
+            if rule.decision == "rate_limited":
+                raise _rate_limited(response, what, limit)
             raise _DECISIONS[rule.decision](f"{what}: the provider answered {status}: {excerpt}",
                                             status=status)
     if status in limit.limited_statuses:
-        wait = retry_after(response, default=-1.0, header=limit.retry_after_header)
-        if wait < 0:
-            wait = reset_wait(response, limit) or 1.0
-        raise RateLimited(f"{what}: rate limited by the provider", retry_after=wait, status=status)
+        raise _rate_limited(response, what, limit)
     if status == 401:
         raise AuthExpired(f"{what}: the provider rejected the credentials (401)", status=status)
     if status == 403:

@@ -24,6 +24,7 @@ class HttpRequest:
     params: dict[str, Any] = field(default_factory=dict)
     json: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    form: list[tuple[str, str]] | None = None  # sent form-encoded instead of `json`
 
 
 class Hook(Protocol):

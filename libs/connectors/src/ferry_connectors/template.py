@@ -75,6 +75,21 @@ def render_value(template: Any, context: Mapping[str, Any]) -> Any:
     return template
 
 
+def form_fields(value: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """A JSON value as form fields with bracketed keys (`metadata[plan]`, `items[0][price]`), as
+    form-encoded APIs such as Stripe's read them; booleans as true/false, null as empty."""
+    if isinstance(value, Mapping):
+        pairs: list[tuple[str, str]] = []
+        for k, v in value.items():
+            pairs += form_fields(v, f"{prefix}[{k}]" if prefix else str(k))
+        return pairs
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in form_fields(v, f"{prefix}[{i}]")]
+    if isinstance(value, bool):
+        return [(prefix, "true" if value else "false")]
+    return [(prefix, "" if value is None else str(value))]
+
+
 def format_time(when: datetime, style: str, lookback_seconds: int = 0) -> str | int:
     """A time as a provider wants it: iso8601, date, epoch_seconds or epoch_millis."""
     when = when.astimezone(UTC) - timedelta(seconds=lookback_seconds)

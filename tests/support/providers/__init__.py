@@ -1,0 +1,1 @@
+"""Replay fixtures of real providers: local HTTP servers answering as their documentation shows."""
