@@ -12,7 +12,6 @@ from ferry_connectors import (
     ProviderError,
     RateLimited,
     get_definition,
-    get_provider,
 )
 from ferry_sandbox.app import create_app
 from ferry_sandbox.settings import Settings
@@ -85,13 +84,3 @@ async def test_write_back_creates_and_updates_a_record_at_the_provider(sandbox):
     updated = await client.update_record("CONTACTS", created["id"], {"first_name": "Augusta"})
     assert updated["id"] == created["id"] and updated["first_name"] == "Augusta" and updated["email"] == "ada@example.com"
     assert updated["updated_at"] >= created["updated_at"]
-
-
-def test_scopes_are_derived_from_access_levels_and_the_catalogue_lists_them():
-    sandbox = get_provider("sandbox")
-    assert sandbox.scopes_for({"contacts": "READ_WRITE", "INVOICES": "READ", "FILES": "DISABLED"}) == [
-        "contacts.read", "contacts.write", "invoices.read"]
-    entry = sandbox.catalogue_entry()
-    assert entry["auth_type"] == "oauth2" and entry["unique"] is False
-    assert {m["name"]: m["scopes"] for m in entry["data_models"]}["INVOICES"] == {"READ": ["invoices.read"], "WRITE": ["invoices.write"]}
-    assert get_provider("sandbox_noauth").catalogue_entry()["unique"] is True

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
-from ferry_connectors import ConnectorClient, get_definition, get_provider
+from ferry_connectors import ConnectorClient, get_definition
 from ferry_kit.infra import free_port
 from sandbox_harness import challenge_of
 from support.procs import ServiceProcess
@@ -56,7 +56,7 @@ async def test_a_connector_pages_through_what_an_end_user_approved_in_the_browse
             "response_type": "code",
             "client_id": "ferry",
             "redirect_uri": CALLBACK,
-            "scope": " ".join(get_provider("sandbox").scopes_for({"CONTACTS": "READ"})),
+            "scope": " ".join(get_definition("sandbox").models["CONTACTS"].scopes.READ),
             "state": "st-9",
             "code_challenge": challenge_of(verifier),
             "code_challenge_method": "S256",

@@ -141,3 +141,18 @@ def test_an_allowed_return_origin_must_be_a_bare_origin(origin):
     with pytest.raises(Invalid) as e:
         validate_origins([origin])
     assert e.value.details[0]["field"] == "allowed_return_origins[0]"
+
+
+def test_scopes_are_derived_from_access_levels_and_the_catalogue_lists_them():
+    from ferry_connections.catalogue import Provider
+    from ferry_connectors.loader import load_all
+
+    definitions = load_all()
+    sandbox = Provider(definitions["sandbox"])
+    assert sandbox.scopes_for({"contacts": "READ_WRITE", "INVOICES": "READ", "FILES": "DISABLED"}) == [
+        "contacts.read", "contacts.write", "invoices.read"]
+    entry = sandbox.entry(configured=False)
+    assert entry["auth_type"] == "oauth2" and entry["unique"] is False
+    scopes = {m["name"]: m["scopes"] for m in entry["data_models"]}
+    assert scopes["INVOICES"] == {"READ": ["invoices.read"], "WRITE": ["invoices.write"]}
+    assert Provider(definitions["sandbox_noauth"]).entry(configured=False)["unique"] is True

@@ -12,15 +12,12 @@ from .errors import (
 )
 from .registry import (
     all_definitions,
-    all_providers,
     get_definition,
-    get_provider,
     hook_of,
 )
-from .sdk import DataModel, Provider
 
 __all__ = [
-    "AccessDenied", "AuthExpired", "ConnectorClient", "ConnectorError", "DataModel", "Definition",
-    "Page", "Provider", "ProviderError", "ProviderUnavailable", "RateLimited", "all_definitions",
-    "all_providers", "get_definition", "get_provider", "hook_of", "record_id",
+    "AccessDenied", "AuthExpired", "ConnectorClient", "ConnectorError", "Definition",
+    "Page", "ProviderError", "ProviderUnavailable", "RateLimited", "all_definitions",
+    "get_definition", "hook_of", "record_id",
 ]
