@@ -250,8 +250,15 @@ class EndpointDeletion(_Def):
     request: Request
     records: str = Field("", description="body path of the list; empty: the body is the list")
     id: str = "id"
-    since_param: str = "since"
+    since_param: str | None = Field(
+        "since", description="query parameter carrying the time; null: the endpoint takes none")
     format: Literal["iso8601", "date", "epoch_seconds", "epoch_millis"] = "iso8601"
+    deleted_at: str | None = Field(
+        None, description="path of each row's deletion time; rows deleted before `since` are "
+        "skipped (for listings of every deleted record, such as HubSpot's `archived=true`)")
+    paging: Paging = Field(default_factory=lambda: NoPaging(type="none"))
+    page_size: int = Field(100, ge=1)
+    limit_param: str | None = Field(None, description="page size query parameter; null: none")
 
 
 Deletion = Annotated[
