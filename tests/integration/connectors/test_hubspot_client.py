@@ -92,7 +92,7 @@ async def test_write_back_sends_the_record_as_hubspot_properties(hubspot, client
 
 
 async def test_a_429_with_hubspots_headers_is_a_short_rate_limit(hubspot, client):
-    hubspot.rate_limit_next_searches(1)
+    hubspot.rate_limit_searches(1)
     with pytest.raises(RateLimited) as caught:
         await client.fetch_page("CONTACTS", None)
     assert caught.value.retry_after == 1.0

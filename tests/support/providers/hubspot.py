@@ -51,7 +51,7 @@ class HubSpot(LoopbackServer):
         self.searches: list[tuple[str, dict[str, Any]]] = []
         self.writes: list[tuple[str, str, Any]] = []
         self.rate_limited: list[str] = []  # the paths answered 429
-        self._limit_next, self._window = 0, (0, 0)
+        self._limit_next, self._limit_after, self._window = 0, 0, (0, 0)
         crm = "/crm/v3/objects/{kind:str}"
         super().__init__([Route("/oauth/authorize", self.authorize, methods=["GET", "POST"]),
                           Route("/oauth/v1/token", self.token, methods=["POST"]),
@@ -61,9 +61,10 @@ class HubSpot(LoopbackServer):
 
     # --- what the test changes -------------------------------------------------------------
 
-    def rate_limit_next_searches(self, n: int) -> None:
-        """The next `n` search requests are answered 429, as past the secondly limit."""
-        self._limit_next = n
+    def rate_limit_searches(self, n: int, after: int = 0) -> None:
+        """`n` search requests, once `after` more have been answered, get 429 (the secondly
+        limit)."""
+        self._limit_next, self._limit_after = n, after
 
     def expire_tokens(self) -> None:
         self.access_tokens = dict.fromkeys(self.access_tokens, 0.0)
@@ -160,7 +161,9 @@ class HubSpot(LoopbackServer):
             return refused
         kind, body = request.path_params["kind"], await request.json()
         self.searches.append((kind, body))
-        if self._limit_next > 0:
+        if self._limit_next > 0 and self._limit_after > 0:
+            self._limit_after -= 1
+        elif self._limit_next > 0:
             self._limit_next -= 1
             return self._too_many(request)
         try:
