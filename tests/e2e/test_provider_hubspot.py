@@ -22,11 +22,8 @@ MODELS = ["CONTACTS", "COMPANIES"]
 
 @pytest.fixture(scope="module")
 def hubspot():
-    server = HubSpot().start()
-    try:
+    with HubSpot().running() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -17,11 +17,8 @@ from support.providers.hubspot_account import Account
 
 @pytest.fixture(scope="module")
 def hubspot():
-    server = HubSpot().start()
-    try:
+    with HubSpot().running() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
