@@ -24,6 +24,8 @@ def hubspot():
 @pytest.fixture
 async def client(hubspot):
     hubspot.account = Account()
+    hubspot.searches.clear()
+    hubspot.rate_limited.clear()
     hubspot.access_tokens["at-test"] = time.time() + 600
     async with httpx.AsyncClient(timeout=10) as http:
         yield ConnectorClient(get_definition("hubspot"), http, base_url=hubspot.url,
@@ -94,3 +96,13 @@ async def test_a_429_with_hubspots_headers_is_a_short_rate_limit(hubspot, client
         await client.fetch_page("CONTACTS", None)
     assert caught.value.retry_after == 1.0
     assert hubspot.rate_limited == ["/crm/v3/objects/contacts/search"]
+
+
+async def test_past_the_10000_results_of_a_search_the_query_starts_again_from_the_last_record(
+        hubspot, client):
+    seeded = hubspot.account.seed("contacts", 10_150)
+    ids, pages = await _all(client, "CONTACTS")
+    assert set(ids) == set(seeded) and pages > 100  # a few at the restart time come twice
+    restarted = [body for _, body in hubspot.searches if body.get("filterGroups")]
+    assert restarted and "after" not in restarted[0]
+    assert max(int(body.get("after") or 0) for _, body in hubspot.searches) == 9_900

@@ -92,11 +92,12 @@ class ConnectorClient:
         raise_for(response, what, self.definition)
         return response
 
-    def _since(self, model: Model, request: HttpRequest, since: datetime) -> None:
+    def _since(self, model: Model, request: HttpRequest, since: datetime,
+               lookback: bool = True) -> None:
         inc = model.incremental
         if inc is None:
             return
-        value = format_time(since, inc.format, inc.lookback_seconds)
+        value = format_time(since, inc.format, inc.lookback_seconds if lookback else 0)
         if inc.param is not None:
             request.params[inc.param] = value
         else:
@@ -108,7 +109,10 @@ class ConnectorClient:
         """One page; `state` is the previous page's `next_state` (None/{} for the first)."""
         model = self.model(model_name)
         request = self._build(model_name, model.request)
-        if since is not None:
+        restart = parse_time(state.get("since")) if state else None
+        if restart is not None:  # a query started again past the provider's results cap
+            self._since(model, request, restart, lookback=False)
+        elif since is not None:
             self._since(model, request, since)
         paging.apply(model, dict(state) if state else None, request)
         response = await self._send(model_name, request)

@@ -155,6 +155,10 @@ class CursorPaging(_Def):
     cursor_param: str = Field(description="query parameter, or dotted body path when in: body")
     cursor_in: Literal["query", "body"] = "query"
     has_more_path: str | None = Field(None, description="a boolean that says more pages exist")
+    restart_after: int | None = Field(
+        None, ge=1, description="the provider answers at most this many results per query "
+        "(HubSpot's search: 10,000): the query starts again from the last record's change time "
+        "(needs `incremental` sorted ascending)")
 
 
 class CursorFromRecordPaging(_Def):
@@ -302,6 +306,9 @@ class Model(_Def):
     def _page_size_fits(self) -> Model:
         if self.max_page_size is not None and self.page_size > self.max_page_size:
             raise ValueError(f"page_size {self.page_size} is over max_page_size")
+        restarts = isinstance(self.paging, CursorPaging) and self.paging.restart_after
+        if restarts and (self.incremental is None or self.incremental.sorted != "ascending"):
+            raise ValueError("paging.restart_after needs incremental sorted ascending")
         return self
 
 
