@@ -2,7 +2,8 @@
 the loopback HubSpot: the project's app points at it, an end user connects through the connect
 page and HubSpot's consent page, the initial sync pages through the search API (past a 429),
 an incremental sync after the token expired picks up changes and archived contacts, and
-write-back reaches HubSpot as `{"properties": ...}`."""
+write-back reaches HubSpot as `{"properties": ...}`; once the app is uninstalled, HubSpot's
+BAD_REFRESH_TOKEN puts the connection in AUTH_ERROR."""
 
 from __future__ import annotations
 
@@ -79,6 +80,7 @@ async def test_hubspot_connects_syncs_pages_changes_archives_and_writes_back(api
 
     await _incremental(api, hubspot, cid, contacts)
     await _write_back(api, hubspot, cid)
+    await _uninstalled(api, hubspot, cid)
 
 
 async def _incremental(api: Api, hubspot: HubSpot, cid: str, contacts: list[str]) -> None:
@@ -120,3 +122,12 @@ async def _write_back(api: Api, hubspot: HubSpot, cid: str) -> None:
                                   {"properties": {"lastname": "Back"}})
     assert hubspot.account.objects["contacts"][rid].properties["lastname"] == "Back"
     assert updated.json()["data"]["properties"]["lastname"] == "Back"
+
+
+async def _uninstalled(api: Api, hubspot: HubSpot, cid: str) -> None:
+    hubspot.uninstall()
+    [job] = await api.sync(cid, [{"data_model": "COMPANIES"}])
+    done = await api.wait_job(job["id"])
+    assert done["status"] == "failed" and done["error"].startswith("auth_error:"), done
+    now = (await api.http.get(f"/v1/connections/{cid}")).json()
+    assert now["status"] == "AUTH_ERROR", now

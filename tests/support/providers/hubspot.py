@@ -69,6 +69,11 @@ class HubSpot(LoopbackServer):
     def expire_tokens(self) -> None:
         self.access_tokens = dict.fromkeys(self.access_tokens, 0.0)
 
+    def uninstall(self) -> None:
+        """The app is removed from the account: its tokens stop working, refresh tokens too."""
+        self.refresh_tokens.clear()
+        self.expire_tokens()
+
     # --- OAuth -----------------------------------------------------------------------------
 
     async def authorize(self, request: Request) -> Response:

@@ -44,6 +44,14 @@ class Capture(_Def):
     path: str = Field(description="dotted path in the token response, or the query parameter")
 
 
+class InvalidGrant(_Def):
+    """A token endpoint's own words for RFC 6749's `invalid_grant` (HubSpot answers
+    `{"status": "BAD_REFRESH_TOKEN"}`): the end user must connect again."""
+
+    path: str = Field(description="dotted path in the token endpoint's error answer")
+    values: list[str] = Field(min_length=1)
+
+
 class OAuth2Auth(_Def):
     """OAuth 2.0 authorization code (RFC 6749 4.1), with the provider app of each project."""
 
@@ -60,6 +68,8 @@ class OAuth2Auth(_Def):
     capture: list[Capture] = Field(default_factory=list)
     refresh: bool = Field(True, description="false: tokens cannot be refreshed")
     rotates_refresh_token: bool = Field(False, description="a refresh answers a new refresh token")
+    invalid_grant: InvalidGrant | None = Field(
+        None, description="how a refused grant is said, when not as `error: invalid_grant`")
     header: dict[str, str] = Field(
         default_factory=lambda: {"Authorization": "Bearer {access_token}"},
         description="how the access token is sent (template with {access_token})")
