@@ -185,9 +185,10 @@ class HubSpot(LoopbackServer):
             self.writes.append(("POST", request.url.path, body))
             obj = self.account.create(kind, body.get("properties") or {})
             return JSONResponse(obj.view(list(obj.properties)), 201, headers=self._limits())
+        url = str(request.url.remove_query_params("after"))
         try:
-            page = self.account.listing(kind, q.get("archived") == "true", int(q.get("limit", 10)),
-                                        q.get("after"), str(request.url.remove_query_params("after")))
+            page = self.account.listing(kind, q.get("archived") == "true",
+                                        int(q.get("limit", 10)), q.get("after"), url)
         except BadRequest as e:
             return _error(400, str(e), "VALIDATION_ERROR")
         return JSONResponse(page, headers=self._limits())
