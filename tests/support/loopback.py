@@ -1,12 +1,21 @@
-"""A Starlette app served by uvicorn on a free loopback port, inside the test's event loop."""
+"""Starlette apps served by uvicorn on a free loopback port, for the fake providers.
+
+`Loopback` runs inside the test's event loop; `LoopbackServer` runs in a thread of its own, for
+fixtures that must answer while the test blocks.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Self
 
 import uvicorn
 from ferry_kit.infra import free_port
+from starlette.applications import Starlette
+from starlette.routing import Route
 
 
 class Loopback:
@@ -31,3 +40,32 @@ class Loopback:
     async def stop(self) -> None:
         self._server.should_exit = True
         await asyncio.wait_for(self._task, 5)
+
+
+class LoopbackServer:
+    """Subclasses pass their routes; `start()` returns once the port answers."""
+
+    def __init__(self, routes: list[Route]) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(Starlette(routes=routes), host="127.0.0.1",
+                                                    port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> Self:
+        self.thread.start()
+        while not self.server.started:
+            threading.Event().wait(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+    @contextmanager
+    def running(self) -> Iterator[Self]:
+        self.start()
+        try:
+            yield self
+        finally:
+            self.stop()

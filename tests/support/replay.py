@@ -10,17 +10,15 @@ sends). Admin routes (`/_admin/{ds}/...`) seed and mutate data, and count reques
 from __future__ import annotations
 
 import asyncio
-import threading
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import uvicorn
-from ferry_kit.infra import free_port
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from .loopback import LoopbackServer
 
 
 @dataclass
@@ -64,29 +62,14 @@ def _since(value: str | None, fmt: str) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-class Replay:
+class Replay(LoopbackServer):
     def __init__(self) -> None:
         self.data: dict[str, Dataset] = {}
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        routes = [Route("/_admin/{ds}/seed", self.seed, methods=["POST"]),
-                  Route("/_admin/{ds}/mutate", self.mutate, methods=["POST"]),
-                  Route("/_admin/{ds}/stats", self.stats),
-                  Route("/{ds}/search", self.search, methods=["POST"]),
-                  Route("/{ds}/{style}", self.listing)]
-        self.server = uvicorn.Server(uvicorn.Config(Starlette(routes=routes), host="127.0.0.1",
-                                                    port=self.port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def start(self) -> Replay:
-        self.thread.start()
-        while not self.server.started:
-            threading.Event().wait(0.02)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
+        super().__init__([Route("/_admin/{ds}/seed", self.seed, methods=["POST"]),
+                          Route("/_admin/{ds}/mutate", self.mutate, methods=["POST"]),
+                          Route("/_admin/{ds}/stats", self.stats),
+                          Route("/{ds}/search", self.search, methods=["POST"]),
+                          Route("/{ds}/{style}", self.listing)])
 
     def ds(self, request: Request) -> Dataset:
         return self.data.setdefault(request.path_params["ds"], Dataset())

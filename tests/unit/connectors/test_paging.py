@@ -45,6 +45,21 @@ def test_a_cursor_stops_when_has_more_says_so_even_with_a_cursor():
     assert _next(m, None, {"next": "c9", "more": False}, ROWS) is None
 
 
+def test_a_cursor_past_the_results_cap_starts_the_query_again_from_the_last_record_time():
+    inc = {"body_filter": {"since": "{since}"}, "sorted": "ascending"}
+    m = _model({"type": "cursor", "cursor_path": "next", "cursor_param": "after",
+                "restart_after": 5}, incremental=inc)
+    rows = [{"id": "a", "updated_at": "2026-01-01T00:00:00Z"},
+            {"id": "b", "updated_at": "2026-01-02T00:00:00Z"}]
+    assert _next(m, None, {"next": "2"}, rows) == {"cursor": "2", "seen": 2}
+    restarted = _next(m, {"cursor": "2", "seen": 2}, {"next": "4"}, rows)
+    assert restarted == {"since": "2026-01-02T00:00:00+00:00"}
+    assert _next(m, restarted, {"next": "2"}, rows) == {"cursor": "2", "seen": 2,
+                                                        **restarted}
+    with pytest.raises(ValueError, match="sorted ascending"):
+        _model({"type": "cursor", "cursor_path": "n", "cursor_param": "a", "restart_after": 5})
+
+
 def test_a_cursor_from_the_last_record_follows_has_more():
     m = _model({"type": "cursor_from_record", "cursor_param": "starting_after",
                 "has_more_path": "has_more"})

@@ -19,7 +19,18 @@ from . import paging
 from .definition import Definition, EndpointDeletion, Model, Request, TombstoneDeletion
 from .errors import ProviderError, ProviderUnavailable, exhausted_wait, raise_for
 from .hooks import Hook, HttpRequest, NoHook
-from .template import TemplateError, form_fields, format_time, get_path, render, render_value
+from .template import (
+    TemplateError,
+    form_fields,
+    format_time,
+    get_path,
+    parse_time,
+    render,
+    render_value,
+)
+
+# A deletion listing is cut short past this many pages: a runaway cursor must not hold a job.
+MAX_DELETION_PAGES = 1000
 
 
 @dataclass(frozen=True)
@@ -95,11 +106,12 @@ class ConnectorClient:
         raise_for(response, what, self.definition)
         return response
 
-    def _since(self, model: Model, request: HttpRequest, since: datetime) -> None:
+    def _since(self, model: Model, request: HttpRequest, since: datetime,
+               lookback: bool = True) -> None:
         inc = model.incremental
         if inc is None:
             return
-        value = format_time(since, inc.format, inc.lookback_seconds)
+        value = format_time(since, inc.format, inc.lookback_seconds if lookback else 0)
         if inc.param is not None:
             request.params[inc.param] = value
         else:
@@ -111,7 +123,10 @@ class ConnectorClient:
         """One page; `state` is the previous page's `next_state` (None/{} for the first)."""
         model = self.model(model_name)
         request = self._build(model_name, model.request)
-        if since is not None:
+        restart = parse_time(state.get("since")) if state else None
+        if restart is not None:  # a query started again past the provider's results cap
+            self._since(model, request, restart, lookback=False)
+        elif since is not None:
             self._since(model, request, since)
         paging.apply(model, dict(state) if state else None, request)
         response = await self._send(model_name, request)
@@ -141,17 +156,30 @@ class ConnectorClient:
         return records, ids, deleted
 
     async def fetch_deleted(self, model_name: str, since: datetime) -> list[str]:
-        """Ids the model's "deleted since" endpoint lists (empty for other deletion styles)."""
+        """Ids the model's "deleted since" endpoint lists, over all its pages (empty for other
+        deletion styles)."""
         model = self.model(model_name)
         spec = model.deletion
         if not isinstance(spec, EndpointDeletion):
             return []
-        request = self._build(model_name, spec.request)
-        request.params[spec.since_param] = format_time(since, spec.format)
-        response = await self._send(model_name, request)
-        _, rows = _rows(response, spec.records, request)
-        ids = (get_path(r, spec.id) if isinstance(r, Mapping) else r for r in rows)
-        return [str(i) for i in ids if i is not None]
+        # The listing pages in a style of its own (HubSpot's archived listing: `after` in the
+        # query, where its search takes it in the body).
+        pager = Model(request=spec.request, paging=spec.paging, page_size=spec.page_size,
+                      limit_param=spec.limit_param)
+        ids: list[str] = []
+        state: dict[str, Any] | None = None
+        for _ in range(MAX_DELETION_PAGES):
+            request = self._build(model_name, spec.request)
+            if spec.since_param is not None:
+                request.params[spec.since_param] = format_time(since, spec.format)
+            paging.apply(pager, state, request)
+            response = await self._send(model_name, request)
+            body, rows = _rows(response, spec.records, request)
+            ids += _deleted_ids(spec, rows, since)
+            state = paging.follow(pager, state, body, rows, response)
+            if state is None:
+                break
+        return ids
 
     async def write(self, model_name: str, data: Mapping[str, Any],
                     record_id_: str | None = None) -> dict[str, Any]:
@@ -191,6 +219,18 @@ def _body(request: HttpRequest) -> dict[str, Any]:
     if request.form is None:
         return {"json": request.json}
     return {"content": urlencode(request.form)}
+
+
+def _deleted_ids(spec: EndpointDeletion, rows: list[Any], since: datetime) -> list[str]:
+    out = []
+    for row in rows:
+        if not isinstance(row, Mapping):
+            out.append(row)
+            continue
+        when = parse_time(get_path(row, spec.deleted_at)) if spec.deleted_at else None
+        if when is None or when >= since:
+            out.append(get_path(row, spec.id))
+    return [str(i) for i in out if i is not None]
 
 
 def _rows(response: httpx.Response, path: str, request: HttpRequest) -> tuple[Any, list[Any]]:

@@ -44,6 +44,14 @@ class Capture(_Def):
     path: str = Field(description="dotted path in the token response, or the query parameter")
 
 
+class InvalidGrant(_Def):
+    """A token endpoint's own words for RFC 6749's `invalid_grant` (HubSpot answers
+    `{"status": "BAD_REFRESH_TOKEN"}`): the end user must connect again."""
+
+    path: str = Field(description="dotted path in the token endpoint's error answer")
+    values: list[str] = Field(min_length=1)
+
+
 class OAuth2Auth(_Def):
     """OAuth 2.0 authorization code (RFC 6749 4.1), with the provider app of each project."""
 
@@ -60,6 +68,8 @@ class OAuth2Auth(_Def):
     capture: list[Capture] = Field(default_factory=list)
     refresh: bool = Field(True, description="false: tokens cannot be refreshed")
     rotates_refresh_token: bool = Field(False, description="a refresh answers a new refresh token")
+    invalid_grant: InvalidGrant | None = Field(
+        None, description="how a refused grant is said, when not as `error: invalid_grant`")
     header: dict[str, str] = Field(
         default_factory=lambda: {"Authorization": "Bearer {access_token}"},
         description="how the access token is sent (template with {access_token})")
@@ -155,6 +165,10 @@ class CursorPaging(_Def):
     cursor_param: str = Field(description="query parameter, or dotted body path when in: body")
     cursor_in: Literal["query", "body"] = "query"
     has_more_path: str | None = Field(None, description="a boolean that says more pages exist")
+    restart_after: int | None = Field(
+        None, ge=1, description="the provider answers at most this many results per query "
+        "(HubSpot's search: 10,000): the query starts again from the last record's change time "
+        "(needs `incremental` sorted ascending)")
 
 
 class CursorFromRecordPaging(_Def):
@@ -250,8 +264,15 @@ class EndpointDeletion(_Def):
     request: Request
     records: str = Field("", description="body path of the list; empty: the body is the list")
     id: str = "id"
-    since_param: str = "since"
+    since_param: str | None = Field(
+        "since", description="query parameter carrying the time; null: the endpoint takes none")
     format: Literal["iso8601", "date", "epoch_seconds", "epoch_millis"] = "iso8601"
+    deleted_at: str | None = Field(
+        None, description="path of each row's deletion time; rows deleted before `since` are "
+        "skipped (for listings of every deleted record, such as HubSpot's `archived=true`)")
+    paging: Paging = Field(default_factory=lambda: NoPaging(type="none"))
+    page_size: int = Field(100, ge=1)
+    limit_param: str | None = Field(None, description="page size query parameter; null: none")
 
 
 Deletion = Annotated[
@@ -298,6 +319,9 @@ class Model(_Def):
     def _page_size_fits(self) -> Model:
         if self.max_page_size is not None and self.page_size > self.max_page_size:
             raise ValueError(f"page_size {self.page_size} is over max_page_size")
+        restarts = isinstance(self.paging, CursorPaging) and self.paging.restart_after
+        if restarts and (self.incremental is None or self.incremental.sorted != "ascending"):
+            raise ValueError("paging.restart_after needs incremental sorted ascending")
         return self
 
 

@@ -21,8 +21,9 @@ from .definition import (
     PageNumberPaging,
     PageTokenPaging,
 )
+from .errors import ProviderError
 from .hooks import HttpRequest
-from .template import get_path, set_path
+from .template import get_path, parse_time, set_path
 
 State = dict[str, Any] | None
 
@@ -61,6 +62,29 @@ def _full(model: Model, rows: list[Any]) -> bool:
     return len(rows) >= model.page_size
 
 
+def _seen(p: CursorPaging, s: dict[str, Any], rows: list[Any]) -> dict[str, Any]:
+    """What a restartable query carries from page to page: its results so far, its start."""
+    if not p.restart_after:
+        return {}
+    return {"seen": int(s.get("seen", 0)) + len(rows),
+            **({"since": s["since"]} if s.get("since") else {})}
+
+
+def _restart(model: Model, p: CursorPaging, s: dict[str, Any], rows: list[Any]) -> State:
+    """Past the provider's results cap, a new query from the last record's change time (the
+    results are sorted on it); the records at that very time come again, unchanged."""
+    seen = int(s.get("seen", 0)) + len(rows)
+    if not p.restart_after or seen + model.page_size <= p.restart_after or not rows:
+        return None
+    path = (model.incremental.high_water_path if model.incremental else None) or model.updated_at
+    last = parse_time(get_path(rows[-1], path)) if path else None
+    if last is None:
+        return None
+    if s.get("since") == last.isoformat():
+        raise ProviderError(f"more than {p.restart_after} records changed at {last.isoformat()}")
+    return {"since": last.isoformat()}
+
+
 def follow(model: Model, state: State, body: Any, rows: list[Any],
            response: httpx.Response) -> State:
     """The state of the page after this one; None when this was the last."""
@@ -69,7 +93,9 @@ def follow(model: Model, state: State, body: Any, rows: list[Any],
         cursor = get_path(body, p.cursor_path)
         if p.has_more_path is not None and not get_path(body, p.has_more_path):
             return None
-        return {"cursor": cursor} if cursor not in (None, "") else None
+        if cursor in (None, ""):
+            return None
+        return _restart(model, p, s, rows) or {"cursor": cursor, **_seen(p, s, rows)}
     if isinstance(p, CursorFromRecordPaging):
         more = get_path(body, p.has_more_path) if p.has_more_path else _full(model, rows)
         last = get_path(rows[-1], p.record_path) if rows else None

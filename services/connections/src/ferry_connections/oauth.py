@@ -15,7 +15,12 @@ from typing import Any
 import httpx
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.httpx_client import AsyncOAuth2Client
-from ferry_connectors.definition import ClientCredentialsAuth, OAuth2Auth, TokenResponse
+from ferry_connectors.definition import (
+    ClientCredentialsAuth,
+    InvalidGrant,
+    OAuth2Auth,
+    TokenResponse,
+)
 
 # An `expires_in` past a year is not believed (1e308 would overflow a datetime).
 MAX_TOKEN_LIFETIME = 366 * 86_400.0
@@ -131,9 +136,11 @@ def _tokens(body: dict[str, Any], now: datetime, previous_refresh: str | None = 
                     expires_at, scopes, body)
 
 
-def _keeper(raw: dict[str, Any]) -> Callable[[httpx.Response], httpx.Response]:
+def _keeper(raw: dict[str, Any],
+            refused: InvalidGrant | None = None) -> Callable[[httpx.Response], httpx.Response]:
     """Keep the token endpoint's answer as sent, and hand authlib one without lifetimes: Ferry
-    reads those itself (nested, missing, absurd), authlib would choke on some."""
+    reads those itself (nested, missing, absurd), authlib would choke on some. A refusal in the
+    provider's own words (`refused`) becomes RFC 6749's `invalid_grant`."""
     def hook(resp: httpx.Response) -> httpx.Response:
         try:
             body = resp.json()
@@ -142,6 +149,9 @@ def _keeper(raw: dict[str, Any]) -> Callable[[httpx.Response], httpx.Response]:
         if not isinstance(body, dict):
             return resp
         raw.update(body)
+        if (refused is not None and resp.is_error and "error" not in body
+                and str(dig(body, refused.path)) in refused.values):
+            body = {"error": "invalid_grant", "error_description": str(body.get("message", ""))}
         body = {k: v for k, v in body.items() if k not in ("expires_in", "expires_at")}
         return httpx.Response(resp.status_code, json=body, request=resp.request)
     return hook
@@ -153,7 +163,8 @@ async def _grant(auth: OAuth2Auth | ClientCredentialsAuth, client: Client, **for
                                 token_endpoint_auth_method=auth.client_auth, timeout=TIMEOUT,
                                 follow_redirects=False, trust_env=False)
     for hook in ("access_token_response", "refresh_token_response"):
-        session.register_compliance_hook(hook, _keeper(raw))
+        session.register_compliance_hook(
+            hook, _keeper(raw, auth.invalid_grant if isinstance(auth, OAuth2Auth) else None))
     try:
         async with session:
             if form.get("grant_type") == "refresh_token":
