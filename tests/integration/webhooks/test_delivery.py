@@ -23,7 +23,7 @@ async def svc(service_env):
     from ferry_webhooks.settings import Settings
 
     port = free_port()
-    service = await start(Settings(webhooks_port=port, webhooks_allow_private_urls=True,
+    service = await start(Settings(webhooks_port=port, webhooks_allow_loopback_urls=True,
                                    webhooks_retry_schedule_seconds=[0.2, 0.2], webhooks_endpoint_concurrency=2,
                                    connections_url=f"http://127.0.0.1:{free_port()}"))
     sink = await Sink().start()
