@@ -14,6 +14,7 @@ import httpcore
 # Names the stub resolver knows; `.test` is reserved, so a leak to real DNS resolves nothing.
 NAMES: dict[str, list[str]] = {
     "localhost": ["127.0.0.1"],
+    "hooks.test": ["127.0.0.1"],
     "internal.test": ["10.1.2.3"],
     "metadata.test": ["169.254.169.254"],
     "mapped.test": ["::ffff:10.0.0.1"],
