@@ -24,8 +24,8 @@ class Scripted:
     (`None`: no answer until the client goes)."""
 
     def __init__(self, reply: bytes | None = b"HTTP/1.1 204 No Content\r\n\r\n",
-                 tls: ssl.SSLContext | None = None) -> None:
-        self.reply, self.tls = reply, tls
+                 tls: ssl.SSLContext | None = None, keep_alive: bool = False) -> None:
+        self.reply, self.tls, self.keep_alive = reply, tls, keep_alive
         self.requests: list[bytes] = []
         self.connections = 0
 
@@ -40,15 +40,18 @@ class Scripted:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = int(next((line.split(b":")[1] for line in head.split(b"\r\n")
-                               if line.lower().startswith(b"content-length:")), b"0"))
-            self.requests.append(head + await reader.readexactly(length))
-            if self.reply is None:
-                await reader.read()
-                return
-            writer.write(self.reply)
-            await writer.drain()
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = int(next((line.split(b":")[1] for line in head.split(b"\r\n")
+                                   if line.lower().startswith(b"content-length:")), b"0"))
+                self.requests.append(head + await reader.readexactly(length))
+                if self.reply is None:
+                    await reader.read()
+                    return
+                writer.write(self.reply)
+                await writer.drain()
+                if not self.keep_alive:
+                    return
         except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
             pass
         finally:
@@ -138,6 +141,20 @@ async def test_a_refused_connection_is_a_failed_attempt():
         port = s.getsockname()[1]  # bound, never listening: the connection is refused
         outcome, _ = await _attempt(f"http://127.0.0.1:{port}/hook", loopback=True)
     assert outcome.error.startswith("ConnectError") and outcome.status == "retrying"
+
+
+@pytest.mark.parametrize("keep_alive", [True, False])
+async def test_a_kept_alive_connection_is_reused_and_one_closed_by_the_server_is_not(keep_alive):
+    async with Scripted(keep_alive=keep_alive) as server:
+        network = LoopbackOnly()
+        deliverer = _deliverer(StubDNS(), network, loopback=True)
+        outcomes = []
+        for _ in range(3):
+            outcomes.append(await deliverer.attempt(_message(f"http://127.0.0.1:{server.port}/")))
+            await asyncio.sleep(0.05)  # lets the server's close arrive
+        await deliverer.client.aclose()
+    assert [o.status for o in outcomes] == ["delivered"] * 3
+    assert server.connections == len(network.connects) == (1 if keep_alive else 3)
 
 
 async def test_a_name_is_sent_as_host_while_the_connection_goes_to_its_checked_address():
