@@ -100,7 +100,9 @@ class LoopbackOnly(httpcore.AsyncNetworkBackend):
     """Records every connection asked for; opens only those to loopback."""
 
     def __init__(self) -> None:
-        self.inner = httpcore.AnyIOBackend()
+        from ferry_webhooks.client import AsyncioBackend
+
+        self.inner = AsyncioBackend()
         self.connects: list[tuple[str, int]] = []
 
     async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
