@@ -6,6 +6,7 @@ Only loopback may be opened up (for `ferry dev` and tests); metadata addresses n
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import re
 import socket
@@ -84,6 +85,7 @@ def refused(ip: IP, allow_loopback: bool = False) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)  # every delivery parses its endpoint's URL again
 def parse(url: str) -> Target:
     """The target of an acceptable URL; raises Blocked otherwise."""
     if any(ord(c) <= 0x20 or ord(c) == 0x7F for c in url):
