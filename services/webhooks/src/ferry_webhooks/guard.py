@@ -26,7 +26,6 @@ METADATA = {ipaddress.ip_address(a) for a in (
 # unicast: site-local, local-use NAT64 (RFC 8215) and Teredo, whose inner address is hidden.
 NOT_PUBLIC_V6 = [ipaddress.ip_network(n) for n in ("fec0::/10", "64:ff9b:1::/48", "2001::/32")]
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
-SIX_TO_FOUR = ipaddress.ip_network("2002::/16")
 LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)\Z")
 # WHATWG URL parsers read a host ending in a number as IPv4 (`2130706433`, `0x7f.1`, `0177.0.0.1`).
 NUMERIC = re.compile(r"(0x[0-9a-f]*|[0-9]+)\Z")
