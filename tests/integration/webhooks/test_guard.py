@@ -58,9 +58,9 @@ async def test_ssrf_table_rows_written_directly_are_refused_at_delivery_without_
     client, _, network = svc
     pid, cid = f"prj_table_{unique}", f"con_table_{unique}"
     # As if created while allowed, or the name now resolves elsewhere: the API would refuse them.
+    insert = "INSERT INTO webhooks.endpoints (id, project_id, url, secret) VALUES ($1, $2, $3, $4)"
     for i, (url, _) in enumerate(TABLE):
-        await pg.execute("INSERT INTO webhooks.endpoints (id, project_id, url, secret) "
-                         "VALUES ($1, $2, $3, $4)", f"ep_{unique}_{i}", pid, url, "whsec_" + "A" * 32)
+        await pg.execute(insert, f"ep_{unique}_{i}", pid, url, "whsec_" + "A" * 32)
     await publish(infra.bootstrap, SYNC_COMPLETED, [sync_completed(pid, cid)])
 
     async def attempted():
