@@ -173,7 +173,7 @@ def build_env(bootstrap: str, dsn: str, values: dict[str, str], gateway_port: in
         "FERRY_SANDBOX_ADMIN_TOKEN": values["sandbox_admin_token"],
         "FERRY_KAFKA_SESSION_TIMEOUT_MS": "3000",
         "FERRY_KAFKA_HEARTBEAT_INTERVAL_MS": "750",
-        "FERRY_WEBHOOKS_ALLOW_PRIVATE_URLS": "true",
+        "FERRY_WEBHOOKS_ALLOW_LOOPBACK_URLS": "true",
         "FERRY_TOPIC_PARTITIONS": os.environ.get("FERRY_TOPIC_PARTITIONS", "4"),
         "FERRY_LOG_LEVEL": os.environ.get("FERRY_LOG_LEVEL", "WARNING"),
     }

@@ -68,7 +68,7 @@ async def run(infra, rate: int, seconds: int, backlog: int, endpoints: int) -> N
                                            access_log=False, lifespan="off"))
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     server_task = asyncio.create_task(server.serve())
-    env = infra.env(FERRY_WEBHOOKS_PORT=str(port), FERRY_WEBHOOKS_ALLOW_PRIVATE_URLS="true",
+    env = infra.env(FERRY_WEBHOOKS_PORT=str(port), FERRY_WEBHOOKS_ALLOW_LOOPBACK_URLS="true",
                     FERRY_CONNECTIONS_URL=f"http://127.0.0.1:{free_port()}", FERRY_LOG_LEVEL="WARNING")
     proc = ServiceProcess("ferry_webhooks", env).start()
     producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap, max_batch_size=1024 * 1024, linger_ms=2)

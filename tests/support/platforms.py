@@ -29,7 +29,7 @@ class ProcessPlatform:
             FERRY_SANDBOX_ADMIN_TOKEN=self.sandbox_admin_token,
             FERRY_TOKEN_KEYS="t1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
             FERRY_TOKEN_ACTIVE_KEY_ID="t1",
-            FERRY_WEBHOOKS_ALLOW_PRIVATE_URLS="true",
+            FERRY_WEBHOOKS_ALLOW_LOOPBACK_URLS="true",
             FERRY_PUBLIC_URL=self.gateway_url,
             FERRY_PUBLIC_HOST=self.public_host,
             FERRY_SANDBOX_PUBLIC_URL=self.sandbox_url,

@@ -16,7 +16,7 @@ from webhooks_helpers import Sink, api, record_changed, until  # noqa: E402
 
 async def test_a_service_killed_mid_delivery_and_restarted_delivers_every_message(infra, service_env, unique, pg):
     port = free_port()
-    env = infra.env(FERRY_WEBHOOKS_PORT=str(port), FERRY_WEBHOOKS_ALLOW_PRIVATE_URLS="true",
+    env = infra.env(FERRY_WEBHOOKS_PORT=str(port), FERRY_WEBHOOKS_ALLOW_LOOPBACK_URLS="true",
                     FERRY_WEBHOOKS_RETRY_SCHEDULE_SECONDS="[0.2,0.2,0.2]", FERRY_WEBHOOKS_TIMEOUT_SECONDS="2",
                     FERRY_WEBHOOKS_LEASE_SECONDS="3", FERRY_CONNECTIONS_URL=f"http://127.0.0.1:{free_port()}")
     sink = await Sink().start()

@@ -12,6 +12,7 @@ from ferry_contracts.topics import CONNECTION_CHANGED, RECORD_CHANGED, SYNC_COMP
 from ferry_kit.infra import free_port
 from standardwebhooks.webhooks import Webhook
 from support.kafka import publish
+from support.ssrf import LoopbackOnly, StubDNS
 from webhooks_helpers import Sink, api, connection_changed, record_changed, sync_completed, until
 
 from ferry_cli.receiver import WebhookReceiver  # noqa: E402
@@ -23,9 +24,10 @@ async def svc(service_env):
     from ferry_webhooks.settings import Settings
 
     port = free_port()
-    service = await start(Settings(webhooks_port=port, webhooks_allow_private_urls=True,
+    service = await start(Settings(webhooks_port=port, webhooks_allow_loopback_urls=True,
                                    webhooks_retry_schedule_seconds=[0.2, 0.2], webhooks_endpoint_concurrency=2,
-                                   connections_url=f"http://127.0.0.1:{free_port()}"))
+                                   connections_url=f"http://127.0.0.1:{free_port()}"),
+                          StubDNS(), LoopbackOnly())
     sink = await Sink().start()
     client = api(port, service_env["FERRY_INTERNAL_TOKEN"])
     try:
@@ -71,6 +73,17 @@ async def test_a_sync_completion_arrives_signed_so_the_standard_webhooks_verifie
     [status] = receiver.of_type("connection_status_changed")
     assert status.data == {"connection_id": cid, "user_id": "u-42", "provider_name": "sandbox",
                            "status": "CONNECTED", "previous_status": "CONNECTING"}
+
+
+async def test_with_loopback_allowed_a_named_endpoint_gets_its_name_as_host_and_a_valid_signature(
+        svc, infra, unique):
+    client, sink = svc
+    pid, cid, name = f"prj_host_{unique}", f"con_host_{unique}", f"host-{unique}"
+    ep = await _endpoint(client, pid, f"http://hooks.test:{sink.port}/{name}")
+    await publish(infra.bootstrap, SYNC_COMPLETED, [sync_completed(pid, cid)])
+    [hit] = await until(lambda: sink.delivered(name), what="delivery to hooks.test")
+    assert hit.host == f"hooks.test:{sink.port}"
+    Webhook(ep["secret"]).verify(hit.body, hit.headers)
 
 
 async def test_a_receiver_failing_twice_then_succeeding_sees_three_attempts_with_the_same_webhook_id(svc, infra, unique):

@@ -26,6 +26,7 @@ class Hit:
     body: bytes
     at: float
     status: int = 0
+    host: str = ""
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -56,7 +57,8 @@ class Sink:
         async def receive(name: str, request: Request) -> Response:
             body = await request.body()
             headers = {k: v for k, v in request.headers.items() if k.startswith("webhook-")}
-            hit = Hit(name, headers.get("webhook-id", ""), headers, body, time.monotonic())
+            hit = Hit(name, headers.get("webhook-id", ""), headers, body, time.monotonic(),
+                      host=request.headers.get("host", ""))
             seen = sum(1 for h in self.hits if h.name == name and h.id == hit.id)
             self.hits.append(hit)
             b = self.behaviour.get(name, {})

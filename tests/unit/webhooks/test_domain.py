@@ -1,16 +1,14 @@
-"""Pure rules of the webhooks service: bodies, signatures, retries, filters, the SSRF guard."""
+"""Pure rules of the webhooks service: bodies, signatures, retries, filters."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import ipaddress
 from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
 from ferry_contracts import Envelope, RecordChanged, SyncCompleted
-from ferry_webhooks import domain, guard
+from ferry_webhooks import domain
 from ferry_webhooks.settings import DEFAULT_SCHEDULE, Settings
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
@@ -86,23 +84,3 @@ def test_a_record_event_carries_data_for_created_and_changed_fields_for_updated(
     assert data["changed_fields"] == {"a": {"old": 0, "new": 1}}
     kind, data = domain.record_event(rec("deleted"), None)
     assert kind == "record_deleted" and "data" not in data and data["record_id"] == "r"
-
-
-@pytest.mark.parametrize("ip", ["127.0.0.1", "10.0.0.1", "172.16.3.4", "192.168.1.1", "169.254.169.254",
-                                "169.254.1.1", "0.0.0.0", "224.0.0.1", "100.64.0.1", "::1", "fe80::1",
-                                "fd00:ec2::254", "::ffff:127.0.0.1", "240.0.0.1"])
-def test_non_public_addresses_are_refused(ip):
-    assert guard.refused(ipaddress.ip_address(ip))
-
-
-@pytest.mark.parametrize("ip", ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111"])
-def test_public_addresses_are_allowed(ip):
-    assert guard.refused(ipaddress.ip_address(ip)) is None
-
-
-def test_the_guard_refuses_a_name_resolving_to_loopback_and_other_schemes_unless_allowed_for_private():
-    with pytest.raises(guard.Blocked, match="loopback"):
-        asyncio.run(guard.check("http://localhost:8080/x", allow_private=False))
-    asyncio.run(guard.check("http://localhost:8080/x", allow_private=True))
-    with pytest.raises(guard.Blocked, match="http"):
-        asyncio.run(guard.check("ftp://example.com/", allow_private=True))

@@ -10,11 +10,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import httpcore
 from ferry_kit import logging as klog
 
 from . import domain, guard
 from . import repository as repo
-from .http1 import Http1Client, HttpError
+from .client import WebhookClient
 from .settings import Settings
 
 log = klog.get("ferry.webhooks.delivery")
@@ -24,12 +25,14 @@ EXCERPT_BYTES = 1024
 
 
 class Deliverer:
-    def __init__(self, settings: Settings, pool: asyncpg.Pool) -> None:
+    def __init__(self, settings: Settings, pool: asyncpg.Pool,
+                 resolve: guard.Resolve = guard.system_resolve,
+                 network: httpcore.AsyncNetworkBackend | None = None) -> None:
         self.s = settings
         self.pool = pool
         # Redirects are never followed: a 3xx is a failed attempt like any other non-2xx.
-        self.client = Http1Client(max_idle_per_origin=settings.webhooks_max_in_flight,
-                                  excerpt_bytes=EXCERPT_BYTES)
+        self.client = WebhookClient(settings.webhooks_allow_loopback_urls, resolve,
+                                    settings.webhooks_max_in_flight, EXCERPT_BYTES, network)
         self.in_flight: Counter[str] = Counter()
         self.total_in_flight = 0
         self._wake = asyncio.Event()
@@ -65,7 +68,7 @@ class Deliverer:
         if self._listener is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._listener.close(), 5)
-        self.client.close()
+        await self.client.aclose()
 
     def wake(self) -> None:
         self._wake.set()
@@ -131,17 +134,18 @@ class Deliverer:
         error: str | None = None
         excerpt: str | None = None
         try:
-            await guard.check(m["url"], self.s.webhooks_allow_private_urls)
+            # The URL here; its addresses when the client opens a connection (client.py).
+            target = guard.parse(m["url"])
             secrets = [m["secret"]] + ([m["previous_secret"]] if m["previous_secret"] else [])
             headers = domain.headers(m["id"], at, m["body"], secrets)
             async with asyncio.timeout(self.s.webhooks_timeout_seconds):
-                status, raw = await self.client.post(m["url"], m["body"].encode(), headers)
+                status, raw = await self.client.post(target, m["body"].encode(), headers)
             excerpt = raw.decode(errors="replace") or None
         except guard.Blocked as exc:
             error = f"blocked: {exc}"
         except TimeoutError:
             error = f"timeout after {self.s.webhooks_timeout_seconds:g} s"
-        except (OSError, HttpError) as exc:
+        except Exception as exc:  # refused, reset, TLS, malformed response: all failed attempts
             error = f"{type(exc).__name__}: {exc}"[:500]
         latency_ms = (time.perf_counter() - started) * 1000
         tries = m["tries"] + 1

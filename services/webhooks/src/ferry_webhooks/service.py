@@ -59,10 +59,12 @@ class ConnectionsUsers:
 
 
 class Webhooks:
-    def __init__(self, settings: Settings, pool: asyncpg.Pool, users: UserLookup) -> None:
+    def __init__(self, settings: Settings, pool: asyncpg.Pool, users: UserLookup,
+                 resolve: guard.Resolve = guard.system_resolve) -> None:
         self.settings = settings
         self.pool = pool
         self.users = users
+        self.resolve = resolve
 
     # --- events -> messages -----------------------------------------------------------------
 
@@ -151,7 +153,7 @@ class Webhooks:
             raise InvalidInput(f"event_types[{i}]", f"unknown event type {event_types[i]!r}; "  # type: ignore[index]
                                f"one of {', '.join(domain.EVENT_TYPES)}")
         try:
-            await guard.check(url, self.settings.webhooks_allow_private_urls)
+            await guard.check(url, self.settings.webhooks_allow_loopback_urls, self.resolve)
         except guard.Blocked as exc:
             raise InvalidInput("url", f"URL refused: {exc}") from None
         async with self.pool.acquire() as conn:

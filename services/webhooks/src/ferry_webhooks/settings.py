@@ -24,7 +24,9 @@ class Settings(KitSettings):
     webhooks_claim_batch: int = Field(200, ge=1, le=5000)
     # LISTEN/NOTIFY wakes the workers at once; this poll only catches retries becoming due.
     webhooks_poll_seconds: float = Field(0.1, gt=0)
-    webhooks_allow_private_urls: bool = False
+    # Lets endpoints on loopback through the SSRF guard, for `ferry dev` and tests only; no
+    # other non-public address can be allowed.
+    webhooks_allow_loopback_urls: bool = False
     webhooks_rotation_overlap_hours: float = Field(24.0, ge=0)
 
     @property
