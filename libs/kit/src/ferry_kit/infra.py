@@ -17,6 +17,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,36 +66,42 @@ class EmbeddedBroker:
         fd, log = tempfile.mkstemp(prefix="ferry-broker-", suffix=".log")
         os.close(fd)
         self.log_path = Path(log)
-        self.process = subprocess.Popen(
-            [str(binary), "broker", "--listener-url", url, "--advertised-listener-url", url],
-            stdout=self.log_path.open("wb"),
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            # Tansu exits 0 when its port is taken, so a live process is part of "ready".
-            if self.process.poll() is not None:
-                raise InfraError(
-                    f"the embedded broker exited with {self.process.returncode}; "
-                    f"log: {self.log_path.read_text()[-2000:]}"
-                )
-            if _port_open("127.0.0.1", self.port):
-                return self
-            time.sleep(0.05)
-        self.stop()
-        raise InfraError(f"the embedded broker did not listen on {self.port} in {timeout}s")
+        cmd = [str(binary), "broker", "--listener-url", url, "--advertised-listener-url", url]
+        # Tansu exits 0 when its port is taken, so a live process is part of "ready".
+        self.process = _spawn_until(cmd, self.log_path, "the embedded broker", timeout,
+                                    lambda: _port_open("127.0.0.1", self.port))
+        return self
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        _halt(self.process, signal.SIGTERM, 5)
         self.process = None
+
+
+def _spawn_until(cmd: list[str], log_path: Path, what: str, timeout: float,
+                 ready: Callable[[], bool]) -> subprocess.Popen[bytes]:
+    """Start `cmd` in a session of its own, logging to `log_path`, and wait until `ready()`."""
+    process = subprocess.Popen(cmd, stdout=log_path.open("wb"), stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise InfraError(f"{what} exited with {process.returncode}; "
+                             f"log: {log_path.read_text()[-2000:]}")
+        if ready():
+            return process
+        time.sleep(0.05)
+    _halt(process, signal.SIGTERM, 5)
+    raise InfraError(f"{what} was not ready in {timeout}s; log: {log_path}")
+
+
+def _halt(process: subprocess.Popen[bytes] | None, sig: int, grace: float) -> None:
+    if process and process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
 
 
 KAFKA_VERSION = "4.1.1"  # the same as the image in docker-compose.yml
@@ -219,45 +226,22 @@ class KafkaBroker:
             _run_checked([*base, "kafka.tools.StorageTool", "format", "-t", cluster_id,
                           "-c", str(props)], "formatting Kafka's storage")
         self.log_path = self.data_dir / "server.log"
-        self.process = subprocess.Popen(
-            [*base, "kafka.Kafka", str(props)],
-            stdout=self.log_path.open("wb"),
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise InfraError(f"Kafka exited with {self.process.returncode}; "
-                                 f"log: {self.log_path.read_text()[-2000:]}")
-            if b"Kafka Server started" in self.log_path.read_bytes():
-                return self
-            time.sleep(0.05)
-        self.stop()
-        raise InfraError(f"Kafka did not start in {timeout}s; log: {self.log_path}")
+        self.process = _spawn_until(
+            [*base, "kafka.Kafka", str(props)], self.log_path, "Kafka", timeout,
+            lambda: b"Kafka Server started" in self.log_path.read_bytes())
+        return self
 
     def restart(self, kill: bool = False) -> KafkaBroker:
         """Stop (SIGKILL when `kill`, as a crash) and start again on the same port and data."""
-        self._halt(kill)
+        _halt(self.process, signal.SIGKILL if kill else signal.SIGTERM, 20)
         return self.start()
 
     def stop(self) -> None:
-        self._halt(kill=False)
+        _halt(self.process, signal.SIGTERM, 20)
+        self.process = None
         if self.owns_data and self.data_dir is not None:
             shutil.rmtree(self.data_dir, ignore_errors=True)
             self.data_dir, self.owns_data = None, False
-
-    def _halt(self, kill: bool) -> None:
-        if self.process and self.process.poll() is None:
-            # The JVM's shutdown hook closes the logs cleanly, so a restart recovers nothing.
-            self.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        self.process = None
 
 
 DEFAULT_LOCAL_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
