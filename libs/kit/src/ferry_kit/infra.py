@@ -108,7 +108,8 @@ KAFKA_VERSION = "4.1.1"  # the same as the image in docker-compose.yml
 
 # Single node, test-friendly: Ferry's tests and `ferry dev` use 2-3 s sessions (the broker
 # refuses sessions below 6 s by default) and must not wait 3 s for a group's first rebalance;
-# a killed broker re-registers only once its old session ends (9 s by default).
+# a killed broker re-registers only once its old session ends (9 s by default). Topics are not
+# auto-created, as in docker-compose.yml: Ferry creates every topic it uses.
 _KAFKA_SETTINGS = """\
 process.roles=broker,controller
 node.id=1
@@ -119,7 +120,7 @@ controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 log.dirs={data}
 num.partitions=4
-auto.create.topics.enable=true
+auto.create.topics.enable=false
 offsets.topic.replication.factor=1
 offsets.topic.num.partitions=4
 transaction.state.log.replication.factor=1
