@@ -224,12 +224,12 @@ class KafkaBroker:
                 f"-Dlog4j2.configurationFile={self.data_dir / 'log4j2.properties'}"]
         if not (logs / "meta.properties").exists():
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-            _run_checked([*base, "kafka.tools.StorageTool", "format", "-t", cluster_id,
-                          "-c", str(props)], "formatting Kafka's storage")
-        self.log_path = self.data_dir / "server.log"
-        self.process = _spawn_until(
-            [*base, "kafka.Kafka", str(props)], self.log_path, "Kafka", timeout,
-            lambda: b"Kafka Server started" in self.log_path.read_bytes())
+            # One argument with "=": an id may start with "-", which reads as an option.
+            _run_checked([*base, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}",
+                          f"--config={props}"], "formatting Kafka's storage")
+        self.log_path = log = self.data_dir / "server.log"
+        self.process = _spawn_until([*base, "kafka.Kafka", str(props)], log, "Kafka", timeout,
+                                    lambda: b"Kafka Server started" in log.read_bytes())
         return self
 
     def restart(self, kill: bool = False) -> KafkaBroker:
