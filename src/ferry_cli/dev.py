@@ -107,7 +107,8 @@ class DevPlatform:
         from ferry_sandbox.settings import Settings
 
         port = int(self.env["FERRY_SANDBOX_PORT"])
-        server = uvicorn.Server(uvicorn.Config(create_app(Settings()), host="127.0.0.1", port=port, log_level="warning"))
+        server = uvicorn.Server(uvicorn.Config(create_app(Settings()), host="127.0.0.1", port=port,
+                                                log_level="warning", timeout_keep_alive=75))
         server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         task = asyncio.create_task(server.serve())
         while not server.started:

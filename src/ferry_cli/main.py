@@ -7,8 +7,11 @@ import json
 
 import typer
 
-app = typer.Typer(help="Ferry: an open-source managed sync platform.", no_args_is_help=True)
-project_app = typer.Typer(help="Manage projects (tenants).", no_args_is_help=True)
+# Pretty exceptions never show local variables: they may hold tokens and secrets.
+app = typer.Typer(help="Ferry: an open-source managed sync platform.", no_args_is_help=True,
+                  pretty_exceptions_show_locals=False)
+project_app = typer.Typer(help="Manage projects (tenants).", no_args_is_help=True,
+                          pretty_exceptions_show_locals=False)
 app.add_typer(project_app, name="project")
 
 SERVICES = ("gateway", "connections", "scheduler", "executor", "records", "webhooks")

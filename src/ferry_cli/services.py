@@ -67,4 +67,5 @@ def run_sandbox(host: str, port: int) -> None:
     from ferry_sandbox.app import create_app
     from ferry_sandbox.settings import Settings
 
-    uvicorn.run(create_app(Settings()), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(Settings()), host=host, port=port, log_level="warning",
+                timeout_keep_alive=75)

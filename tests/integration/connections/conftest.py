@@ -42,12 +42,14 @@ async def harness(service_env) -> AsyncIterator[Harness]:
     sandbox_port, port = free_port(), free_port()
     sandbox_url, url = f"http://127.0.0.1:{sandbox_port}", f"http://127.0.0.1:{port}"
     server, task = await _serve(create_app(SandboxSettings(admin_token=admin_token, public_url=sandbox_url)), sandbox_port)
+    token_keys = "t1:" + base64.b64encode(secrets.token_bytes(32)).decode()
     settings = Settings(
         connections_port=port, public_url=url, sandbox_url=sandbox_url, sandbox_public_url=sandbox_url,
-        token_keys="t1:" + base64.b64encode(secrets.token_bytes(32)).decode(), token_active_key_id="t1",
+        token_keys=token_keys, token_active_key_id="t1",
     )
     service = await start(settings)
     h = Harness(url, sandbox_url, service_env["FERRY_INTERNAL_TOKEN"], admin_token, service_env["FERRY_KAFKA_BOOTSTRAP"])
+    h.token_keys = token_keys
     try:
         yield h
     finally:

@@ -16,6 +16,7 @@ RETURN_URL = "http://127.0.0.1:9/done"
 class Harness:
     def __init__(self, url: str, sandbox_url: str, internal_token: str, sandbox_admin: str, bootstrap: str) -> None:
         self.url, self.sandbox_url, self.bootstrap = url, sandbox_url, bootstrap
+        self.token_keys = ""  # the service's FERRY_TOKEN_KEYS, to sign links as it does
         self.api = httpx.AsyncClient(base_url=url, headers={"x-ferry-internal-token": internal_token}, timeout=30)
         self.sandbox = httpx.AsyncClient(base_url=sandbox_url, headers={"authorization": f"Bearer {sandbox_admin}"},
                                          timeout=30)
@@ -77,3 +78,8 @@ class Harness:
         if rejected is not None:
             return await self.api.post(path + "/refresh", json={"rejected_token_sha256": rejected})
         return await (self.api.post(path + "/refresh") if refresh else self.api.get(path))
+
+    async def token_error(self, error: str) -> None:
+        """Make the sandbox's token endpoint answer this OAuth error ("" stops it)."""
+        resp = await self.sandbox.put("/_admin/faults", json={"token_error": error})
+        assert resp.status_code == 200, resp.text

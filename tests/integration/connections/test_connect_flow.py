@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import parse_qs, urlsplit
 
 from connections_harness import RETURN_URL
 from ferry_contracts.topics import CONNECTION_CHANGED
 from support.kafka import Collector
+
+from ferry_cli.formbrowser import FormBrowser
+
+
+def _cookies(browser: FormBrowser) -> str:
+    return "; ".join(f"{c.name}={c.value}" for c in browser.client.cookies.jar)
 
 
 async def test_an_end_user_connects_and_returns_with_success_and_the_connection_is_connected(harness, project):
@@ -68,10 +75,10 @@ async def test_a_state_is_single_use_so_a_replayed_callback_is_refused(harness, 
     browser = await harness.browse(conn["redirect_url"], ("connect", {}), ("approve", {"account": "replay"}),
                                    stop=f"{harness.url}/oauth/callback")
     callback = browser.url
-    first = await http.get(callback)
+    first = await http.get(callback, headers={"cookie": _cookies(browser)})
     assert first.status_code == 302 and "status=success" in first.headers["location"]
-    again = await http.get(callback)
-    assert again.status_code == 400 and "expired or was already used" in again.text
+    again = await http.get(callback, headers={"cookie": _cookies(browser)})
+    assert again.status_code == 400 and "expired, was already used" in again.text
 
 
 async def test_without_a_return_url_the_end_user_sees_a_result_page(harness, project):
@@ -101,3 +108,81 @@ async def test_tokens_in_the_database_are_encrypted_not_plaintext(harness, proje
     assert bytes(row["refresh_token"]).startswith(b"t1:")
     public = await harness.get(project, conn["id"])
     assert access not in str(public)
+
+
+async def _at_consent(harness, redirect_url: str) -> FormBrowser:
+    """A browser left at the provider's consent page, after Connect."""
+    browser = FormBrowser(stop_prefix=RETURN_URL)
+    await browser.open(redirect_url)
+    await browser.click("connect")
+    assert browser.url.startswith(f"{harness.sandbox_url}/oauth/authorize"), browser.url
+    return browser
+
+
+async def test_the_callback_is_refused_in_a_browser_without_the_cookie_of_the_one_that_started(
+        harness, project, http, pg):
+    conn = await harness.create(project)
+    browser = await harness.browse(conn["redirect_url"], ("connect", {}), ("approve", {"account": "csrf"}),
+                                   stop=f"{harness.url}/oauth/callback")
+    [cookie] = list(browser.client.cookies.jar)
+    assert cookie.path == "/oauth/callback" and not cookie.secure
+    assert cookie.has_nonstandard_attr("HttpOnly") and cookie.get_nonstandard_attr("SameSite") == "lax"
+    missing = await http.get(browser.url)
+    wrong = await http.get(browser.url, headers={"cookie": f"{cookie.name}=not-the-nonce"})
+    for resp in (missing, wrong):
+        assert resp.status_code == 400 and "another browser" in resp.text and "text/html" in resp.headers["content-type"]
+    assert (await harness.get(project, conn["id"]))["status"] == "CONNECTING"
+    assert await pg.fetchval("SELECT count(*) FROM connections.tokens WHERE connection_id = $1", conn["id"]) == 0
+    # The refusals did not burn the end user's own authorization.
+    own = await http.get(browser.url, headers={"cookie": _cookies(browser)})
+    assert own.status_code == 302 and "status=success" in own.headers["location"]
+
+
+async def test_an_expired_connect_link_shows_a_clear_page_and_does_nothing(harness, project, http):
+    from ferry_connections.crypto import Cipher
+
+    conn = await harness.create(project)
+    base = conn["redirect_url"].split("?")[0]
+    past = int(time.time()) - 1
+    mac = Cipher.from_settings(harness.token_keys, "t1").sign(f"{conn['id']}.{past}")
+    expired = f"{past}.{mac}"
+    page = await http.get(base, params={"t": expired})
+    assert page.status_code == 410 and "expired" in page.text and "CONTACTS" not in page.text
+    resp = await http.post(base, data={"action": "connect", "t": expired})
+    assert resp.status_code == 410 and (await harness.get(project, conn["id"]))["status"] == "AUTH_REQUIRED"
+    # Links never expire by more than the setting, and GET gives a fresh one.
+    expires = int(parse_qs(urlsplit(conn["redirect_url"]).query)["t"][0].split(".")[0])
+    assert 7 * 86400 - 60 <= expires - time.time() <= 7 * 86400
+    fresh = (await harness.get(project, conn["id"]))["redirect_url"]
+    assert (await http.get(fresh)).status_code == 200
+
+
+async def test_cancel_voids_the_authorization_left_open_at_the_provider(harness, project, http):
+    conn = await harness.create(project)
+    browser = await _at_consent(harness, conn["redirect_url"])
+    try:
+        token = parse_qs(urlsplit(conn["redirect_url"]).query)["t"][0]
+        await http.post(conn["redirect_url"].split("?")[0], data={"action": "cancel", "t": token})
+        await browser.click("approve", account="after-cancel")
+    finally:
+        await browser.close()
+    assert browser.page is not None and browser.page.status_code == 400, browser.url
+    assert (await harness.get(project, conn["id"]))["status"] == "AUTH_REQUIRED"
+
+
+async def test_a_disconnect_while_the_end_user_is_at_the_provider_wins_over_the_callback(harness, project, pg):
+    conn, _ = await harness.connected(project)
+    models = [{"data_model": "contacts", "access": "READ_WRITE"}, {"data_model": "invoices"}]
+    assert (await harness.patch(project, conn["id"], sync_config={"data_models": models})).status_code == 200
+    fresh = await harness.get(project, conn["id"])
+    assert fresh["missing_scopes"] == ["contacts.write"]
+    browser = await _at_consent(harness, fresh["redirect_url"])
+    try:
+        assert (await harness.patch(project, conn["id"], status="DISCONNECTED")).status_code == 200
+        await browser.click("approve", account="late")
+    finally:
+        await browser.close()
+    assert "status=abort" in browser.url and "connection_disconnected" in browser.url
+    after = await harness.get(project, conn["id"])
+    assert after["status"] == "DISCONNECTED" and after["granted_scopes"] == fresh["granted_scopes"]
+    assert await pg.fetchval("SELECT count(*) FROM connections.tokens WHERE connection_id = $1", conn["id"]) == 0

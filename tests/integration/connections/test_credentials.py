@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from ferry_contracts.topics import CONNECTION_CHANGED
 from ferry_kit.internal import token_fingerprint
 from support.kafka import Collector
@@ -117,3 +118,36 @@ async def test_a_provider_without_authorization_gets_its_static_token_at_once(ha
     assert body["access_token"] == f"static:{conn['id']}" and body["expires_at"] is None
     api = await harness.sandbox.get("/api/contacts", headers={"authorization": f"Bearer {body['access_token']}"})
     assert api.status_code == 200
+
+
+@pytest.mark.parametrize(("fault", "status", "code"), [
+    ("invalid_client", 502, "provider_auth_config"), ("unauthorized_client", 502, "provider_auth_config"),
+    ("server_error", 503, "provider_unavailable"),
+])
+async def test_a_refresh_failing_on_ferrys_client_or_the_provider_leaves_the_connection_as_it_is(
+        harness, project, pg, fault, status, code):
+    conn, account = await harness.connected(project)
+    await _expire(pg, harness, conn["id"], account)
+    await harness.token_error(fault)
+    try:
+        resp = await harness.credentials(conn["id"])
+    finally:
+        await harness.token_error("")
+    assert resp.status_code == status and resp.json()["error"]["code"] == code, resp.text
+    after = await harness.get(project, conn["id"])
+    assert after["status"] == "CONNECTED" and after["disconnected_at"] is None
+    assert await pg.fetchval("SELECT version FROM connections.connections WHERE id = $1", conn["id"]) == 3
+    # The grant still works once the fault is fixed: the tokens were kept.
+    assert (await harness.credentials(conn["id"])).status_code == 200
+
+
+async def test_only_invalid_grant_from_the_token_endpoint_means_the_end_user_must_reconnect(harness, project, pg):
+    conn, account = await harness.connected(project)
+    await _expire(pg, harness, conn["id"], account)
+    await harness.token_error("invalid_grant")
+    try:
+        resp = await harness.credentials(conn["id"])
+    finally:
+        await harness.token_error("")
+    assert resp.status_code == 409 and resp.json()["error"]["code"] == "auth_error"
+    assert (await harness.get(project, conn["id"]))["status"] == "AUTH_ERROR"

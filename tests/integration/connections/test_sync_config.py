@@ -18,7 +18,8 @@ async def test_the_catalogue_lists_each_provider_with_its_models_and_scopes(harn
 async def test_an_unset_project_config_is_the_default_and_a_put_round_trips(harness, project):
     path = f"/internal/projects/{project}/sync-config"
     assert (await harness.api.get(path)).json() == {"data_models": [], "full_sync_interval_hours": 24,
-                                                    "record_events_on_initial_sync": False, "is_default": True}
+                                                    "record_events_on_initial_sync": False, "is_default": True,
+                                                    "allowed_return_origins": []}
     body = {"data_models": [{"data_model": "contacts", "frequency": "CUSTOM", "interval_minutes": 15, "access": "READ_WRITE"}],
             "full_sync_interval_hours": 12}
     assert (await harness.api.put(path, json=body)).status_code == 200
@@ -92,3 +93,16 @@ async def test_a_connection_without_authorization_connects_at_once_and_its_event
         [event] = await events.wait(1)
     assert conn["status"] == "CONNECTED" and event.data.status == "CONNECTED" and event.connection_id == conn["id"]
     assert [m.data_model for m in event.data.sync_config] == ["FILES"]
+
+
+async def test_a_return_url_outside_the_projects_allowed_origins_is_refused(harness, project):
+    path = f"/internal/projects/{project}/sync-config"
+    bad = await harness.api.put(path, json={"allowed_return_origins": ["https://app.example.com/x"]})
+    assert bad.status_code == 422 and bad.json()["error"]["details"][0]["field"] == "allowed_return_origins[0]"
+    ok = await harness.api.put(path, json={"allowed_return_origins": ["HTTP://127.0.0.1:9"]})
+    assert ok.status_code == 200 and ok.json()["allowed_return_origins"] == ["http://127.0.0.1:9"]
+    await harness.create(project)  # RETURN_URL is http://127.0.0.1:9/done
+    refused = await harness.create(project, return_url="https://evil.example/done", expect=422)
+    assert refused["error"]["details"][0]["field"] == "return_url"
+    spaced = await harness.create(project, return_url="http://127.0.0.1:9/a b", expect=422)
+    assert "return_url" in spaced["error"]["message"]

@@ -6,7 +6,14 @@ import itertools
 
 import pytest
 from ferry_connections import domain
-from ferry_connections.domain import Conflict, Invalid, ModelConfig, ProjectConfig
+from ferry_connections.domain import (
+    Conflict,
+    Invalid,
+    ModelConfig,
+    ProjectConfig,
+    check_return_url,
+    validate_origins,
+)
 from ferry_connectors.registry import all_providers, get_provider
 
 SANDBOX = get_provider("sandbox")
@@ -102,3 +109,34 @@ def test_nothing_is_missing_before_any_authorization_or_for_providers_without_au
 def test_return_urls_keep_their_own_query():
     assert domain.with_query("https://app.example/done?x=1", status="abort", connection_id="c1") == \
         "https://app.example/done?x=1&status=abort&connection_id=c1"
+
+
+@pytest.mark.parametrize("url", [
+    "javascript:alert(1)", "ftp://example.com/x", "http://", "https:///path", "http://a b.com/",
+    "http://example.com/\r\nSet-Cookie:x=1", "http://example.com/\x00", "https://example.com/\x85",
+    "http://example.com:99999/", "//example.com/",
+])
+def test_a_return_url_that_is_not_a_plain_http_url_is_refused_naming_the_field(url):
+    with pytest.raises(Invalid) as e:
+        check_return_url(url, [])
+    assert e.value.details[0]["field"] == "return_url"
+
+
+def test_a_return_url_must_use_one_of_the_projects_allowed_origins_when_it_lists_any():
+    allowed = validate_origins(["https://App.example.com", "http://127.0.0.1:9"])
+    assert allowed == ("https://app.example.com", "http://127.0.0.1:9")
+    check_return_url("https://app.example.com:443/done?x=1", allowed)
+    check_return_url("http://127.0.0.1:9/done", allowed)
+    check_return_url("https://elsewhere.example/done", [])
+    for url in ("https://evil.example/done", "http://app.example.com/done", "https://app.example.com.evil/"):
+        with pytest.raises(Invalid) as e:
+            check_return_url(url, allowed)
+        assert e.value.details[0]["field"] == "return_url"
+
+
+@pytest.mark.parametrize("origin", ["https://app.example.com/", "https://app.example.com/path", "app.example.com",
+                                    "https://user@app.example.com", "https://app.example.com?q=1"])
+def test_an_allowed_return_origin_must_be_a_bare_origin(origin):
+    with pytest.raises(Invalid) as e:
+        validate_origins([origin])
+    assert e.value.details[0]["field"] == "allowed_return_origins[0]"

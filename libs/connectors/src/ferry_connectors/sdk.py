@@ -8,6 +8,7 @@ calls and maps the provider's failures onto the few errors the executor acts on.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -157,18 +158,37 @@ class Page:
     next_state: dict[str, Any] | None  # None: that was the last page
 
 
-def _retry_after(response: httpx.Response, default: float = 1.0) -> float:
-    value = response.headers.get("retry-after")
-    if not value:
+# A provider's Retry-After beyond a day is not believed (and 1e308 or inf must not overflow).
+MAX_RETRY_AFTER_SECONDS = 86_400.0
+
+
+def bounded_seconds(value: Any, *, maximum: float, default: float | None) -> float | None:
+    """A provider-given number of seconds, clamped to [0, maximum] (inf and 1e308 included);
+    `default` when it is not a number (nan, text, bool). Never raises."""
+    if isinstance(value, bool):
         return default
     try:
-        return max(0.0, float(value))
-    except ValueError:
+        seconds = float(value)
+    except OverflowError:  # an int past float's range
+        seconds = math.inf if value > 0 else -math.inf
+    except (TypeError, ValueError):
+        return default
+    if math.isnan(seconds):
+        return default
+    return min(max(seconds, 0.0), maximum)
+
+
+def _retry_after(response: httpx.Response, default: float = 1.0) -> float:
+    value = response.headers.get("retry-after", "").strip()
+    seconds = bounded_seconds(value, maximum=MAX_RETRY_AFTER_SECONDS, default=None)
+    if seconds is None and value:  # not a number of seconds: an HTTP date
         try:
             when = parsedate_to_datetime(value)
-            return max(0.0, (when - datetime.now(when.tzinfo)).total_seconds())
-        except (TypeError, ValueError):
-            return default
+            seconds = bounded_seconds((when - datetime.now(when.tzinfo)).total_seconds(),
+                                      maximum=MAX_RETRY_AFTER_SECONDS, default=None)
+        except (TypeError, ValueError, OverflowError):
+            pass
+    return default if seconds is None else seconds
 
 
 def _raise_for(response: httpx.Response, what: str) -> None:

@@ -6,26 +6,32 @@ import hashlib
 import hmac
 
 import httpx
-from fastapi import Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 
 HEADER = "x-ferry-internal-token"
 
 
 def guard(token: str):  # noqa: ANN201 - a FastAPI dependency
     """A dependency refusing calls that do not carry the internal token."""
+    if not token:  # "" would match a request without the header
+        raise ValueError("the internal token (FERRY_INTERNAL_TOKEN) must not be empty")
+    expected = token.encode()
 
     async def _check(request: Request) -> None:
         given = request.headers.get(HEADER, "")
-        if not hmac.compare_digest(given.encode(), token.encode()):
+        if not hmac.compare_digest(given.encode(), expected):
             raise HTTPException(status_code=401, detail="internal token required")
 
     return Depends(_check)
 
 
+def router(token: str) -> APIRouter:
+    """A service's `/internal` routes, mounted apart from any public one: each needs the token."""
+    return APIRouter(prefix="/internal", dependencies=[guard(token)])
+
+
 def client(base_url: str, token: str, timeout: float = 30.0) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=base_url, headers={HEADER: token}, timeout=timeout)
-
-
 
 
 def token_fingerprint(access_token: str) -> str:

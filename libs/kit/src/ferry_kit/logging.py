@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import structlog
+import structlog.tracebacks
 
 _SECRET_KEYS = re.compile(r"(token|secret|password|authorization|code_verifier|key)$", re.I)
 
@@ -18,18 +19,24 @@ def _redact(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
+def _renderers(fmt: str) -> list[Any]:
+    """Tracebacks without local variables: a frame's locals may hold a token or a client secret,
+    and structlog's default console formatter (rich) and its dict tracebacks both print them."""
+    if fmt == "json":
+        plain = structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+        return [structlog.processors.ExceptionRenderer(plain), structlog.processors.JSONRenderer()]
+    return [structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)]
+
+
 def configure(level: str = "INFO", fmt: str = "console") -> None:
     logging.basicConfig(level=level.upper(), format="%(message)s")
-    renderer: Any = (
-        structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer()
-    )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             _redact,
-            renderer,
+            *_renderers(fmt),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         cache_logger_on_first_use=True,

@@ -22,6 +22,8 @@ from .broker import Consumer, Handler, ensure_topics, make_broker
 from .outbox import OutboxRelay, make_producer
 from .settings import KitSettings
 
+KEEP_ALIVE_SECONDS = 75
+
 log = klog.get("ferry.runtime")
 
 Chore = Callable[[asyncpg.Connection], Awaitable[int]]
@@ -89,7 +91,10 @@ class Runtime:
             await asyncio.sleep(self.settings.housekeeping_interval_seconds)
 
     async def serve_http(self, app: FastAPI, host: str, port: int) -> None:
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+        # Idle keep-alive outlasts the clients' (httpx: 5 s), so a client never reuses a
+        # connection at the instant the server closes it ("Server disconnected").
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off",
+                                timeout_keep_alive=KEEP_ALIVE_SECONDS)
         server = uvicorn.Server(config)
         server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         task = asyncio.create_task(server.serve(), name=f"http-{self.name}")

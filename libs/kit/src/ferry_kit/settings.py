@@ -36,7 +36,7 @@ class KitSettings(BaseSettings):
     telemetry: Literal["off", "console", "otlp"] = "off"
     otlp_endpoint: str | None = None
     # Services call each other's internal HTTP APIs with this shared token; no default.
-    internal_token: str = Field(min_length=16)
+    internal_token: str = Field(min_length=16, repr=False)
     internal_host: str = "127.0.0.1"
     gateway_port: int = 8080
     connections_port: int = 8081

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 
 from .connect import ConnectFlow
 from .connect_page import create_router
-from .credentials import Credentials, Unavailable
+from .credentials import Credentials, Misconfigured, Unavailable
 from .domain import Conflict, Invalid
 from .service import Connections, NotFound
 
@@ -40,6 +40,7 @@ class ProjectSyncConfigIn(BaseModel):
     data_models: list[ModelConfigIn] = []
     full_sync_interval_hours: int = Field(24, ge=1, le=24 * 31)
     record_events_on_initial_sync: bool = False
+    allowed_return_origins: list[str] = Field([], max_length=100)
 
 
 class ConnectionModelConfigIn(ModelConfigIn):
@@ -58,7 +59,7 @@ class ConnectionIn(BaseModel):
     provider_name: str = Field(min_length=1)
     requested_data_types: list[str] = Field(min_length=1)
     skip_permissions: bool = False
-    return_url: str | None = Field(None, max_length=2048, pattern=r"^https?://")
+    return_url: str | None = Field(None, max_length=2048, pattern=r"^https?://[^\s\x00-\x1f\x7f]+$")
     sync_config: ConnectionSyncConfigIn | None = None
 
 
@@ -106,6 +107,11 @@ def _install_errors(app: FastAPI) -> None:
     async def _unavailable(_: Request, exc: Unavailable) -> JSONResponse:
         return _error(503, "provider_unavailable", f"the provider's token endpoint failed: {exc}")
 
+    @app.exception_handler(Misconfigured)
+    async def _misconfigured(_: Request, exc: Misconfigured) -> JSONResponse:
+        message = f"the provider refused Ferry's OAuth client (check its configuration): {exc}"
+        return _error(502, "provider_auth_config", message)
+
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         details = [{"field": _field(tuple(e["loc"])), "message": e["msg"], "type": e["type"]} for e in exc.errors()]
@@ -125,53 +131,54 @@ def _install_errors(app: FastAPI) -> None:
 def create_api(connections: Connections, flow: ConnectFlow, credentials: Credentials, token: str) -> FastAPI:
     app = FastAPI(title="Ferry connections", docs_url=None, redoc_url=None, openapi_url=None)
     _install_errors(app)
-    guard = [internal.guard(token)]
+    api = internal.router(token)
     app.include_router(create_router(flow))
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/internal/providers", dependencies=guard)
+    @api.get("/providers")
     async def providers() -> Any:
         return connections.providers()
 
-    @app.get("/internal/projects/{project_id}/sync-config", dependencies=guard)
+    @api.get("/projects/{project_id}/sync-config")
     async def get_sync_config(project_id: str) -> Any:
         return await connections.project_config(project_id)
 
-    @app.put("/internal/projects/{project_id}/sync-config", dependencies=guard)
+    @api.put("/projects/{project_id}/sync-config")
     async def put_sync_config(project_id: str, body: ProjectSyncConfigIn) -> Any:
         return await connections.put_project_config(project_id, body.model_dump(mode="json"))
 
-    @app.post("/internal/projects/{project_id}/users/{user_id}/connections", status_code=201, dependencies=guard)
+    @api.post("/projects/{project_id}/users/{user_id}/connections", status_code=201)
     async def create(project_id: str, user_id: str, body: ConnectionIn) -> Any:
         return await connections.create(project_id, user_id, body.model_dump(mode="json"))
 
-    @app.get("/internal/projects/{project_id}/users/{user_id}/connections", dependencies=guard)
+    @api.get("/projects/{project_id}/users/{user_id}/connections")
     async def list_connections(project_id: str, user_id: str) -> Any:
         return await connections.list(project_id, user_id)
 
-    @app.get("/internal/projects/{project_id}/connections/{connection_id}", dependencies=guard)
+    @api.get("/projects/{project_id}/connections/{connection_id}")
     async def get_connection(project_id: str, connection_id: str) -> Any:
         return await connections.get(project_id, connection_id)
 
-    @app.patch("/internal/projects/{project_id}/connections/{connection_id}", dependencies=guard)
+    @api.patch("/projects/{project_id}/connections/{connection_id}")
     async def patch(project_id: str, connection_id: str, body: ConnectionPatch) -> Any:
         return await connections.patch(project_id, connection_id, body.model_dump(mode="json", exclude_unset=True))
 
-    @app.delete("/internal/projects/{project_id}/connections/{connection_id}", status_code=204, dependencies=guard)
+    @api.delete("/projects/{project_id}/connections/{connection_id}", status_code=204)
     async def delete(project_id: str, connection_id: str) -> Response:
         await connections.delete(project_id, connection_id)
         return Response(status_code=204)
 
-    @app.get("/internal/connections/{connection_id}/credentials", dependencies=guard)
+    @api.get("/connections/{connection_id}/credentials")
     async def get_credentials(connection_id: str) -> Any:
         return await credentials.get(connection_id)
 
-    @app.post("/internal/connections/{connection_id}/credentials/refresh", dependencies=guard)
+    @api.post("/connections/{connection_id}/credentials/refresh")
     async def refresh_credentials(connection_id: str, body: RefreshBody | None = None) -> Any:
         rejected = body.rejected_token_sha256 if body else None
         return await credentials.get(connection_id, force=rejected is None, rejected=rejected)
 
+    app.include_router(api)
     return app

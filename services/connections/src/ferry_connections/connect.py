@@ -7,12 +7,15 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+from ferry_kit import logging as klog
 
 from . import domain, oauth
 from . import repository as repo
 from .domain import Connection, ModelConfig
 from .service import Connections, provider_of
 from .settings import Settings
+
+log = klog.get("ferry.connections.connect")
 
 
 class LinkInvalid(Exception):
@@ -31,6 +34,8 @@ class Outcome:
     status: str  # success | abort | pending
     connection_id: str
     message: str = ""
+    # Set when an authorization starts: the cookie (name, nonce) that binds it to this browser.
+    cookie: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -58,8 +63,12 @@ class ConnectFlow:
 
     async def _load(self, conn: Any, connection_id: str, token: str, *, lock: bool = False) -> Connection:
         c = await repo.get(conn, connection_id, lock=lock)
-        if c is None or not self.connections.cipher.verify(token or "", connection_id):
+        expires = self.connections.link_expiry(token or "", connection_id)
+        if c is None or expires is None:
             raise LinkInvalid("This connection link is not valid. Ask the app that sent you here for a new one.", 404)
+        if expires <= self.connections.clock():
+            raise LinkInvalid("This connection link has expired. Ask the app that sent you here for "
+                              "a new one.", 410)
         return c
 
     async def page(self, connection_id: str, token: str) -> PageView:
@@ -99,22 +108,23 @@ class ConnectFlow:
             scopes = domain.required_scopes(provider, desired)
             if c.status == "CONNECTED":  # asking for more: keep what was granted
                 scopes = sorted(set(scopes) | set(c.granted_scopes or []))
-            state, verifier = oauth.new_state(), oauth.new_verifier()
+            state, verifier, nonce = oauth.new_state(), oauth.new_verifier(), oauth.new_state()
             resume = "AUTH_REQUIRED" if c.status == "CONNECTING" else c.status
             await repo.add_session(
                 conn, oauth.state_hash(state), c.id, self.connections.cipher.encrypt(verifier, c.id), scopes, resume,
-                now + timedelta(seconds=self.settings.connect_state_ttl_seconds))
+                now + timedelta(seconds=self.settings.connect_state_ttl_seconds), oauth.state_hash(nonce))
             if c.status in ("AUTH_REQUIRED", "AUTH_ERROR"):
                 c.status = "CONNECTING"
                 saved = await repo.save(conn, c)
                 await self.connections.emit(conn, saved, previous, "connecting", project)
         url = oauth.authorize_url(provider, self.settings, client_id=self.settings.oauth_client_id,
                                   redirect_uri=self.callback_url, scopes=scopes, state=state, verifier=verifier)
-        return Outcome(url, "pending", connection_id)
+        return Outcome(url, "pending", connection_id, cookie=(oauth.browser_cookie(state), nonce))
 
     async def cancel(self, connection_id: str, token: str) -> Outcome:
         async with self.connections.pool.acquire() as conn, conn.transaction():
             c = await self._load(conn, connection_id, token, lock=True)
+            await repo.drop_sessions(conn, c.id)  # a consent page left open can no longer connect
             if c.status == "CONNECTING":
                 await self._revert(conn, c, "AUTH_REQUIRED", "cancelled")
         return _finish(c, "abort")
@@ -125,17 +135,22 @@ class ConnectFlow:
         saved = await repo.save(conn, c)
         await self.connections.emit(conn, saved, previous, reason)
 
-    async def callback(self, params: dict[str, str]) -> Outcome:
+    async def callback(self, params: dict[str, str], cookies: dict[str, str]) -> Outcome:
         state = params.get("state") or ""
         if not state:
             raise LinkInvalid("The provider answered without a state: start again from the app.")
+        nonce = cookies.get(oauth.browser_cookie(state))
+        if not nonce:  # login CSRF: someone else's authorization must not land in this browser
+            raise LinkInvalid("This authorization was started in another browser, or cookies are "
+                              "blocked. Start again from the app, in this browser.")
         pool, cipher = self.connections.pool, self.connections.cipher
         async with pool.acquire() as conn:
             # Taken (deleted) in its own transaction: a state is good for one callback only.
-            session = await repo.take_session(conn, oauth.state_hash(state))
+            session = await repo.take_session(conn, oauth.state_hash(state), oauth.state_hash(nonce))
             now = self.connections.clock()
             if session is None or session["expires_at"] <= now:
-                raise LinkInvalid("This authorization has expired or was already used. Start again from the app.")
+                raise LinkInvalid("This authorization has expired, was already used, or was started "
+                                  "in another browser. Start again from the app.")
             cid = session["connection_id"]
             c = await repo.get(conn, cid)
             if c is None:
@@ -147,6 +162,10 @@ class ConnectFlow:
                     tokens = await oauth.exchange_code(
                         self.http, provider_of(c), self.settings, code=code, redirect_uri=self.callback_url,
                         verifier=cipher.decrypt(session["code_verifier"], cid), now=now)
+                except oauth.ClientRejected as e:
+                    log.error("the provider refused Ferry's OAuth client at the code exchange; "
+                              "check its client id and secret", connection_id=cid, error=str(e))
+                    error = "token_exchange_failed"
                 except (oauth.TokenRejected, oauth.ProviderUnreachable):
                     error = "token_exchange_failed"
             async with conn.transaction():
@@ -157,6 +176,11 @@ class ConnectFlow:
                     if c.status == "CONNECTING":
                         await self._revert(conn, c, session["resume_status"], "authorization_denied")
                     return _finish(c, "abort", error=error or "access_denied")
+                # A disconnect (or a cancel) while the end user was at the provider wins: only
+                # CONNECTING (or CONNECTED asking for more scopes) may become CONNECTED.
+                if c.status != "CONNECTING" and (c.status, session["resume_status"]) != (
+                        "CONNECTED", "CONNECTED"):
+                    return _finish(c, "abort", error=f"connection_{c.status.lower()}")
                 await repo.put_token(
                     conn, cid, cipher.encrypt(tokens.access_token, cid),
                     cipher.encrypt(tokens.refresh_token, cid) if tokens.refresh_token else None,

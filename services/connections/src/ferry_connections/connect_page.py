@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from .connect import ConnectFlow, LinkInvalid, Outcome
+from .settings import Settings
 
 _pages = Environment(loader=PackageLoader("ferry_connections", "templates"), autoescape=select_autoescape())
 # Pages carry a signed link and lead to an authorization: never cached, never framed.
@@ -33,6 +35,18 @@ def _go(outcome: Outcome, code: int = 302) -> Response:
                  message=message.get(outcome.status, ""))
 
 
+def _bind(resp: Response, outcome: Outcome, settings: Settings) -> Response:
+    """The cookie that ties an authorization to this browser: sent back to the callback only,
+    also on the provider's top-level redirect (Lax), never readable by scripts."""
+    if outcome.cookie is not None:
+        name, nonce = outcome.cookie
+        public = urlsplit(settings.public_url)
+        resp.set_cookie(name, nonce, max_age=settings.connect_state_ttl_seconds,
+                        path=public.path.rstrip("/") + "/oauth/callback",
+                        secure=public.scheme == "https", httponly=True, samesite="lax")
+    return resp
+
+
 def create_router(flow: ConnectFlow) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
@@ -52,7 +66,8 @@ def create_router(flow: ConnectFlow) -> APIRouter:
                      action: Annotated[str, Form()] = "", t: Annotated[str, Form()] = "") -> Response:
         try:
             if action == "connect":
-                return _go(await flow.start(connection_id, t), 303)  # POST → GET
+                outcome = await flow.start(connection_id, t)
+                return _bind(_go(outcome, 303), outcome, flow.settings)  # POST → GET
             if action == "cancel":
                 return _go(await flow.cancel(connection_id, t), 303)
         except LinkInvalid as e:
@@ -62,7 +77,7 @@ def create_router(flow: ConnectFlow) -> APIRouter:
     @router.get("/oauth/callback")
     async def callback(request: Request) -> Response:
         try:
-            return _go(await flow.callback(dict(request.query_params)))
+            return _go(await flow.callback(dict(request.query_params), request.cookies))
         except LinkInvalid as e:
             return _error(e)
 

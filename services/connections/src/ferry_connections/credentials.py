@@ -28,6 +28,10 @@ class Unavailable(Exception):
     """The provider's token endpoint failed in a way that may pass; retry later."""
 
 
+class Misconfigured(Exception):
+    """The provider refused Ferry's OAuth client: an operator must fix its configuration."""
+
+
 class Credentials:
     def __init__(self, connections: Connections, settings: Settings, http: httpx.AsyncClient) -> None:
         self.connections, self.settings, self.http = connections, settings, http
@@ -84,7 +88,14 @@ class Credentials:
                     new = await oauth.refresh(self.http, provider, self.settings,
                                               refresh_token=cipher.decrypt(tok["refresh_token"], c.id), now=now)
                 except oauth.ProviderUnreachable as e:
+                    log.error("token refresh failed at the provider; the connection is unchanged",
+                              connection_id=c.id, provider=c.provider_name, error=str(e))
                     raise Unavailable(str(e)) from e
+                except oauth.ClientRejected as e:
+                    # Not the end user's fault: the connection stays as it is, an operator acts.
+                    log.error("the provider refused Ferry's OAuth client; check its client id and "
+                              "secret", connection_id=c.id, provider=c.provider_name, error=str(e))
+                    raise Misconfigured(str(e)) from e
                 except oauth.TokenRejected as e:
                     refused = e
                     previous = c.status

@@ -3,10 +3,12 @@ resolution, and the scopes a config needs."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from ferry_connectors.sdk import Provider
 from ferry_contracts import ModelSyncConfig
@@ -113,11 +115,52 @@ class ProjectConfig:
     data_models: tuple[ModelConfig, ...] = ()
     full_sync_interval_hours: int = 24
     record_events_on_initial_sync: bool = False
+    allowed_return_origins: tuple[str, ...] = ()  # empty: any
 
     def to_json(self) -> dict[str, Any]:
         return {"data_models": [m.to_json(with_sync_from=False) for m in self.data_models],
                 "full_sync_interval_hours": self.full_sync_interval_hours,
-                "record_events_on_initial_sync": self.record_events_on_initial_sync}
+                "record_events_on_initial_sync": self.record_events_on_initial_sync,
+                "allowed_return_origins": list(self.allowed_return_origins)}
+
+
+def origin_of(url: str) -> str | None:
+    """`scheme://host[:port]` of an http(s) URL (lower case, default port dropped); None when
+    it is not one, or holds whitespace or control characters (header and log injection)."""
+    if any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in url):
+        return None
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    default = {"http": 80, "https": 443}[parts.scheme.lower()]
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme.lower()}://{host}" + (f":{port}" if port not in (None, default) else "")
+
+
+def check_return_url(url: str | None, allowed_origins: Sequence[str]) -> None:
+    if url is None:
+        return
+    found = origin_of(url)
+    if found is None:
+        raise Invalid("invalid return_url", [{"field": "return_url", "message":
+                      "must be an http(s) URL with a host, without spaces or control characters"}])
+    if allowed_origins and found not in allowed_origins:
+        raise Invalid("return_url is not allowed", [{"field": "return_url", "message":
+                      f"origin {found} is not among the project's allowed_return_origins"}])
+
+
+def validate_origins(origins: Sequence[str]) -> tuple[str, ...]:
+    """The project's allowed return origins, normalised; 422 for anything but a bare origin."""
+    details = [{"field": f"allowed_return_origins[{i}]",
+                "message": "must be an http(s) origin such as https://app.example.com"}
+               for i, o in enumerate(origins) if origin_of(o) is None or origin_of(o) != o.lower()]
+    if details:
+        raise Invalid("invalid allowed_return_origins", details)
+    return tuple(dict.fromkeys(o.lower() for o in origins))
 
 
 def validate_models(

@@ -11,15 +11,27 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-from ferry_connectors.sdk import Provider
+from ferry_connectors.sdk import Provider, bounded_seconds
+
+# An `expires_in` past a year is not believed (1e308 would overflow a datetime).
+MAX_TOKEN_LIFETIME = 366 * 86_400.0
 
 
-class TokenRejected(Exception):
-    """The provider refused the grant (`invalid_grant`...): only the end user can fix it."""
+class Refused(Exception):
+    """The token endpoint answered an OAuth error (RFC 6749 5.2)."""
 
     def __init__(self, error: str, description: str = "") -> None:
         super().__init__(f"{error}: {description}" if description else error)
         self.error = error
+
+
+class TokenRejected(Refused):
+    """The provider refused the grant (`invalid_grant`): only the end user can fix it."""
+
+
+class ClientRejected(Refused):
+    """The provider refused Ferry itself (`invalid_client`, `unauthorized_client`...): a fault
+    of the OAuth client's configuration that an operator must fix, not the end user's grant."""
 
 
 class ProviderUnreachable(Exception):
@@ -43,6 +55,12 @@ def new_state() -> str:
 
 def state_hash(state: str) -> bytes:
     return hashlib.sha256(state.encode()).digest()
+
+
+def browser_cookie(state: str) -> str:
+    """The cookie binding an authorization to the browser that started it (one per `state`, so
+    two tabs connecting two accounts do not overwrite each other's)."""
+    return "ferry_oauth_" + state_hash(state).hex()[:16]
 
 
 def new_verifier() -> str:
@@ -76,8 +94,8 @@ def _tokens(body: dict[str, Any], now: datetime, previous_refresh: str | None = 
     access = body.get("access_token")
     if not isinstance(access, str) or not access:
         raise ProviderUnreachable("the token endpoint answered without an access_token")
-    expires_in = body.get("expires_in")
-    expires_at = now + timedelta(seconds=int(expires_in)) if isinstance(expires_in, (int, float)) else None
+    lifetime = bounded_seconds(body.get("expires_in"), maximum=MAX_TOKEN_LIFETIME, default=None)
+    expires_at = now + timedelta(seconds=lifetime) if lifetime is not None else None
     scope = body.get("scope")
     return TokenSet(access, body.get("refresh_token") or previous_refresh, expires_at,
                     scope.split() if isinstance(scope, str) else None)
@@ -93,7 +111,9 @@ async def _post(http: httpx.AsyncClient, url: str, form: dict[str, str]) -> dict
     except ValueError:
         body = {}
     if resp.status_code in (400, 401) and isinstance(body, dict) and body.get("error"):
-        raise TokenRejected(str(body["error"]), str(body.get("error_description", "")))
+        error, description = str(body["error"])[:100], str(body.get("error_description", ""))[:300]
+        # Only a refused grant is the end user's to fix (RFC 6749 5.2); the rest is ours.
+        raise (TokenRejected if error == "invalid_grant" else ClientRejected)(error, description)
     if resp.status_code >= 400 or not isinstance(body, dict):
         raise ProviderUnreachable(f"the token endpoint answered {resp.status_code}")
     return body

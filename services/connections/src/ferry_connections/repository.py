@@ -39,17 +39,21 @@ async def project_config(conn: asyncpg.Connection, project_id: str) -> ProjectCo
     if row is None:
         return ProjectConfig()
     return ProjectConfig(tuple(ModelConfig.from_json(m) for m in row["data_models"]),
-                         row["full_sync_interval_hours"], row["record_events_on_initial_sync"])
+                         row["full_sync_interval_hours"], row["record_events_on_initial_sync"],
+                         tuple(row["allowed_return_origins"]))
 
 
 async def put_project_config(conn: asyncpg.Connection, project_id: str, config: ProjectConfig) -> None:
     await conn.execute(
         "INSERT INTO project_sync_configs (project_id, data_models, full_sync_interval_hours, "
-        "record_events_on_initial_sync) VALUES ($1, $2, $3, $4) ON CONFLICT (project_id) DO UPDATE SET "
+        "record_events_on_initial_sync, allowed_return_origins) VALUES ($1, $2, $3, $4, $5) "
+        "ON CONFLICT (project_id) DO UPDATE SET "
         "data_models = EXCLUDED.data_models, full_sync_interval_hours = EXCLUDED.full_sync_interval_hours, "
-        "record_events_on_initial_sync = EXCLUDED.record_events_on_initial_sync, updated_at = now()",
+        "record_events_on_initial_sync = EXCLUDED.record_events_on_initial_sync, "
+        "allowed_return_origins = EXCLUDED.allowed_return_origins, updated_at = now()",
         project_id, [m.to_json(with_sync_from=False) for m in config.data_models],
         config.full_sync_interval_hours, config.record_events_on_initial_sync,
+        list(config.allowed_return_origins),
     )
 
 
@@ -139,15 +143,25 @@ async def delete_token(conn: asyncpg.Connection, connection_id: str) -> None:
 # ---- authorizations in flight ----
 
 async def add_session(conn: asyncpg.Connection, state_hash: bytes, connection_id: str, verifier: bytes,
-                      scopes: list[str], resume_status: str, expires_at: datetime) -> None:
+                      scopes: list[str], resume_status: str, expires_at: datetime,
+                      browser_hash: bytes) -> None:
     await conn.execute("DELETE FROM connect_sessions WHERE expires_at < now()")
     await conn.execute(
-        "INSERT INTO connect_sessions (state_hash, connection_id, code_verifier, scopes, resume_status, expires_at) "
-        "VALUES ($1,$2,$3,$4,$5,$6)", state_hash, connection_id, verifier, scopes, resume_status, expires_at)
+        "INSERT INTO connect_sessions (state_hash, connection_id, code_verifier, scopes, "
+        "resume_status, expires_at, browser_hash) VALUES ($1,$2,$3,$4,$5,$6,$7)",
+        state_hash, connection_id, verifier, scopes, resume_status, expires_at, browser_hash)
 
 
-async def take_session(conn: asyncpg.Connection, state_hash: bytes) -> asyncpg.Record | None:
-    """The authorization of this `state`, removed: a state is good for one callback only."""
+async def take_session(conn: asyncpg.Connection, state_hash: bytes,
+                       browser_hash: bytes) -> asyncpg.Record | None:
+    """The authorization of this `state` started by this browser, removed: a state is good for
+    one callback only."""
     return await conn.fetchrow(
-        "DELETE FROM connect_sessions WHERE state_hash = $1 "
-        "RETURNING connection_id, code_verifier, scopes, resume_status, expires_at", state_hash)
+        "DELETE FROM connect_sessions WHERE state_hash = $1 AND browser_hash = $2 "
+        "RETURNING connection_id, code_verifier, scopes, resume_status, expires_at",
+        state_hash, browser_hash)
+
+
+async def drop_sessions(conn: asyncpg.Connection, connection_id: str) -> None:
+    """Void every authorization in flight of the connection (cancel)."""
+    await conn.execute("DELETE FROM connect_sessions WHERE connection_id = $1", connection_id)

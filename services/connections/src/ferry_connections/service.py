@@ -51,8 +51,18 @@ class Connections:
     # ---- views ----
 
     def redirect_url(self, connection_id: str) -> str:
-        token = self.cipher.sign(connection_id)
+        """A connect link, signed with its expiry (`<unix time>.<MAC>`): links leak (mail,
+        chat, history), so each works for `connect_link_ttl_seconds` only."""
+        expires = int(self.clock().timestamp()) + self.settings.connect_link_ttl_seconds
+        token = f"{expires}.{self.cipher.sign(f'{connection_id}.{expires}')}"
         return f"{self.settings.public_url.rstrip('/')}/connect/{connection_id}?t={token}"
+
+    def link_expiry(self, token: str, connection_id: str) -> datetime | None:
+        """When a connect link expires; None when it is not one signed for this connection."""
+        expires, _, mac = token.partition(".")
+        if not self.cipher.verify(mac, f"{connection_id}.{expires}"):
+            return None
+        return datetime.fromtimestamp(int(expires), UTC)  # signed by us: digits
 
     def view(self, c: Connection, project: ProjectConfig) -> dict[str, Any]:
         """The connection JSON of API.md, plus `project_id`, `resolved_sync_config` and what a
@@ -107,7 +117,8 @@ class Connections:
     async def put_project_config(self, project_id: str, body: dict[str, Any]) -> dict[str, Any]:
         models = domain.validate_models(body.get("data_models") or [], all_providers())
         config = ProjectConfig(tuple(models), body.get("full_sync_interval_hours", 24),
-                               body.get("record_events_on_initial_sync", False))
+                               body.get("record_events_on_initial_sync", False),
+                               domain.validate_origins(body.get("allowed_return_origins") or []))
         needing = 0
         async with self.pool.acquire() as conn, conn.transaction():
             await repo.put_project_config(conn, project_id, config)
@@ -132,6 +143,9 @@ class Connections:
                                                 "message": f"unknown provider {body.get('provider_name')!r}; known: {names}"}])
         types = domain.normalize_types(provider, body.get("requested_data_types") or [])
         own = self._own_config(provider, body, types)
+        async with self.pool.acquire() as conn:
+            origins = (await repo.project_config(conn, project_id)).allowed_return_origins
+        domain.check_return_url(body.get("return_url"), origins)
         now = self.clock()
         # Providers without authorization connect at once (seed 004: "no authorization is needed").
         connected = provider.auth_type == "none"

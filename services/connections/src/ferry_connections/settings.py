@@ -8,7 +8,7 @@ from pydantic import Field
 
 class Settings(KitSettings):
     # Token encryption keys, "kid:<base64 of 32 bytes>[,kid2:...]"; required, no default.
-    token_keys: str = Field(min_length=4)
+    token_keys: str = Field(min_length=4, repr=False)
     # The key new ciphertexts are written under; the others still decrypt (key rotation).
     token_active_key_id: str = Field(min_length=1)
     # Where end users' browsers reach Ferry (the gateway): redirect_url and the OAuth callback.
@@ -16,7 +16,9 @@ class Settings(KitSettings):
     # Where end users' browsers reach the sandbox provider (its consent page).
     sandbox_public_url: str | None = None
     oauth_client_id: str = "ferry"
-    oauth_client_secret: str | None = None
+    oauth_client_secret: str | None = Field(None, repr=False)
+    # A connect link (`redirect_url`) works this long; GET or PATCH of the connection gives a new one.
+    connect_link_ttl_seconds: int = Field(7 * 86_400, ge=60)
     # The `state` of an authorization lives this long and is single use.
     connect_state_ttl_seconds: int = Field(600, ge=30)
     # Credentials expiring within this margin are refreshed before being handed out.

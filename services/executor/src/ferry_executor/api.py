@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import base64
+import re
 from datetime import date
 from typing import Any, Literal
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from ferry_kit import cursor as cursor_text
 from ferry_kit import internal
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
@@ -42,21 +43,18 @@ class RecordIn(BaseModel):
     project_id: str | None = None
 
 
-def _encode(job_id: str) -> str:
-    return base64.urlsafe_b64encode(job_id.encode()).decode().rstrip("=")
+_JOB_ID = re.compile(r"job_[0-9a-f]{32}")
 
 
 def _decode(cursor: str) -> str | None:
-    try:
-        value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return value if value.startswith("job_") else None
+    value = cursor_text.decode(cursor)
+    return value if value is not None and _JOB_ID.fullmatch(value) else None
 
 
 def create_api(jobs: Jobs, writeback: WriteBack, token: str) -> FastAPI:
-    app = FastAPI(title="Ferry executor (internal)", docs_url=None, redoc_url=None)
-    guard = [internal.guard(token)]
+    app = FastAPI(title="Ferry executor (internal)", docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    api = internal.router(token)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -72,7 +70,7 @@ def create_api(jobs: Jobs, writeback: WriteBack, token: str) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.post("/internal/connections/{connection_id}/syncs", status_code=202, dependencies=guard)
+    @api.post("/connections/{connection_id}/syncs", status_code=202)
     async def request_sync(connection_id: str, body: SyncIn) -> Any:
         rows = await jobs.request(
             connection_id=connection_id, project_id=body.project_id, provider_name=body.provider_name,
@@ -81,7 +79,7 @@ def create_api(jobs: Jobs, writeback: WriteBack, token: str) -> FastAPI:
         )
         return JSONResponse([job_json(r) for r in rows], status_code=202)
 
-    @app.get("/internal/connections/{connection_id}/syncs", dependencies=guard)
+    @api.get("/connections/{connection_id}/syncs")
     async def list_syncs(
         connection_id: str, status: str | None = None, data_model: str | None = None,
         limit: int = Query(50, ge=1, le=200), cursor: str | None = None,
@@ -99,9 +97,9 @@ def create_api(jobs: Jobs, writeback: WriteBack, token: str) -> FastAPI:
                                         limit=limit + 1, before_id=before)
         more = len(rows) > limit
         rows = rows[:limit]
-        return {"data": [job_json(r) for r in rows], "next_cursor": _encode(rows[-1]["id"]) if more else None}
+        return {"data": [job_json(r) for r in rows], "next_cursor": cursor_text.encode(rows[-1]["id"]) if more else None}
 
-    @app.get("/internal/syncs/{job_id}", dependencies=guard)
+    @api.get("/syncs/{job_id}")
     async def get_sync(job_id: str) -> Any:
         async with jobs.pool.acquire() as conn:
             row = await repo.get_job(conn, job_id)
@@ -109,7 +107,7 @@ def create_api(jobs: Jobs, writeback: WriteBack, token: str) -> FastAPI:
             return _error(404, "not_found", f"no sync job {job_id}")
         return {**job_json(row), "project_id": row["project_id"]}
 
-    @app.post("/internal/syncs/{job_id}/cancel", dependencies=guard)
+    @api.post("/syncs/{job_id}/cancel")
     async def cancel_sync(job_id: str) -> Any:
         before = None
         async with jobs.pool.acquire() as conn:
@@ -122,7 +120,7 @@ def create_api(jobs: Jobs, writeback: WriteBack, token: str) -> FastAPI:
         row = await jobs.cancel(job_id)
         return job_json(row)
 
-    @app.get("/internal/connections/{connection_id}/jobs-summary", dependencies=guard)
+    @api.get("/connections/{connection_id}/jobs-summary")
     async def summary(connection_id: str) -> Any:
         async with jobs.pool.acquire() as conn:
             rows = await repo.summary(conn, connection_id)
@@ -140,12 +138,13 @@ def create_api(jobs: Jobs, writeback: WriteBack, token: str) -> FastAPI:
             return _error(e.status, e.code, e.message, **headers)
         return JSONResponse(out, status_code=201 if record_id is None else 200)
 
-    @app.post("/internal/connections/{connection_id}/records/{data_model}", dependencies=guard)
+    @api.post("/connections/{connection_id}/records/{data_model}")
     async def create_record(connection_id: str, data_model: str, body: RecordIn) -> Any:
         return await _write(connection_id, data_model, body, None)
 
-    @app.patch("/internal/connections/{connection_id}/records/{data_model}/{record_id}", dependencies=guard)
+    @api.patch("/connections/{connection_id}/records/{data_model}/{record_id}")
     async def update_record(connection_id: str, data_model: str, record_id: str, body: RecordIn) -> Any:
         return await _write(connection_id, data_model, body, record_id)
 
+    app.include_router(api)
     return app

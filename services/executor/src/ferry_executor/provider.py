@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import asyncpg
@@ -24,7 +24,7 @@ class CredentialsError(Exception):
 
 @dataclass(frozen=True)
 class Credentials:
-    access_token: str
+    access_token: str = field(repr=False)  # never printed, even by accident
     base_url: str
     provider_name: str
     expires_at: datetime | None
@@ -56,13 +56,16 @@ class CredentialsClient:
             return Credentials(body["access_token"], body["base_url"], body.get("provider_name", ""),
                                domain.parse_time(body.get("expires_at")))
         try:
-            message = resp.json()["error"]["message"]
+            code, message = resp.json()["error"]["code"], resp.json()["error"]["message"]
         except (ValueError, KeyError, TypeError):
-            message = resp.text[:200]
+            code, message = "", resp.text[:200]
         if resp.status_code == 404:
             raise CredentialsError("the connection no longer exists", retryable=False)
         if resp.status_code == 409:
             raise CredentialsError(f"auth_error: {message}", retryable=False)
+        if code in ("provider_auth_config", "provider_unavailable"):
+            # Faults of Ferry's OAuth client or of the provider, not of the end user's grant.
+            raise CredentialsError(f"{code}: {message}", retryable=code == "provider_unavailable")
         raise CredentialsError(f"credentials unavailable ({resp.status_code}): {message}", retryable=resp.status_code >= 500)
 
 

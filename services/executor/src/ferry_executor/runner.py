@@ -202,7 +202,10 @@ class Runner:
                     try:
                         creds = await self.credentials.get(job["connection_id"], rejected=creds.access_token)
                     except CredentialsError as ce:
-                        await self._end(job, "failed", ce.message if ce.message.startswith("auth_error") else f"auth_error: {ce.message}", state)
+                        if ce.message.startswith(("auth_error", "provider_")):
+                            await self._retry_or_fail(job, state, ce.message, retryable=ce.retryable)
+                        else:
+                            await self._end(job, "failed", f"auth_error: {ce.message}", state)
                         return
                     client = ConnectorClient(provider, creds.base_url, creds.access_token, self.http)
                     refreshed = True

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 
 from . import errors
+from .limits import MAX_BODY_BYTES, MAX_WRITE_BACK_BYTES, BodyGuard
 from .routes import catalogue, connect, connections, projects, records, syncs, webhooks
 
 
-def create_api() -> FastAPI:
+def create_api(max_body_bytes: int = MAX_BODY_BYTES,
+               write_back_bytes: int = MAX_WRITE_BACK_BYTES) -> FastAPI:
     app = FastAPI(
         title="Ferry",
         version="0.1.0",
         description="Ferry keeps your users' third-party data in sync: connections, sync config, "
         "sync jobs, records with cursors, write-back and signed webhooks.",
+        # A path is exact: "/x/%2F" must be a 404, not a redirect to a path built from it.
+        redirect_slashes=False,
     )
     errors.install(app)
+    app.add_middleware(BodyGuard, max_bytes=max_body_bytes, write_back_bytes=write_back_bytes)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -23,4 +30,26 @@ def create_api() -> FastAPI:
 
     for module in (projects, catalogue, connections, syncs, records, webhooks, connect):
         app.include_router(module.router)
+    _document_body_limits(app, max_body_bytes, write_back_bytes)
     return app
+
+
+def _document_body_limits(app: FastAPI, max_body_bytes: int, write_back_bytes: int) -> None:
+    """Every operation that takes a body answers 413 past its limit: say so in the spec."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            for where, operations in build()["paths"].items():
+                for op in operations.values():
+                    if "requestBody" not in op:
+                        continue
+                    write_back = where.startswith("/v1/connections/{connection_id}/records/")
+                    limit = min(write_back_bytes, max_body_bytes) if write_back else max_body_bytes
+                    op["responses"]["413"] = {
+                        "description": f"The request body is over {limit} bytes "
+                        "(error code payload_too_large)",
+                    }
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

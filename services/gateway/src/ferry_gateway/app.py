@@ -24,7 +24,7 @@ class Service:
 async def start(settings: Settings) -> Service:
     runtime = Runtime("gateway", settings, MIGRATIONS)
     await runtime.open_database()
-    api = create_api()
+    api = create_api(settings.max_body_bytes, settings.max_write_back_body_bytes)
     upstreams = Upstreams.build(settings)
     api.state.settings = settings
     api.state.projects = ProjectRepository(runtime.pool)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import jwt
 from fastapi import Depends, Request
 
-from .domain import SECRET_KEY_PREFIX, Project, audience
+from .domain import PROJECT_ID, SECRET_KEY_PREFIX, Project, audience
 from .errors import ApiError
 
 
@@ -61,7 +61,9 @@ async def authenticate(request: Request) -> Principal:
         return Principal(project)
     host = request.app.state.settings.public_host
     prefix = f"{host}/"
-    candidates = [a[len(prefix):] for a in _audiences(token) if a.startswith(prefix)]
+    # Only well-formed project ids are looked up: an audience is attacker-chosen text.
+    candidates = [a[len(prefix):] for a in _audiences(token)
+                  if a.startswith(prefix) and PROJECT_ID.fullmatch(a[len(prefix):])]
     if not candidates:
         raise _unauthorized("invalid_audience", f"the token's aud must contain \"{host}/<project_id>\"")
     project = None

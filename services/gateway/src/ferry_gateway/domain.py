@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 SECRET_KEY_PREFIX = "fsk_"
+PROJECT_ID = re.compile(r"proj_[0-9a-f]{16}")
 
 
 @dataclass(frozen=True)
 class Project:
     id: str
     name: str
-    signing_key: str
+    signing_key: str = field(repr=False)  # secrets are never printed, even by accident
     created_at: datetime
 
 
 @dataclass(frozen=True)
 class NewProject:
     project: Project
-    secret_key: str
+    secret_key: str = field(repr=False)
 
 
 def new_project_id() -> str:

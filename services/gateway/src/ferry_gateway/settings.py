@@ -5,6 +5,8 @@ from __future__ import annotations
 from ferry_kit.settings import KitSettings
 from pydantic import Field
 
+from .limits import MAX_BODY_BYTES, MAX_WRITE_BACK_BYTES
+
 
 class Settings(KitSettings):
     # Operators create projects with this token (`POST /v1/projects`); no default.
@@ -15,3 +17,6 @@ class Settings(KitSettings):
     proxy_timeout_seconds: float = 30.0
     # The public API listens here; None = internal_host.
     bind_host: str | None = None
+    # Request bodies over these sizes answer 413 (write-back: POST/PATCH of a record).
+    max_body_bytes: int = Field(MAX_BODY_BYTES, ge=1024)
+    max_write_back_body_bytes: int = Field(MAX_WRITE_BACK_BYTES, ge=1024)

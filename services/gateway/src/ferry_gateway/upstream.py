@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from fastapi import Response
@@ -38,6 +39,18 @@ class Upstreams:
     async def close(self) -> None:
         for c in (self.connections, self.scheduler, self.executor, self.records, self.webhooks):
             await c.aclose()
+
+
+def path(*segments: str) -> str:
+    """An upstream path from pieces, each percent-encoded as exactly one segment.
+
+    Route patterns already refuse odd ids; this is the second wall: a piece can never add a
+    segment, climb out of one (`..`) or end up empty, whatever a route lets through.
+    """
+    for s in segments:
+        if s in ("", ".", ".."):
+            raise ApiError(404, "not_found", "no such resource")
+    return "/" + "/".join(quote(s, safe="") for s in segments)
 
 
 async def call(

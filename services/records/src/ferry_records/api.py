@@ -37,9 +37,10 @@ def _bool(value: str | None, field: str) -> bool | None | JSONResponse:
 
 
 def create_api(records: Records, token: str) -> FastAPI:
-    app = FastAPI(title="Ferry records (internal)", docs_url=None, redoc_url=None)
+    app = FastAPI(title="Ferry records (internal)", docs_url=None, redoc_url=None,
+                  openapi_url=None)
     pool: asyncpg.Pool = records.pool
-    guard = [internal.guard(token)]
+    api = internal.router(token)
 
     @app.exception_handler(HTTPException)
     async def _http(_: Request, exc: HTTPException) -> JSONResponse:
@@ -49,7 +50,7 @@ def create_api(records: Records, token: str) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/internal/connections/{connection_id}/records/{data_model}", dependencies=guard)
+    @api.get("/connections/{connection_id}/records/{data_model}")
     async def list_records(
         connection_id: str, data_model: str, cursor: str | None = None, limit: str | None = None,
         modified_after: str | None = None, include_deleted: str | None = None,
@@ -93,7 +94,7 @@ def create_api(records: Records, token: str) -> FastAPI:
             "has_more": more,
         }
 
-    @app.get("/internal/connections/{connection_id}/sync-state", dependencies=guard)
+    @api.get("/connections/{connection_id}/sync-state")
     async def sync_state(connection_id: str) -> Any:
         async with pool.acquire() as conn:
             rows = await repo.model_states(conn, connection_id)
@@ -102,8 +103,9 @@ def create_api(records: Records, token: str) -> FastAPI:
              "last_error": r["last_error"], "held_deletions": r["held_deletions"]} for r in rows
         ]}
 
-    @app.post("/internal/connections/{connection_id}/records/{data_model}/deletions/confirm", dependencies=guard)
+    @api.post("/connections/{connection_id}/records/{data_model}/deletions/confirm")
     async def confirm(connection_id: str, data_model: str) -> Any:
         return {"deleted": await records.confirm_deletions(connection_id, data_model)}
 
+    app.include_router(api)
     return app

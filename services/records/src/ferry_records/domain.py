@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from ferry_kit import cursor
 
 _CANON = orjson.OPT_SORT_KEYS
 
@@ -62,18 +62,11 @@ def changed_fields(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str,
 
 
 def encode_cursor(position: int) -> str:
-    return base64.urlsafe_b64encode(f"v1:{position}".encode()).decode().rstrip("=")
+    return cursor.encode_position("v1", position)
 
 
-def decode_cursor(cursor: str) -> int | None:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):
-        return None
-    prefix, _, number = raw.partition(":")
-    if prefix != "v1" or not number.isdigit():
-        return None
-    return int(number)
+def decode_cursor(value: str) -> int | None:
+    return cursor.decode_position(value, "v1")
 
 
 def provider_time(value: Any) -> datetime | None:

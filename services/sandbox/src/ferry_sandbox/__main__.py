@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         port=settings.port,
         log_level="warning",
         access_log=False,
+        timeout_keep_alive=75,  # outlasts clients' idle keep-alive (httpx: 5 s)
     )
     return 0
 

@@ -16,6 +16,9 @@ class Faults:
     rate_limit_per_second: float = 0.0
     error_rate: float = 0.0
     latency_ms: int = 0
+    # The token endpoint answers this OAuth error to every grant ("" = off): `invalid_grant`,
+    # `invalid_client` (401), `unauthorized_client`, or `server_error` (a 503).
+    token_error: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -12,13 +12,15 @@ from . import repository as repo
 
 
 def create_api(pool: asyncpg.Pool, token: str) -> FastAPI:
-    app = FastAPI(title="Ferry scheduler (internal)", docs_url=None, redoc_url=None)
+    app = FastAPI(title="Ferry scheduler (internal)", docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    api = internal.router(token)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/internal/connections/{connection_id}/schedules", dependencies=[internal.guard(token)])
+    @api.get("/connections/{connection_id}/schedules")
     async def schedules(connection_id: str) -> Any:
         async with pool.acquire() as conn:
             rows = await repo.schedules(conn, connection_id)
@@ -29,4 +31,5 @@ def create_api(pool: asyncpg.Pool, token: str) -> FastAPI:
             for r in rows
         ]}
 
+    app.include_router(api)
     return app

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +9,7 @@ import asyncpg
 from fastapi import FastAPI, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from ferry_kit import cursor as cursor_text
 from ferry_kit import internal
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -71,21 +71,18 @@ def message_json(r: asyncpg.Record, attempts: list[asyncpg.Record]) -> dict[str,
 
 
 def _cursor(seq: int) -> str:
-    return base64.urlsafe_b64encode(f"seq:{seq}".encode()).decode().rstrip("=")
+    return cursor_text.encode_position("seq", seq)
 
 
 def _uncursor(cursor: str) -> int | None:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        return int(text.removeprefix("seq:")) if text.startswith("seq:") else None
-    except (ValueError, UnicodeDecodeError):
-        return None
+    return cursor_text.decode_position(cursor, "seq")
 
 
 def create_api(webhooks: Webhooks, deliverer: Deliverer | None, pool: asyncpg.Pool, token: str) -> FastAPI:
-    app = FastAPI(title="Ferry webhooks (internal)", docs_url=None, redoc_url=None)
-    guard = [internal.guard(token)]
-    base = "/internal/projects/{project_id}"
+    app = FastAPI(title="Ferry webhooks (internal)", docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    api = internal.router(token)
+    base = "/projects/{project_id}"
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -111,36 +108,36 @@ def create_api(webhooks: Webhooks, deliverer: Deliverer | None, pool: asyncpg.Po
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.post(base + "/webhook-endpoints", status_code=201, dependencies=guard)
+    @api.post(base + "/webhook-endpoints", status_code=201)
     async def create_endpoint(project_id: str, body: EndpointIn) -> Any:
         row = await webhooks.create_endpoint(project_id, body.url, body.event_types, body.description, body.ordered)
         return JSONResponse(endpoint_json(row, with_secret=True), status_code=201)
 
-    @app.get(base + "/webhook-endpoints", dependencies=guard)
+    @api.get(base + "/webhook-endpoints")
     async def list_endpoints(project_id: str) -> Any:
         async with pool.acquire() as conn:
             rows = await repo.endpoints(conn, project_id)
         return {"data": [endpoint_json(r) for r in rows]}
 
-    @app.get(base + "/webhook-endpoints/{endpoint_id}", dependencies=guard)
+    @api.get(base + "/webhook-endpoints/{endpoint_id}")
     async def get_endpoint(project_id: str, endpoint_id: str) -> Any:
         async with pool.acquire() as conn:
             row = await repo.endpoint(conn, project_id, endpoint_id)
         return endpoint_json(row) if row else _not_found("webhook endpoint")
 
-    @app.delete(base + "/webhook-endpoints/{endpoint_id}", status_code=204, dependencies=guard,
+    @api.delete(base + "/webhook-endpoints/{endpoint_id}", status_code=204,
                 response_class=Response, response_model=None)
     async def delete_endpoint(project_id: str, endpoint_id: str) -> Any:
         async with pool.acquire() as conn:
             done = await repo.delete_endpoint(conn, project_id, endpoint_id)
         return Response(status_code=204) if done else _not_found("webhook endpoint")
 
-    @app.post(base + "/webhook-endpoints/{endpoint_id}/rotate-secret", dependencies=guard)
+    @api.post(base + "/webhook-endpoints/{endpoint_id}/rotate-secret")
     async def rotate_secret(project_id: str, endpoint_id: str) -> Any:
         row = await webhooks.rotate_secret(project_id, endpoint_id)
         return {"id": row["id"], "secret": row["secret"]} if row else _not_found("webhook endpoint")
 
-    @app.post(base + "/webhook-endpoints/{endpoint_id}/replay-failed", dependencies=guard)
+    @api.post(base + "/webhook-endpoints/{endpoint_id}/replay-failed")
     async def replay_failed(project_id: str, endpoint_id: str, body: ReplayFailedIn | None = None) -> Any:
         async with pool.acquire() as conn, conn.transaction():
             if await repo.endpoint(conn, project_id, endpoint_id) is None:
@@ -150,7 +147,7 @@ def create_api(webhooks: Webhooks, deliverer: Deliverer | None, pool: asyncpg.Po
             deliverer.wake()
         return {"replayed": n}
 
-    @app.get(base + "/webhook-messages", dependencies=guard)
+    @api.get(base + "/webhook-messages")
     async def list_messages(
         project_id: str, endpoint_id: str | None = None, event_type: str | None = None,
         status: str | None = None, limit: int = Query(50, ge=1, le=200), cursor: str | None = None,
@@ -177,7 +174,7 @@ def create_api(webhooks: Webhooks, deliverer: Deliverer | None, pool: asyncpg.Po
         return {"data": [message_json(r, by_message.get(r["id"], [])) for r in page],
                 "next_cursor": _cursor(page[-1]["seq"]) if len(rows) > limit else None}
 
-    @app.post(base + "/webhook-messages/{message_id}/replay", status_code=202, dependencies=guard)
+    @api.post(base + "/webhook-messages/{message_id}/replay", status_code=202)
     async def replay_message(project_id: str, message_id: str) -> Any:
         async with pool.acquire() as conn, conn.transaction():
             done = await repo.replay_message(conn, project_id, message_id)
@@ -187,4 +184,5 @@ def create_api(webhooks: Webhooks, deliverer: Deliverer | None, pool: asyncpg.Po
             deliverer.wake()
         return JSONResponse({"id": message_id, "replayed": done}, status_code=202)
 
+    app.include_router(api)
     return app

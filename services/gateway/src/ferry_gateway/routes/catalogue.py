@@ -7,8 +7,8 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..auth import CurrentPrincipal
-from ..upstream import call, relay
+from ..auth import CurrentPrincipal, Principal
+from ..upstream import call, path, relay
 from .deps import Up
 
 router = APIRouter(tags=["sync config"])
@@ -29,6 +29,13 @@ class SyncConfigIn(BaseModel):
     data_models: list[ModelConfigIn] = []
     full_sync_interval_hours: int = Field(24, ge=1, le=24 * 31)
     record_events_on_initial_sync: bool = False
+    allowed_return_origins: list[str] = Field(
+        [], max_length=100, description="Origins (`https://app.example.com`) a connection's "
+        "`return_url` may use; empty: any. Other return_url origins answer 422.")
+
+
+def _config_path(principal: Principal) -> str:
+    return path("internal", "projects", principal.project.id, "sync-config")
 
 
 @router.get("/v1/providers", tags=["providers"])
@@ -39,11 +46,11 @@ async def providers(principal: CurrentPrincipal, up: Up) -> Any:
 @router.get("/v1/sync-config")
 async def get_sync_config(principal: CurrentPrincipal, up: Up) -> Any:
     principal.require_server()
-    return relay(await call(up.connections, "GET", f"/internal/projects/{principal.project.id}/sync-config"))
+    return relay(await call(up.connections, "GET", _config_path(principal)))
 
 
 @router.put("/v1/sync-config")
 async def put_sync_config(body: SyncConfigIn, principal: CurrentPrincipal, up: Up) -> Any:
     principal.require_server()
-    path = f"/internal/projects/{principal.project.id}/sync-config"
-    return relay(await call(up.connections, "PUT", path, json=body.model_dump(mode="json", exclude_unset=True)))
+    payload = body.model_dump(mode="json", exclude_unset=True)
+    return relay(await call(up.connections, "PUT", _config_path(principal), json=payload))

@@ -6,20 +6,26 @@ The gateway passes them through so that customers expose one public host.
 from __future__ import annotations
 
 import httpx
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from ..errors import ApiError
+from ..upstream import path
 from .deps import Up
+from .params import ConnectionId
 
 router = APIRouter(include_in_schema=False)
 
 _PASS_HEADERS = ("location", "content-type", "cache-control", "set-cookie")
+# The signed link token of a connect page: URL-safe characters only.
+_LINK_TOKEN = r"^[A-Za-z0-9._~-]*$"
 
 
-async def _forward(request: Request, up: Up, path: str) -> Response:
+async def _forward(request: Request, up: Up, where: str) -> Response:
     body = await request.body()
     headers = {"content-type": request.headers.get("content-type", "")} if body else {}
-    resp = await _request(up, request.method, path, dict(request.query_params), body, headers)
+    if "cookie" in request.headers:  # binds the OAuth callback to the browser that started it
+        headers["cookie"] = request.headers["cookie"]
+    resp = await _request(up, request.method, where, dict(request.query_params), body, headers)
     out = Response(content=resp.content, status_code=resp.status_code)
     for name in _PASS_HEADERS:
         if name in resp.headers:
@@ -28,20 +34,30 @@ async def _forward(request: Request, up: Up, path: str) -> Response:
 
 
 async def _request(
-    up: Up, method: str, path: str, params: dict[str, str], body: bytes, headers: dict[str, str]
+    up: Up, method: str, where: str, params: dict[str, str], body: bytes, headers: dict[str, str]
 ) -> httpx.Response:
     try:
-        return await up.connections.request(method, path, params=params, content=body or None, headers=headers)
+        return await up.connections.request(method, where, params=params, content=body or None,
+                                            headers=headers)
     except httpx.HTTPError as exc:
         raise ApiError(503, "service_unavailable", "the connect service is unavailable; retry shortly") from exc
 
 
-@router.api_route("/connect/{path:path}", methods=["GET", "POST"])
-async def connect_page(path: str, request: Request, up: Up) -> Response:
-    return await _forward(request, up, f"/connect/{path}")
+# Only what the connections service serves to browsers, by explicit route: anything else under
+# /connect or /oauth is the gateway's own 404 and never leaves it.
+@router.get("/connect/{connection_id}")
+async def connect_page(
+    connection_id: ConnectionId, request: Request, up: Up,
+    t: str = Query("", pattern=_LINK_TOKEN, max_length=512),
+) -> Response:
+    return await _forward(request, up, path("connect", connection_id))
+
+
+@router.post("/connect/{connection_id}")
+async def connect_decision(connection_id: ConnectionId, request: Request, up: Up) -> Response:
+    return await _forward(request, up, path("connect", connection_id))
 
 
 @router.get("/oauth/callback")
 async def oauth_callback(request: Request, up: Up) -> Response:
     return await _forward(request, up, "/oauth/callback")
-

@@ -8,10 +8,12 @@ from typing import Any, Literal
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..auth import CurrentPrincipal
-from ..upstream import call, relay
+from ..auth import CurrentPrincipal, Principal
+from ..errors import ApiError
+from ..upstream import Upstreams, call, path, relay
 from .catalogue import ModelConfigIn
 from .deps import Up, load_connection
+from .params import ConnectionId, UserId
 
 router = APIRouter(tags=["connections"])
 
@@ -32,7 +34,9 @@ class ConnectionIn(BaseModel):
     provider_name: str = Field(min_length=1)
     requested_data_types: list[str] = Field(min_length=1)
     skip_permissions: bool = False
-    return_url: str | None = Field(None, max_length=2048)
+    return_url: str | None = Field(None, max_length=2048, pattern=r"^https?://[^\s\x00-\x1f\x7f]+$",
+                                   description="http(s), no spaces or control characters; within the "
+                                   "project's allowed_return_origins when it lists any")
     sync_config: ConnectionSyncConfigIn | None = None
 
 
@@ -44,69 +48,77 @@ class ConnectionPatch(BaseModel):
     sync_config: ConnectionSyncConfigIn | None = None
 
 
-def _base(principal: Any) -> str:
-    return f"/internal/projects/{principal.project.id}"
+def _project(principal: Principal, *rest: str) -> str:
+    return path("internal", "projects", principal.project.id, *rest)
 
 
 @router.post("/v1/users/{user_id}/connections", status_code=201)
-async def create_connection(user_id: str, body: ConnectionIn, principal: CurrentPrincipal, up: Up) -> Any:
+async def create_connection(user_id: UserId, body: ConnectionIn, principal: CurrentPrincipal, up: Up) -> Any:
     principal.require_user(user_id)
-    path = f"{_base(principal)}/users/{user_id}/connections"
-    return relay(await call(up.connections, "POST", path, json=body.model_dump(mode="json", exclude_unset=True)))
+    where = _project(principal, "users", user_id, "connections")
+    payload = body.model_dump(mode="json", exclude_unset=True)
+    return relay(await call(up.connections, "POST", where, json=payload))
 
 
 @router.get("/v1/users/{user_id}/connections")
-async def list_connections(user_id: str, principal: CurrentPrincipal, up: Up) -> Any:
+async def list_connections(user_id: UserId, principal: CurrentPrincipal, up: Up) -> Any:
     principal.require_user(user_id)
-    return relay(await call(up.connections, "GET", f"{_base(principal)}/users/{user_id}/connections"))
+    return relay(await call(up.connections, "GET", _project(principal, "users", user_id, "connections")))
 
 
 @router.get("/v1/users/{user_id}/connections/{connection_id}")
-async def get_user_connection(user_id: str, connection_id: str, principal: CurrentPrincipal, up: Up) -> Any:
+async def get_user_connection(
+    user_id: UserId, connection_id: ConnectionId, principal: CurrentPrincipal, up: Up
+) -> Any:
     principal.require_user(user_id)
     connection = await load_connection(up, principal, connection_id)
     if connection["user_id"] != user_id:
-        from ..errors import ApiError
-
         raise ApiError(404, "not_found", f"no connection {connection_id} for user {user_id}")
     return connection
 
 
 @router.get("/v1/connections/{connection_id}")
-async def get_connection(connection_id: str, principal: CurrentPrincipal, up: Up) -> Any:
+async def get_connection(connection_id: ConnectionId, principal: CurrentPrincipal, up: Up) -> Any:
     return await load_connection(up, principal, connection_id)
 
 
-async def _patch(connection_id: str, body: ConnectionPatch, principal: Any, up: Any) -> Any:
+async def _patch(connection_id: str, body: ConnectionPatch, principal: Principal, up: Upstreams) -> Any:
     await load_connection(up, principal, connection_id)
-    path = f"{_base(principal)}/connections/{connection_id}"
-    return relay(await call(up.connections, "PATCH", path, json=body.model_dump(mode="json", exclude_unset=True)))
+    where = _project(principal, "connections", connection_id)
+    payload = body.model_dump(mode="json", exclude_unset=True)
+    return relay(await call(up.connections, "PATCH", where, json=payload))
 
 
-async def _delete(connection_id: str, principal: Any, up: Any) -> Any:
+async def _delete(connection_id: str, principal: Principal, up: Upstreams) -> Any:
     await load_connection(up, principal, connection_id)
-    return relay(await call(up.connections, "DELETE", f"{_base(principal)}/connections/{connection_id}"))
+    return relay(await call(up.connections, "DELETE", _project(principal, "connections", connection_id)))
 
 
 @router.patch("/v1/users/{user_id}/connections/{connection_id}")
 async def patch_user_connection(
-    user_id: str, connection_id: str, body: ConnectionPatch, principal: CurrentPrincipal, up: Up
+    user_id: UserId, connection_id: ConnectionId, body: ConnectionPatch, principal: CurrentPrincipal, up: Up
 ) -> Any:
     principal.require_user(user_id)
     return await _patch(connection_id, body, principal, up)
 
 
 @router.patch("/v1/connections/{connection_id}")
-async def patch_connection(connection_id: str, body: ConnectionPatch, principal: CurrentPrincipal, up: Up) -> Any:
+async def patch_connection(
+    connection_id: ConnectionId, body: ConnectionPatch, principal: CurrentPrincipal, up: Up
+) -> Any:
     return await _patch(connection_id, body, principal, up)
 
 
-@router.delete("/v1/users/{user_id}/connections/{connection_id}", status_code=204, response_class=Response, response_model=None)
-async def delete_user_connection(user_id: str, connection_id: str, principal: CurrentPrincipal, up: Up) -> Any:
+@router.delete("/v1/users/{user_id}/connections/{connection_id}", status_code=204,
+               response_class=Response, response_model=None)
+async def delete_user_connection(
+    user_id: UserId, connection_id: ConnectionId, principal: CurrentPrincipal, up: Up
+) -> Any:
     principal.require_user(user_id)
     return await _delete(connection_id, principal, up)
 
 
-@router.delete("/v1/connections/{connection_id}", status_code=204, response_class=Response, response_model=None)
-async def delete_connection(connection_id: str, principal: CurrentPrincipal, up: Up) -> Any:
+@router.delete("/v1/connections/{connection_id}", status_code=204, response_class=Response,
+               response_model=None)
+async def delete_connection(connection_id: ConnectionId, principal: CurrentPrincipal, up: Up) -> Any:
     return await _delete(connection_id, principal, up)

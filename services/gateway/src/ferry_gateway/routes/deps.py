@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from ..auth import Principal
-from ..upstream import Upstreams, call, ok_json
+from ..upstream import Upstreams, call, ok_json, path
 
 
 def upstreams(request: Request) -> Upstreams:
@@ -19,7 +19,8 @@ Up = Annotated[Upstreams, Depends(upstreams)]
 
 async def load_connection(up: Upstreams, principal: Principal, connection_id: str) -> dict[str, Any]:
     """The connection if it exists in the caller's project and the caller may see it."""
-    resp = await call(up.connections, "GET", f"/internal/projects/{principal.project.id}/connections/{connection_id}")
+    where = path("internal", "projects", principal.project.id, "connections", connection_id)
+    resp = await call(up.connections, "GET", where)
     connection = ok_json(resp)
     principal.require_user(connection["user_id"])
     return connection

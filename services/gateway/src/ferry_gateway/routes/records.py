@@ -10,8 +10,9 @@ from pydantic import BaseModel, ConfigDict
 
 from ..auth import CurrentPrincipal
 from ..errors import ApiError
-from ..upstream import call, relay
+from ..upstream import call, path, relay
 from .deps import Up, load_connection
+from .params import ConnectionId, DataModel, RecordId
 
 router = APIRouter(tags=["records"])
 
@@ -22,13 +23,17 @@ class RecordIn(BaseModel):
     data: dict[str, Any]
 
 
+def _records(connection_id: str, data_model: str, *rest: str) -> str:
+    return path("internal", "connections", connection_id, "records", data_model.upper(), *rest)
+
+
 @router.get("/v1/connections/{connection_id}/records/{data_model}")
 async def list_records(
-    connection_id: str,
-    data_model: str,
+    connection_id: ConnectionId,
+    data_model: DataModel,
     principal: CurrentPrincipal,
     up: Up,
-    cursor: str | None = None,
+    cursor: str | None = Query(None, pattern=r"^[A-Za-z0-9_-]{1,128}$"),
     limit: int = Query(100, ge=1, le=1000),
     modified_after: datetime | None = None,
     include_deleted: bool | None = None,
@@ -40,16 +45,18 @@ async def list_records(
         "modified_after": modified_after.isoformat() if modified_after else None,
         "include_deleted": None if include_deleted is None else str(include_deleted).lower(),
     }
-    path = f"/internal/connections/{connection_id}/records/{data_model.upper()}"
-    return relay(await call(up.records, "GET", path, params=params))
+    where = _records(connection_id, data_model)
+    return relay(await call(up.records, "GET", where, params=params))
 
 
 @router.post("/v1/connections/{connection_id}/records/{data_model}/deletions/confirm")
-async def confirm_deletions(connection_id: str, data_model: str, principal: CurrentPrincipal, up: Up) -> Any:
+async def confirm_deletions(
+    connection_id: ConnectionId, data_model: DataModel, principal: CurrentPrincipal, up: Up
+) -> Any:
     principal.require_server()
     await load_connection(up, principal, connection_id)
-    path = f"/internal/connections/{connection_id}/records/{data_model.upper()}/deletions/confirm"
-    return relay(await call(up.records, "POST", path))
+    where = _records(connection_id, data_model, "deletions", "confirm")
+    return relay(await call(up.records, "POST", where))
 
 
 def _require_write(connection: dict[str, Any], data_model: str) -> None:
@@ -60,18 +67,26 @@ def _require_write(connection: dict[str, Any], data_model: str) -> None:
 
 
 @router.post("/v1/connections/{connection_id}/records/{data_model}", status_code=201)
-async def create_record(connection_id: str, data_model: str, body: RecordIn, principal: CurrentPrincipal, up: Up) -> Any:
+async def create_record(
+    connection_id: ConnectionId, data_model: DataModel, body: RecordIn, principal: CurrentPrincipal, up: Up
+) -> Any:
     connection = await load_connection(up, principal, connection_id)
     _require_write(connection, data_model)
-    path = f"/internal/connections/{connection_id}/records/{data_model.upper()}"
-    return relay(await call(up.executor, "POST", path, json={"data": body.data, "project_id": principal.project.id}))
+    payload = {"data": body.data, "project_id": principal.project.id}
+    return relay(await call(up.executor, "POST", _records(connection_id, data_model), json=payload))
 
 
 @router.patch("/v1/connections/{connection_id}/records/{data_model}/{record_id}")
 async def update_record(
-    connection_id: str, data_model: str, record_id: str, body: RecordIn, principal: CurrentPrincipal, up: Up
+    connection_id: ConnectionId,
+    data_model: DataModel,
+    record_id: RecordId,
+    body: RecordIn,
+    principal: CurrentPrincipal,
+    up: Up,
 ) -> Any:
     connection = await load_connection(up, principal, connection_id)
     _require_write(connection, data_model)
-    path = f"/internal/connections/{connection_id}/records/{data_model.upper()}/{record_id}"
-    return relay(await call(up.executor, "PATCH", path, json={"data": body.data, "project_id": principal.project.id}))
+    payload = {"data": body.data, "project_id": principal.project.id}
+    where = _records(connection_id, data_model, record_id)
+    return relay(await call(up.executor, "PATCH", where, json=payload))

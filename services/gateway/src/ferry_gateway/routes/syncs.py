@@ -11,8 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..auth import CurrentPrincipal, Principal
 from ..errors import ApiError
-from ..upstream import Upstreams, call, ok_json, relay
+from ..upstream import Upstreams, call, ok_json, path, relay
 from .deps import Up, load_connection
+from .params import ConnectionId, JobId
 
 router = APIRouter(tags=["syncs"])
 
@@ -44,7 +45,9 @@ def readable_models(connection: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 @router.post("/v1/connections/{connection_id}/sync", status_code=202)
-async def request_sync(connection_id: str, principal: CurrentPrincipal, up: Up, body: SyncIn | None = None) -> Any:
+async def request_sync(
+    connection_id: ConnectionId, principal: CurrentPrincipal, up: Up, body: SyncIn | None = None
+) -> Any:
     body = body or SyncIn()
     connection = await load_connection(up, principal, connection_id)
     if connection["status"] != "CONNECTED":
@@ -76,26 +79,29 @@ async def request_sync(connection_id: str, principal: CurrentPrincipal, up: Up, 
         "models": models,
         "trigger": "manual",
     }
-    return relay(await call(up.executor, "POST", f"/internal/connections/{connection_id}/syncs", json=payload))
+    where = path("internal", "connections", connection_id, "syncs")
+    return relay(await call(up.executor, "POST", where, json=payload))
 
 
 @router.get("/v1/connections/{connection_id}/syncs")
 async def list_syncs(
-    connection_id: str,
+    connection_id: ConnectionId,
     principal: CurrentPrincipal,
     up: Up,
     status: JobStatus | None = None,
-    data_model: str | None = None,
+    data_model: str | None = Query(None, pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$"),
     limit: int = Query(50, ge=1, le=500),
-    cursor: str | None = None,
+    cursor: str | None = Query(None, pattern=r"^[A-Za-z0-9_-]{1,128}$"),
 ) -> Any:
     await load_connection(up, principal, connection_id)
-    params = {"status": status, "data_model": data_model.upper() if data_model else None, "limit": limit, "cursor": cursor}
-    return relay(await call(up.executor, "GET", f"/internal/connections/{connection_id}/syncs", params=params))
+    model = data_model.upper() if data_model else None
+    params = {"status": status, "data_model": model, "limit": limit, "cursor": cursor}
+    where = path("internal", "connections", connection_id, "syncs")
+    return relay(await call(up.executor, "GET", where, params=params))
 
 
 async def _job(up: Upstreams, principal: Principal, job_id: str) -> dict[str, Any]:
-    job = ok_json(await call(up.executor, "GET", f"/internal/syncs/{job_id}"))
+    job = ok_json(await call(up.executor, "GET", path("internal", "syncs", job_id)))
     try:
         await load_connection(up, principal, job["connection_id"])
     except ApiError as exc:
@@ -106,24 +112,23 @@ async def _job(up: Upstreams, principal: Principal, job_id: str) -> dict[str, An
 
 
 @router.get("/v1/syncs/{job_id}")
-async def get_sync(job_id: str, principal: CurrentPrincipal, up: Up) -> Any:
+async def get_sync(job_id: JobId, principal: CurrentPrincipal, up: Up) -> Any:
     return await _job(up, principal, job_id)
 
 
 @router.post("/v1/syncs/{job_id}/cancel")
-async def cancel_sync(job_id: str, principal: CurrentPrincipal, up: Up) -> Any:
+async def cancel_sync(job_id: JobId, principal: CurrentPrincipal, up: Up) -> Any:
     await _job(up, principal, job_id)
-    return relay(await call(up.executor, "POST", f"/internal/syncs/{job_id}/cancel"))
+    return relay(await call(up.executor, "POST", path("internal", "syncs", job_id, "cancel")))
 
 
 @router.get("/v1/connections/{connection_id}/sync-status")
-async def sync_status(connection_id: str, principal: CurrentPrincipal, up: Up) -> Any:
+async def sync_status(connection_id: ConnectionId, principal: CurrentPrincipal, up: Up) -> Any:
     connection = await load_connection(up, principal, connection_id)
-    path = f"/internal/connections/{connection_id}"
     schedules, jobs, state = await asyncio.gather(
-        call(up.scheduler, "GET", f"{path}/schedules"),
-        call(up.executor, "GET", f"{path}/jobs-summary"),
-        call(up.records, "GET", f"{path}/sync-state"),
+        call(up.scheduler, "GET", path("internal", "connections", connection_id, "schedules")),
+        call(up.executor, "GET", path("internal", "connections", connection_id, "jobs-summary")),
+        call(up.records, "GET", path("internal", "connections", connection_id, "sync-state")),
     )
     return {"data_models": combine_status(connection, ok_json(schedules), ok_json(jobs), ok_json(state))}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field, field_validator
@@ -53,6 +54,9 @@ class FaultsBody(BaseModel):
     rate_limit_per_second: float | None = Field(None, ge=0)
     error_rate: float | None = Field(None, ge=0, le=1)
     latency_ms: int | None = Field(None, ge=0, le=60_000)
+    token_error: Literal[
+        "", "invalid_grant", "invalid_client", "unauthorized_client", "server_error"
+    ] | None = None
 
 
 class AccountBody(BaseModel):

@@ -91,6 +91,11 @@ async def token(request: Request, sandbox: SandboxDep) -> Response:
         sandbox.auth.account_of(code=form.get("code"), refresh_token=form.get("refresh_token")),
         refresh,
     )
+    fault = sandbox.faults.token_error
+    if fault:
+        status = {"server_error": 503, "invalid_client": 401}.get(fault, 400)
+        description = "injected failure (faults.token_error)"
+        return json_response({"error": fault, "error_description": description}, status, _NO_STORE)
     try:
         if grant_type == "authorization_code":
             body = sandbox.auth.exchange_code(
