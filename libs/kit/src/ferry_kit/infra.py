@@ -91,7 +91,7 @@ def _spawn_until(cmd: list[str], log_path: Path, what: str, timeout: float,
             return process
         time.sleep(0.05)
     _halt(process, signal.SIGTERM, 5)
-    raise InfraError(f"{what} was not ready in {timeout}s; log: {log_path}")
+    raise InfraError(f"{what} was not ready in {timeout}s; log: {log_path.read_text()[-2000:]}")
 
 
 def _halt(process: subprocess.Popen[bytes] | None, sig: int, grace: float) -> None:
@@ -210,6 +210,13 @@ class KafkaBroker:
         return f"127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60.0) -> KafkaBroker:
+        try:
+            return self._start(timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, timeout: float) -> KafkaBroker:
         java, jars = _java(), kafka_jars()
         self.port = self.port or free_port()
         self.controller_port = self.controller_port or free_port()
