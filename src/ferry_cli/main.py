@@ -61,11 +61,17 @@ def dev(
     demo: bool = typer.Option(False, help="Run the demo once Ferry is up."),
     exit_after_demo: bool = typer.Option(False, help="Stop after the demo instead of serving on."),
     port: int = typer.Option(8080, help="Preferred gateway port (a free one is used if taken)."),
+    broker: str = typer.Option(
+        "tansu", help="tansu (in memory, light) or kafka (Apache Kafka, kept in .ferry/kafka; "
+        "needs Java and Maven)."),
 ) -> None:
     """Start the embedded platform: broker, Postgres, every service and the sandbox, in one process."""
     from .dev import run_dev
 
-    code = asyncio.run(run_dev(demo=demo, exit_after_demo=exit_after_demo, gateway_port=port))
+    if broker not in ("tansu", "kafka"):
+        raise typer.BadParameter(f"unknown broker {broker!r}; choose tansu or kafka")
+    code = asyncio.run(run_dev(demo=demo, exit_after_demo=exit_after_demo, gateway_port=port,
+                               broker_kind=broker))
     raise typer.Exit(code)
 
 
