@@ -19,6 +19,7 @@ from .broker import Handler
 from .uow import UnitOfWork
 
 R = TypeVar("R")
+T = TypeVar("T")
 EventHandler = Callable[..., Awaitable[None]]
 BoundHandler = Callable[[Envelope[Any], UnitOfWork[Any]], Awaitable[None]]
 UnitOfWorkMaker = Callable[[], UnitOfWork[R]]
@@ -28,9 +29,10 @@ class MissingDependency(TypeError):
     """A handler asks for a dependency that the service's bootstrap does not provide."""
 
 
-def bind(handler: EventHandler, deps: Mapping[str, object]) -> BoundHandler:
-    """Fill a handler's parameters after `(event, uow)` from `deps`, by name, once at start."""
-    names = list(inspect.signature(handler).parameters)[2:]
+def bind(handler: Callable[..., Any], deps: Mapping[str, object], skip: int = 2) -> Any:
+    """Fill a handler's parameters after `(event, uow)` (the first `skip`) from `deps`, by
+    name, once at start."""
+    names = list(inspect.signature(handler).parameters)[skip:]
     missing = [n for n in names if n not in deps]
     if missing:
         raise MissingDependency(f"{handler.__qualname__} needs {', '.join(missing)}")
@@ -44,6 +46,21 @@ def consumer_handlers(
 ) -> dict[str, Handler]:
     """The `{topic: handler}` map for `Runtime.start_consumer`, from `{topic: typed handler}`."""
     return {topic: _batch_handler(bind(handler, deps), uow) for topic, handler in table.items()}
+
+
+def command(
+    handler: Callable[..., Awaitable[T]], uow: UnitOfWorkMaker[Any], deps: Mapping[str, object]
+) -> Callable[[], Awaitable[T]]:
+    """`handler(uow, **deps)` run in its own unit of work, committed when it returns."""
+    bound = bind(handler, deps, skip=1)
+
+    async def run() -> T:
+        async with uow() as unit:
+            result: T = await bound(unit)
+            await unit.commit()
+        return result
+
+    return run
 
 
 def _batch_handler(handler: BoundHandler, make_uow: UnitOfWorkMaker[Any]) -> Handler:
