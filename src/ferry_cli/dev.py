@@ -25,7 +25,7 @@ from ferry_kit import logging as klog
 from ferry_kit.broker import ensure_topics
 from ferry_kit.infra import EmbeddedBroker, KafkaBroker, ensure_postgres, free_port
 
-from .services import START_ORDER, module
+from .services import START_ORDER, composition_root, module
 
 STATE_DIR = Path(".ferry")
 SANDBOX_CLIENT_ID = "ferry-dev"
@@ -98,7 +98,7 @@ class DevPlatform:
         await self._start_one(gateway)
 
     async def _start_one(self, name: str) -> None:
-        app = module(name, "app")
+        app = composition_root(name)
         settings = module(name, "settings").Settings()
         handle = await app.start(settings)
         self.services.append((name, app, handle))
