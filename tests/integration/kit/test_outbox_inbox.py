@@ -167,14 +167,4 @@ async def test_consumer_sends_invalid_and_poison_messages_to_the_dlq_and_moves_o
     assert b"cannot handle this one" in dict(dead[1].headers)["ferry-error"]
 
 
-async def test_every_consumer_uses_an_at_least_once_ack_policy(infra, service_env):
-    from faststream import AckPolicy
-
-    settings = KitSettings()
-    broker = make_broker(settings, "kit-test")
-    Consumer(broker, settings, "x", {CONNECTION_CHANGED: lambda e: None})
-    for sub in broker.subscribers:
-        assert sub.ack_policy in {AckPolicy.MANUAL, AckPolicy.NACK_ON_ERROR}
-
-
 _ = asyncpg
