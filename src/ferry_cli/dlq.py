@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from ferry_contracts.topics import dlq
 
 _SUFFIX = ".dlq"
@@ -37,12 +37,18 @@ class DeadLetter:
     def summary(self) -> dict[str, object]:
         h = self.headers
         return {
-            "dlq_partition": self.partition, "dlq_offset": self.offset, "key": self.key,
-            "original_topic": self.origin, "original_partition": _int(h.get("ferry-original-partition")),
-            "original_offset": _int(h.get("ferry-original-offset")), "error": h.get("ferry-error"),
-            "event_id": h.get("ferry-event-id") or _event_id(self.value), "bytes": len(self.value),
+            "dlq_partition": self.partition,
+            "dlq_offset": self.offset,
+            "key": self.key,
+            "original_topic": self.origin,
+            "original_partition": _int(h.get("ferry-original-partition")),
+            "original_offset": _int(h.get("ferry-original-offset")),
+            "error": h.get("ferry-error"),
+            "event_id": h.get("ferry-event-id") or _event_id(self.value),
+            "bytes": len(self.value),
             "kept_in": f"{h['ferry-outbox-schema']}.outbox_dead id {h.get('ferry-outbox-id')}"
-            if "ferry-outbox-schema" in h else None,
+            if "ferry-outbox-schema" in h
+            else None,
         }
 
 
@@ -53,7 +59,9 @@ def dead_letter_topic(topic: str) -> str:
 async def read(bootstrap: str, topic: str, key: str | None = None) -> list[DeadLetter]:
     """Every dead letter of `topic` (with `key`, if given) up to the end of the topic now."""
     name = dead_letter_topic(topic)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
+    )
     await consumer.start()
     try:
         await consumer.topics()  # loads the metadata: which partitions the topic has
@@ -66,8 +74,16 @@ async def read(bootstrap: str, topic: str, key: str | None = None) -> list[DeadL
         out: list[DeadLetter] = []
         while [tp for tp in tps if await consumer.position(tp) < end[tp]]:
             for records in (await consumer.getmany(timeout_ms=500)).values():
-                out += [_letter(r) for r in records if r.offset < end[TopicPartition(r.topic, r.partition)]]
-        return [d for d in sorted(out, key=lambda d: (d.partition, d.offset)) if key is None or d.key == key]
+                out += [
+                    _letter(r)
+                    for r in records
+                    if r.offset < end[TopicPartition(r.topic, r.partition)]
+                ]
+        return [
+            d
+            for d in sorted(out, key=lambda d: (d.partition, d.offset))
+            if key is None or d.key == key
+        ]
     finally:
         await consumer.stop()
 
@@ -75,7 +91,9 @@ async def read(bootstrap: str, topic: str, key: str | None = None) -> list[DeadL
 async def replay(bootstrap: str, letters: list[DeadLetter]) -> tuple[int, int]:
     """Re-publish each replayable letter's payload to its original topic, with its key.
     Returns (replayed, skipped)."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", max_request_size=8 * 1024 * 1024)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", max_request_size=8 * 1024 * 1024
+    )
     await producer.start()
     replayed = skipped = 0
     try:
@@ -84,19 +102,22 @@ async def replay(bootstrap: str, letters: list[DeadLetter]) -> tuple[int, int]:
                 skipped += 1
                 continue
             source = f"{dead_letter_topic(d.origin)}:{d.partition}:{d.offset}"
-            await producer.send_and_wait(d.origin, d.value, key=d.key.encode() if d.key else None,
-                                         headers=[("ferry-replayed-from", source.encode())])
+            await producer.send_and_wait(
+                d.origin,
+                d.value,
+                key=d.key.encode() if d.key else None,
+                headers=[("ferry-replayed-from", source.encode())],
+            )
             replayed += 1
     finally:
         await producer.stop()
     return replayed, skipped
 
 
-def _letter(record: object) -> DeadLetter:
-    r = record  # an aiokafka ConsumerRecord
-    headers = {k: v.decode(errors="replace") for k, v in (r.headers or ())}  # type: ignore[attr-defined]
-    key = r.key.decode(errors="replace") if r.key else None  # type: ignore[attr-defined]
-    return DeadLetter(r.partition, r.offset, key, r.value or b"", headers)  # type: ignore[attr-defined]
+def _letter(r: ConsumerRecord[bytes, bytes]) -> DeadLetter:
+    headers = {k: v.decode(errors="replace") for k, v in (r.headers or ())}
+    key = r.key.decode(errors="replace") if r.key else None
+    return DeadLetter(r.partition, r.offset, key, r.value or b"", headers)
 
 
 def _int(value: str | None) -> int | None:

@@ -9,9 +9,14 @@ from ferry_executor.service import Jobs
 from ferry_kit.db import create_pool
 
 PARKED_STATE = {
-    "window_start": "2026-03-01T00:00:00+00:00", "window_end": "2026-03-02T00:00:00+00:00",
-    "full_sync": False, "pages": 2, "fetched": 200, "paging": {"cursor": "p3"},
-    "high_water_mark": "2026-03-01T12:00:00+00:00", "started_at": "2026-03-02T00:00:00+00:00",
+    "window_start": "2026-03-01T00:00:00+00:00",
+    "window_end": "2026-03-02T00:00:00+00:00",
+    "full_sync": False,
+    "pages": 2,
+    "fetched": 200,
+    "paging": {"cursor": "p3"},
+    "high_water_mark": "2026-03-01T12:00:00+00:00",
+    "started_at": "2026-03-02T00:00:00+00:00",
     "failures": 1,
 }
 
@@ -27,13 +32,20 @@ async def _park_incremental(conn) -> None:
 
 async def _request(conn, *, full_sync: bool):
     [row] = await Jobs(None).request(  # type: ignore[arg-type]
-        connection_id="c", project_id="p", provider_name="sandbox", models=[("CONTACTS", None)],
-        full_sync=full_sync, trigger="manual", conn=conn,
+        connection_id="c",
+        project_id="p",
+        provider_name="sandbox",
+        models=[("CONTACTS", None)],
+        full_sync=full_sync,
+        trigger="manual",
+        conn=conn,
     )
     return row
 
 
-async def test_a_full_sync_coalesced_into_a_parked_incremental_job_starts_a_full_window(infra, scratch_schema):
+async def test_a_full_sync_coalesced_into_a_parked_incremental_job_starts_a_full_window(
+    infra, scratch_schema
+):
     """Kept, the incremental window would make the run fetch only what changed since the mark
     and then call every record unchanged since then deleted."""
     conn = await scratch_schema(MIGRATIONS)
@@ -49,7 +61,8 @@ async def test_a_full_sync_coalesced_into_a_parked_incremental_job_starts_a_full
 
 
 async def test_an_incremental_request_coalesced_into_a_parked_incremental_job_keeps_its_checkpoint(
-        infra, scratch_schema):
+    infra, scratch_schema
+):
     conn = await scratch_schema(MIGRATIONS)
     await _park_incremental(conn)
     row = await _request(conn, full_sync=False)
@@ -62,12 +75,15 @@ async def test_a_job_stuck_finishing_fails_and_its_model_syncs_again(infra, scra
     schema = await conn.fetchval("SELECT current_schema()")
     await conn.execute(
         "INSERT INTO model_state (connection_id, data_model, high_water_mark, last_status) "
-        "VALUES ('c', 'CONTACTS', '2026-03-01', 'complete')")
+        "VALUES ('c', 'CONTACTS', '2026-03-01', 'complete')"
+    )
     await conn.execute(
-        "INSERT INTO jobs (id, connection_id, provider_name, data_model, status, phase, modified_at) VALUES "
-        "('job_stuck', 'c', 'sandbox', 'CONTACTS', 'running', 'finishing', now() - interval '2 hours'),"
+        "INSERT INTO jobs (id, connection_id, provider_name, data_model, status, phase, "
+        "modified_at) VALUES ('job_stuck', 'c', 'sandbox', 'CONTACTS', 'running', 'finishing', "
+        "now() - interval '2 hours'),"
         "('job_recent', 'c', 'sandbox', 'INVOICES', 'running', 'finishing', now()),"
-        "('job_next', 'c', 'sandbox', 'CONTACTS', 'queued', 'fetching', now())")
+        "('job_next', 'c', 'sandbox', 'CONTACTS', 'queued', 'fetching', now())"
+    )
     pool = await create_pool(infra.dsn, schema, min_size=1, max_size=2)
     try:
         assert await Jobs(pool).expire_finishing(3600) == ["job_stuck"]
@@ -77,7 +93,9 @@ async def test_a_job_stuck_finishing_fails_and_its_model_syncs_again(infra, scra
     assert stuck["status"] == "failed" and "finishing" in stuck["error"] and stuck["completed_at"]
     assert (await repo.get_job(conn, "job_recent"))["status"] == "running"
     state = await repo.model_state(conn, "c", "CONTACTS")
-    assert state["last_status"] == "failed" and state["high_water_mark"].isoformat().startswith("2026-03-01")
+    assert state["last_status"] == "failed" and state["high_water_mark"].isoformat().startswith(
+        "2026-03-01"
+    )
     assert await conn.fetchval("SELECT count(*) FROM outbox WHERE topic = 'sync.job.changed'") == 1
     claimed = await repo.claim_next(conn, "w", 30)
     assert claimed is not None and claimed["id"] == "job_next"

@@ -17,15 +17,25 @@ POISON = 666
 
 def _event(version: int, key: str) -> Envelope:
     return Envelope.of(
-        ConnectionChanged(connection_id=key, user_id="u", provider_name="sandbox", status="CONNECTED",
-                          version=version),
-        project_id="p", connection_id=key,
+        ConnectionChanged(
+            connection_id=key,
+            user_id="u",
+            provider_name="sandbox",
+            status="CONNECTED",
+            version=version,
+        ),
+        project_id="p",
+        connection_id=key,
     )
 
 
 async def _dead_letters(bootstrap: str, key: bytes, timeout: float) -> list:
-    consumer = AIOKafkaConsumer(dlq(CONNECTION_CHANGED), bootstrap_servers=bootstrap,
-                                auto_offset_reset="earliest", group_id=None)
+    consumer = AIOKafkaConsumer(
+        dlq(CONNECTION_CHANGED),
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        group_id=None,
+    )
     await consumer.start()
     found: dict = {}
     try:
@@ -54,6 +64,7 @@ def _handler(seen: list[int]):
             if e.data.version == POISON:
                 raise ValueError("cannot handle this one")
         seen.extend(e.data.version for e in events)
+
     return handle
 
 
@@ -65,14 +76,18 @@ async def _until(condition, timeout: float) -> float:
     return time.monotonic() - start
 
 
-async def test_a_failed_dead_letter_publish_is_retried_not_committed_past(infra, service_env, unique):
+async def test_a_failed_dead_letter_publish_is_retried_not_committed_past(
+    infra, service_env, unique
+):
     """The handler fails for good and the DLQ publish fails twice: the message must still reach
     the DLQ; before, the error escaped the batch and the next batch's commit skipped it."""
     settings = KitSettings(handler_max_attempts=1)
     await ensure_topics(infra.bootstrap, 4)
     seen: list[int] = []
     broker = make_broker(settings, "kit-test")
-    consumer = Consumer(broker, settings, f"kit-faults-{unique}", {CONNECTION_CHANGED: _handler(seen)})
+    consumer = Consumer(
+        broker, settings, f"kit-faults-{unique}", {CONNECTION_CHANGED: _handler(seen)}
+    )
     consumer._retry_base = 0.01
     real_publish, failures = broker.publish, [2]
 
@@ -109,15 +124,28 @@ async def test_a_poison_message_holds_up_only_its_partition(infra, service_env, 
     key = f"poison-{unique}"
     await broker.start()
     try:
-        await broker.publish(dump(_event(1, key)), topic=CONNECTION_CHANGED, key=key.encode())
-        await _until(lambda: 1 in seen, 120)  # assigned and caught up with the topic's history
         partitions = await _partitions(infra.bootstrap, CONNECTION_CHANGED)
+        # A marker on every partition: once all are seen, the topic's history (other tests'
+        # poison messages too) is behind the consumer and the clock measures only ours.
+        markers = list(range(1, 1 + len(partitions)))
+        for marker, partition in zip(markers, partitions, strict=True):
+            await broker.publish(dump(_event(marker, key)), topic=CONNECTION_CHANGED,
+                                 key=key.encode(), partition=partition)
+        await _until(lambda: set(markers) <= set(seen), 120)
         good = list(range(100, 100 + 3 * (len(partitions) - 1)))
-        await broker.publish(dump(_event(POISON, key)), topic=CONNECTION_CHANGED, key=key.encode(),
-                             partition=partitions[0])
+        await broker.publish(
+            dump(_event(POISON, key)),
+            topic=CONNECTION_CHANGED,
+            key=key.encode(),
+            partition=partitions[0],
+        )
         for i, version in enumerate(good):
-            await broker.publish(dump(_event(version, key)), topic=CONNECTION_CHANGED, key=key.encode(),
-                                 partition=partitions[1 + i % (len(partitions) - 1)])
+            await broker.publish(
+                dump(_event(version, key)),
+                topic=CONNECTION_CHANGED,
+                key=key.encode(),
+                partition=partitions[1 + i % (len(partitions) - 1)],
+            )
         recovered = await _until(lambda: set(good) <= set(seen), 30)
     finally:
         await broker.stop()

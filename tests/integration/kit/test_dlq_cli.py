@@ -16,8 +16,13 @@ from ferry_cli.main import app
 
 
 def _event(key: str) -> Envelope:
-    return Envelope.of(ConnectionChanged(connection_id=key, user_id="u", provider_name="sandbox",
-                                         status="CONNECTED", version=3), project_id="p", connection_id=key)
+    return Envelope.of(
+        ConnectionChanged(
+            connection_id=key, user_id="u", provider_name="sandbox", status="CONNECTED", version=3
+        ),
+        project_id="p",
+        connection_id=key,
+    )
 
 
 async def _dead_letters(bootstrap: str, key: str, payload: bytes) -> None:
@@ -26,21 +31,37 @@ async def _dead_letters(bootstrap: str, key: str, payload: bytes) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
     await producer.start()
     try:
-        await producer.send_and_wait(dlq(CONNECTION_CHANGED), payload, key=key.encode(), headers=[
-            ("ferry-error", b"ValueError: cannot handle this one"),
-            ("ferry-original-topic", CONNECTION_CHANGED.encode()),
-            ("ferry-original-partition", b"2"), ("ferry-original-offset", b"41")])
-        await producer.send_and_wait(dlq(CONNECTION_CHANGED), b"", key=key.encode(), headers=[
-            ("ferry-error", b"outbox row of 2000000 bytes exceeds the broker's limit"),
-            ("ferry-original-topic", CONNECTION_CHANGED.encode()), ("ferry-outbox-schema", b"records"),
-            ("ferry-outbox-id", b"17"), ("ferry-event-id", b"0193-e")])
+        await producer.send_and_wait(
+            dlq(CONNECTION_CHANGED),
+            payload,
+            key=key.encode(),
+            headers=[
+                ("ferry-error", b"ValueError: cannot handle this one"),
+                ("ferry-original-topic", CONNECTION_CHANGED.encode()),
+                ("ferry-original-partition", b"2"),
+                ("ferry-original-offset", b"41"),
+            ],
+        )
+        await producer.send_and_wait(
+            dlq(CONNECTION_CHANGED),
+            b"",
+            key=key.encode(),
+            headers=[
+                ("ferry-error", b"outbox row of 2000000 bytes exceeds the broker's limit"),
+                ("ferry-original-topic", CONNECTION_CHANGED.encode()),
+                ("ferry-outbox-schema", b"records"),
+                ("ferry-outbox-id", b"17"),
+                ("ferry-event-id", b"0193-e"),
+            ],
+        )
     finally:
         await producer.stop()
 
 
 async def _on_topic(bootstrap: str, key: str) -> list:
-    consumer = AIOKafkaConsumer(CONNECTION_CHANGED, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                group_id=None)
+    consumer = AIOKafkaConsumer(
+        CONNECTION_CHANGED, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
+    )
     await consumer.start()
     found: dict = {}
     try:
@@ -62,8 +83,11 @@ def test_an_operator_lists_dead_letters_and_replays_them_to_their_topic(infra, s
     assert listed.exit_code == 0, listed.output
     consumer_letter, notice = [json.loads(line) for line in listed.output.splitlines()]
     assert consumer_letter["error"] == "ValueError: cannot handle this one"
-    assert (consumer_letter["original_topic"], consumer_letter["original_partition"],
-            consumer_letter["original_offset"]) == (CONNECTION_CHANGED, 2, 41)
+    assert (
+        consumer_letter["original_topic"],
+        consumer_letter["original_partition"],
+        consumer_letter["original_offset"],
+    ) == (CONNECTION_CHANGED, 2, 41)
     assert consumer_letter["event_id"] == str(_event_id(payload))
     assert notice["bytes"] == 0 and notice["kept_in"] == "records.outbox_dead id 17"
 

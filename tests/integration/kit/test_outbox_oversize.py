@@ -18,15 +18,23 @@ EMPTY = Path(__file__).parent / "no_migrations"
 
 def _event(version: int, key: str) -> Envelope:
     return Envelope.of(
-        ConnectionChanged(connection_id=key, user_id="u", provider_name="sandbox", status="CONNECTED",
-                          version=version),
-        project_id="p", connection_id=key,
+        ConnectionChanged(
+            connection_id=key,
+            user_id="u",
+            provider_name="sandbox",
+            status="CONNECTED",
+            version=version,
+        ),
+        project_id="p",
+        connection_id=key,
     )
 
 
 async def _keyed(bootstrap: str, topic: str, key: bytes, seconds: float) -> list:
     """Everything on `topic` with `key`, read for `seconds` (to see duplicates too)."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None)
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
+    )
     await consumer.start()
     out: dict = {}
     try:
@@ -39,7 +47,9 @@ async def _keyed(bootstrap: str, topic: str, key: bytes, seconds: float) -> list
     return [out[k] for k in sorted(out)]
 
 
-async def test_an_oversized_outbox_row_is_dead_lettered_and_the_rows_around_it_go_once(infra, service_env, unique):
+async def test_an_oversized_outbox_row_is_dead_lettered_and_the_rows_around_it_go_once(
+    infra, service_env, unique
+):
     schema = f"kit_big_{unique}"
     await migrate.apply(infra.dsn, schema, EMPTY)
     key = f"big-{unique}"
@@ -48,8 +58,13 @@ async def test_an_oversized_outbox_row_is_dead_lettered_and_the_rows_around_it_g
     async with pool.acquire() as conn, conn.transaction():
         await outbox.add(conn, [before])
         # Over the producer's own request limit (8 MiB): before, send() raised for it on every pass.
-        await conn.execute("INSERT INTO outbox (event_id, topic, key, payload) VALUES ($1, $2, $3, $4)",
-                           _event(2, key).id, CONNECTION_CHANGED, key, b"x" * (9 * 1024 * 1024))
+        await conn.execute(
+            "INSERT INTO outbox (event_id, topic, key, payload) VALUES ($1, $2, $3, $4)",
+            _event(2, key).id,
+            CONNECTION_CHANGED,
+            key,
+            b"x" * (9 * 1024 * 1024),
+        )
         await outbox.add(conn, [after])
     await ensure_topics(infra.bootstrap, 4)
     producer = outbox.make_producer(infra.bootstrap)
@@ -59,7 +74,10 @@ async def test_an_oversized_outbox_row_is_dead_lettered_and_the_rows_around_it_g
     try:
         # A stalled relay republishes the first row meanwhile, and never empties the outbox.
         await asyncio.sleep(5.0)
-        left, dead = await pool.fetchval("SELECT count(*) FROM outbox"), await pool.fetch("SELECT * FROM outbox_dead")
+        left, dead = (
+            await pool.fetchval("SELECT count(*) FROM outbox"),
+            await pool.fetch("SELECT * FROM outbox_dead"),
+        )
     finally:
         await relay.stop()
         await producer.stop()

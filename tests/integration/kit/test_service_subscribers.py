@@ -24,7 +24,6 @@ CONSUMING = {
 }
 
 
-
 def test_every_service_that_consumes_is_checked_and_none_subscribes_past_the_kit():
     """A service consumes only through the kit's `Consumer` (`runtime.start_consumer`)."""
     starts, direct = set(), []
@@ -38,9 +37,13 @@ def test_every_service_that_consumes_is_checked_and_none_subscribes_past_the_kit
 
 
 @pytest.mark.parametrize("name", sorted(CONSUMING))
-async def test_each_service_registers_only_at_least_once_batch_subscribers(infra, service_env, name):
+async def test_each_service_registers_only_at_least_once_batch_subscribers(
+    infra, service_env, name
+):
     app = importlib.import_module(f"ferry_{name}.app")
-    settings = importlib.import_module(f"ferry_{name}.settings").Settings(**{f"{name}_port": free_port()})
+    settings = importlib.import_module(f"ferry_{name}.settings").Settings(
+        **{f"{name}_port": free_port()}
+    )
     service = await app.start(settings)
     try:
         broker = service.runtime.broker
@@ -52,7 +55,9 @@ async def test_each_service_registers_only_at_least_once_batch_subscribers(infra
         assert set(sub.topic_names) == topics
         assert sub._connection_args["enable_auto_commit"] is False
         assert isinstance(sub, BatchSubscriber)
-        expected = getattr(settings, batch_setting) if batch_setting else settings.consumer_max_records
+        expected = (
+            getattr(settings, batch_setting) if batch_setting else settings.consumer_max_records
+        )
         assert sub.max_records == expected
         assert sub.group_id == name
     finally:

@@ -252,8 +252,10 @@ async def _sync_with_a_lost_page(infra, cid: str, full: bool) -> Envelope:
     parsed and goes to the dead-letter topic."""
     sync = Sync(infra, cid, full=full)
     good = sync.page([contact(i, day=5) for i in range(10)])
-    broken = dump(sync.page([contact(i, day=5) for i in range(10, 20)])).replace(b'"records":[', b'"records":[7,', 1)
-    async with Collector(infra.bootstrap, SYNC_COMPLETED, lambda e: e.data.job_id == sync.job_id) as done:
+    lost = dump(sync.page([contact(i, day=5) for i in range(10, 20)]))
+    broken = lost.replace(b'"records":[', b'"records":[7,', 1)
+    mine = lambda e: e.data.job_id == sync.job_id  # noqa: E731
+    async with Collector(infra.bootstrap, SYNC_COMPLETED, mine) as done:
         producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap)
         await producer.start()
         try:
@@ -265,7 +267,8 @@ async def _sync_with_a_lost_page(infra, cid: str, full: bool) -> Envelope:
     return completed
 
 
-async def test_a_full_sync_with_a_page_that_could_not_be_stored_fails_and_deletes_nothing(infra, records_service):
+async def test_a_full_sync_with_a_page_that_could_not_be_stored_fails_and_deletes_nothing(
+        infra, records_service):
     """A page that reaches the dead-letter topic was not seen: its records are not deletions."""
     cid = _cid()
     await Sync(infra, cid, full=True, initial=True).run([[contact(i) for i in range(20)]])
@@ -276,15 +279,16 @@ async def test_a_full_sync_with_a_page_that_could_not_be_stored_fails_and_delete
     assert len(live) == 20
 
 
-async def test_an_incremental_sync_with_a_lost_page_fails_so_its_high_water_mark_stays(infra, records_service):
+async def test_an_incremental_sync_with_a_lost_page_fails_so_its_high_water_mark_stays(
+        infra, records_service):
     """Reported complete, the executor would move the mark past the lost page's records and no
     later incremental sync would ask for them again."""
     cid = _cid()
     completed = await _sync_with_a_lost_page(infra, cid, full=False)
     assert completed.data.status == "failed" and completed.data.last_synced_at is None
     assert completed.data.error and "10 of the 20 records" in completed.data.error
-    state = (await records_service.get(f"/internal/connections/{cid}/sync-state")).json()["data_models"]
-    assert state[0]["last_status"] == "failed"
+    resp = await records_service.get(f"/internal/connections/{cid}/sync-state")
+    assert resp.json()["data_models"][0]["last_status"] == "failed"
 
 
 async def test_nul_characters_are_dropped_so_the_record_is_stored(infra, records_service):

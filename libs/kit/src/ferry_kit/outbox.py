@@ -128,7 +128,8 @@ class OutboxRelay:
         """Publish the oldest rows. Published rows go; a row the broker can never take goes to
         `outbox_dead`; at any other failure the rows before it go and the rest wait."""
         rows = await conn.fetch(
-            "SELECT id, event_id, topic, key, payload, headers, created_at FROM outbox ORDER BY id LIMIT $1",
+            "SELECT id, event_id, topic, key, payload, headers, created_at FROM outbox "
+            "ORDER BY id LIMIT $1",
             self._batch_size,
         )
         if not rows:
@@ -160,13 +161,18 @@ class OutboxRelay:
             return MessageSizeTooLargeError(
                 f"outbox row of {size} bytes exceeds the broker's limit of {self._max_bytes} bytes")
         try:
-            return await self._producer.send(row["topic"], value=bytes(row["payload"]), key=key, headers=headers)
+            return await self._producer.send(
+                row["topic"], value=bytes(row["payload"]), key=key, headers=headers
+            )
         except MessageSizeTooLargeError as exc:
             return exc
 
-    async def _dead_letter(self, conn: asyncpg.Connection, row: asyncpg.Record, reason: str) -> None:
+    async def _dead_letter(
+        self, conn: asyncpg.Connection, row: asyncpg.Record, reason: str
+    ) -> None:
         """Keep the row in `outbox_dead` and say so on `<topic>.dlq` (the payload cannot go)."""
-        log.error("outbox row dead-lettered", schema=self._schema, topic=row["topic"], id=row["id"], reason=reason)
+        log.error("outbox row dead-lettered", schema=self._schema, topic=row["topic"],
+                  id=row["id"], reason=reason)
         headers = {"ferry-error": reason, "ferry-original-topic": row["topic"],
                    "ferry-event-id": str(row["event_id"]), "ferry-outbox-schema": self._schema,
                    "ferry-outbox-id": str(row["id"])}
@@ -175,9 +181,10 @@ class OutboxRelay:
             headers=[(k, v.encode()) for k, v in headers.items()])
         async with conn.transaction():
             await conn.execute(
-                "INSERT INTO outbox_dead (id, event_id, topic, key, payload, headers, created_at, reason) "
-                "SELECT id, event_id, topic, key, payload, headers, created_at, $2 FROM outbox WHERE id = $1 "
-                "ON CONFLICT (id) DO NOTHING",
+                "INSERT INTO outbox_dead "
+                "(id, event_id, topic, key, payload, headers, created_at, reason) "
+                "SELECT id, event_id, topic, key, payload, headers, created_at, $2 "
+                "FROM outbox WHERE id = $1 ON CONFLICT (id) DO NOTHING",
                 row["id"], reason,
             )
             await conn.execute("DELETE FROM outbox WHERE id = $1", row["id"])

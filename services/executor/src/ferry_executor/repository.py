@@ -132,11 +132,14 @@ async def expired_leases(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     )
 
 
-async def fail_stale_finishing(conn: asyncpg.Connection, seconds: float, error: str) -> list[asyncpg.Record]:
+async def fail_stale_finishing(
+    conn: asyncpg.Connection, seconds: float, error: str
+) -> list[asyncpg.Record]:
     """Fail runs whose end marker went out `seconds` ago with no `sync.completed` since."""
     return await conn.fetch(
         """
-        UPDATE jobs SET status='failed', phase='done', error=$2, completed_at=now(), modified_at=now()
+        UPDATE jobs SET status='failed', phase='done', error=$2, completed_at=now(),
+               modified_at=now()
         WHERE id IN (SELECT id FROM jobs WHERE status='running' AND phase='finishing'
                      AND modified_at < now() - make_interval(secs => $1) FOR UPDATE SKIP LOCKED)
         RETURNING *

@@ -214,11 +214,14 @@ class Records:
         counts_row = await repo.job_counts(conn, end.job_id)
         counts = SyncCounts(**{k: int(counts_row[k]) for k in SyncCounts.model_fields}) if counts_row else SyncCounts()
         synced_at = datetime.now(UTC) if status == "complete" else None
-        await repo.set_model_state(conn, cid, model, status=status, error=error, synced_at=synced_at,
-                                   held=held if status == "complete" and end.full_sync else None)
+        await repo.set_model_state(
+            conn, cid, model, status=status, error=error, synced_at=synced_at,
+            held=held if status == "complete" and end.full_sync else None,
+        )
         out.append(Envelope.of(SyncCompleted(
             job_id=end.job_id, batch_id=end.batch_id, connection_id=cid, provider_name=end.provider_name,
-            data_model=model, status=status, full_sync=end.full_sync, is_initial_sync=end.is_initial_sync,
+            data_model=model, status=status, full_sync=end.full_sync,
+            is_initial_sync=end.is_initial_sync,
             counts=counts, held_deletions=held, error=error, last_synced_at=synced_at,
             high_water_mark=end.high_water_mark,
         ), project_id=event.project_id, connection_id=cid))
@@ -233,15 +236,18 @@ class Records:
             log.error("seen ids were lost (Postgres restarted?); deletions skipped for this sync",
                       connection_id=cid, data_model=model, job_id=end.job_id)
             return 0, 0
-        window = datetime.combine(end.sync_from, datetime.min.time(), UTC) if end.sync_from else None
+        since = end.sync_from
+        window = datetime.combine(since, datetime.min.time(), UTC) if since else None
         await repo.lock_cursor(conn, cid)
         unseen = await repo.count_unseen(conn, cid, model, end.job_id, window, end.started_at)
         if not unseen:
             return 0, 0
         live, s = await repo.count_live(conn, cid, model), self.settings
-        if domain.should_hold(unseen, live, s.records_mass_delete_threshold, s.records_mass_delete_min):
+        threshold, minimum = s.records_mass_delete_threshold, s.records_mass_delete_min
+        if domain.should_hold(unseen, live, threshold, minimum):
             held = await repo.hold_unseen(conn, cid, model, end.job_id, window, end.started_at)
-            log.warning("mass deletion held", connection_id=cid, data_model=model, held=held, live=live)
+            log.warning("mass deletion held", connection_id=cid, data_model=model, held=held,
+                        live=live)
             return 0, held
         first = await repo.take_positions(conn, cid, unseen)
         gone = await repo.delete_unseen(conn, cid, model, end.job_id, window, end.started_at, first)
@@ -256,10 +262,12 @@ class Records:
         ingested = await repo.fetched_so_far(conn, end.job_id)
         if end.status != "complete" or ingested >= end.fetched:
             return end.status, end.error
-        log.error("pages of a sync were not stored; the sync fails", connection_id=cid, data_model=model,
-                  job_id=end.job_id, fetched=end.fetched, stored=ingested, full_sync=end.full_sync)
-        return "failed", (f"{end.fetched - ingested} of the {end.fetched} records fetched could not be "
-                          "stored (see the records.fetched dead-letter topic); nothing was deleted")
+        log.error("pages of a sync were not stored; the sync fails", connection_id=cid,
+                  data_model=model, job_id=end.job_id, fetched=end.fetched, stored=ingested,
+                  full_sync=end.full_sync)
+        return "failed", (f"{end.fetched - ingested} of the {end.fetched} records fetched could "
+                          "not be stored (see the records.fetched dead-letter topic); "
+                          "nothing was deleted")
 
     def _deletions(self, project_id: str | None, cid: str, model: str, job_id: str | None,
                    gone: list[asyncpg.Record]) -> list[Envelope[Any]]:

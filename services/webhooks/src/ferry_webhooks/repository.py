@@ -331,7 +331,8 @@ async def _requeue(conn: asyncpg.Connection, where: str, *args: Any) -> int:
     is a new delivery and must not overtake what already waits in an ordered lane."""
     done = await conn.execute(
         f"""
-        UPDATE messages m SET status='pending', ready=false, tries=0, next_attempt_at=now(), seq=q.seq
+        UPDATE messages m SET status='pending', ready=false, tries=0, next_attempt_at=now(),
+               seq=q.seq
         FROM (SELECT o.id, nextval(pg_get_serial_sequence('messages', 'seq')) AS seq
               FROM (SELECT id FROM messages WHERE {where} ORDER BY seq) o) q
         WHERE m.id = q.id
@@ -355,7 +356,8 @@ async def replay_failed(conn: asyncpg.Connection, endpoint_id: str, since: datet
     )
     await lock_lanes(conn, {(endpoint_id, r["lane"]) for r in lanes})
     done = await _requeue(
-        conn, "endpoint_id=$1 AND status='failed' AND ($2::timestamptz IS NULL OR created_at >= $2)",
+        conn,
+        "endpoint_id=$1 AND status='failed' AND ($2::timestamptz IS NULL OR created_at >= $2)",
         endpoint_id, since,
     )
     if lanes:
