@@ -30,30 +30,18 @@ async def _dead_letters(bootstrap: str, key: str, payload: bytes) -> None:
     await ensure_topics(bootstrap, 4)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
     await producer.start()
+    origin = CONNECTION_CHANGED.encode()
+    letters = {
+        payload: {"ferry-error": b"ValueError: cannot handle this one", "ferry-original-topic": origin,
+                  "ferry-original-partition": b"2", "ferry-original-offset": b"41"},
+        b"": {"ferry-error": b"outbox row of 2000000 bytes exceeds the broker's limit",
+              "ferry-original-topic": origin, "ferry-outbox-schema": b"records",
+              "ferry-outbox-id": b"17", "ferry-event-id": b"0193-e"},
+    }
     try:
-        await producer.send_and_wait(
-            dlq(CONNECTION_CHANGED),
-            payload,
-            key=key.encode(),
-            headers=[
-                ("ferry-error", b"ValueError: cannot handle this one"),
-                ("ferry-original-topic", CONNECTION_CHANGED.encode()),
-                ("ferry-original-partition", b"2"),
-                ("ferry-original-offset", b"41"),
-            ],
-        )
-        await producer.send_and_wait(
-            dlq(CONNECTION_CHANGED),
-            b"",
-            key=key.encode(),
-            headers=[
-                ("ferry-error", b"outbox row of 2000000 bytes exceeds the broker's limit"),
-                ("ferry-original-topic", CONNECTION_CHANGED.encode()),
-                ("ferry-outbox-schema", b"records"),
-                ("ferry-outbox-id", b"17"),
-                ("ferry-event-id", b"0193-e"),
-            ],
-        )
+        for value, headers in letters.items():
+            await producer.send_and_wait(dlq(CONNECTION_CHANGED), value, key=key.encode(),
+                                         headers=list(headers.items()))
     finally:
         await producer.stop()
 
