@@ -196,6 +196,16 @@ class Connections:
             project = await repo.project_config(conn, project_id)
         return {"data": [self.view(c, project) for c in rows], "next_cursor": None}
 
+    async def search(self, project_id: str, limit: int, **filters: str | None) -> dict[str, Any]:
+        """One page of the project's connections, newest first, filtered as asked."""
+        async with self.pool.acquire() as conn:
+            rows = await repo.list_for_project(conn, project_id, limit=limit + 1, **filters)
+            project = await repo.project_config(conn, project_id)
+        page = rows[:limit]
+        more = len(rows) > limit
+        return {"data": [self.view(c, project) for c in page],
+                "next_cursor": page[-1].id if more else None, "has_more": more}
+
     async def get(self, project_id: str, connection_id: str) -> dict[str, Any]:
         async with self.pool.acquire() as conn:
             c = await repo.get(conn, connection_id, project_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..auth import CurrentPrincipal, Principal
@@ -90,6 +90,26 @@ async def get_user_connection(
     if connection["user_id"] != user_id:
         raise ApiError(404, "not_found", f"no connection {connection_id} for user {user_id}")
     return connection
+
+
+Status = Literal["AUTH_REQUIRED", "CONNECTING", "CONNECTED", "AUTH_ERROR", "DISCONNECTED"]
+
+
+@router.get("/v1/connections")
+async def search_connections(
+    principal: CurrentPrincipal, up: Up,
+    user_id: str | None = Query(None, pattern=r"^[A-Za-z0-9_~@:+=.-]{1,255}$"),
+    provider_name: str | None = Query(None, pattern=r"^[a-z][a-z0-9_]{0,62}$"),
+    status: Status | None = None,
+    cursor: str | None = Query(None, pattern=r"^con_[0-9a-f]{32}$"),
+    limit: int = Query(50, ge=1, le=200),
+) -> Any:
+    """The project's connections, newest first: `{"data", "next_cursor", "has_more"}`."""
+    principal.require_server()
+    params = {"user_id": user_id, "provider_name": provider_name, "status": status,
+              "cursor": cursor, "limit": limit}
+    return relay(await call(up.connections, "GET", _project(principal, "connections"),
+                            params=params))
 
 
 @router.get("/v1/connections/{connection_id}")
