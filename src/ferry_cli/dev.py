@@ -219,6 +219,7 @@ async def run_dev(*, demo: bool, exit_after_demo: bool, gateway_port: int = 8080
             "sandbox_admin_token": values["sandbox_admin_token"],
             **project,
             "token_audience": f"{env['FERRY_PUBLIC_HOST']}/{project['project_id']}",
+            **{f"{s}_url": env[f"FERRY_{s.upper()}_URL"] for s in START_ORDER if s != "gateway"},
         }
         state_path.write_text(json.dumps(state, indent=2))
         state_path.chmod(0o600)
