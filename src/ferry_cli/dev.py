@@ -224,6 +224,7 @@ async def run_dev(*, demo: bool, exit_after_demo: bool, gateway_port: int = 8080
         state_path.write_text(json.dumps(state, indent=2))
         state_path.chmod(0o600)
         print(f"Ferry is up.\n  gateway: {state['gateway_url']} (OpenAPI: {state['gateway_url']}/docs)")
+        print(f"  console: {state['gateway_url']}/console (sign in with the secret key)")
         print(f"  sandbox: {state['sandbox_url']}\n  project: {project['project_id']}")
         print(f"  secret key, signing key and tokens: {state_path.resolve()}")
         if demo:

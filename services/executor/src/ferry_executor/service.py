@@ -53,6 +53,17 @@ def job_json(row: asyncpg.Record) -> dict[str, Any]:
     return to_job(row).model_dump(mode="json")
 
 
+def log_end(row: asyncpg.Record) -> None:
+    """The one line per ended job: its outcome, counts and duration."""
+    started, ended = row["started_at"], row["completed_at"]
+    duration = round((ended - started).total_seconds(), 3) if started and ended else None
+    counts = dict(row["counts"] or {})
+    log.info("job ended", job_id=row["id"], connection_id=row["connection_id"],
+             data_model=row["data_model"], status=row["status"], duration_s=duration,
+             error=row["error"], **{k: counts.get(k, 0) for k in (
+                 "fetched", "created", "updated", "deleted", "unchanged")})
+
+
 def changed(row: asyncpg.Record, previous: str | None) -> Envelope[Any]:
     return Envelope.of(
         SyncJobChanged(job=to_job(row), previous_status=previous),  # type: ignore[arg-type]
@@ -142,6 +153,7 @@ class Jobs:
 
     async def on_sync_completed(self, events: list[Envelope[Any]]) -> None:
         """The records service has stored and compared everything a job fetched: the job ends."""
+        ended: list[asyncpg.Record] = []
         async with self.pool.acquire() as conn, conn.transaction():
             out = []
             for event in await inbox.claim(conn, SYNC_COMPLETED, events):
@@ -163,7 +175,10 @@ class Jobs:
                     error=done.error if done.status != "complete" else None, counts=counts,
                 )
                 out.append(changed(final, row["status"]))
+                ended.append(final)
             await outbox.add(conn, out)
+        for final in ended:  # once committed
+            log_end(final)
         self.wake.set()
 
     async def on_connection_changed(self, events: list[Envelope[Any]]) -> None:
