@@ -12,7 +12,14 @@ from typing import Any
 import asyncpg
 from ferry_contracts import Envelope
 from ferry_contracts.connections import ConnectionChanged
-from ferry_contracts.sync import SyncCompleted, SyncCounts, SyncJob, SyncJobChanged, SyncRequested
+from ferry_contracts.sync import (
+    SyncCompleted,
+    SyncCounts,
+    SyncJob,
+    SyncJobChanged,
+    SyncRequested,
+    initial_job_id,
+)
 from ferry_contracts.topics import CONNECTION_CHANGED, SYNC_COMPLETED, SYNC_REQUESTED
 from ferry_kit import inbox, outbox
 from ferry_kit import logging as klog
@@ -105,7 +112,8 @@ class Jobs:
                     )
                     break
                 row = await repo.insert_job(conn, {
-                    "id": domain.new_job_id(), "project_id": project_id, "connection_id": connection_id,
+                    "id": initial_job_id(batch_id, model) if is_initial_sync else domain.new_job_id(),
+                    "project_id": project_id, "connection_id": connection_id,
                     "provider_name": provider_name, "data_model": model, "batch_id": batch_id,
                     "trigger": trigger, "is_initial_sync": is_initial_sync, "is_one_off": is_one_off,
                     "full_sync": full_sync, "sync_from": sync_from,

@@ -23,10 +23,13 @@ from .settings import Settings
 log = klog.get("ferry.scheduler")
 
 
-def _request(connection_id: str, project_id: str | None, provider: str, models: list[ModelSyncRequest],
-             trigger: str, initial: bool = False) -> Envelope[Any]:
+def _request(connection_id: str, project_id: str | None, provider: str,
+             models: list[ModelSyncRequest], trigger: str, initial: bool = False,
+             batch_id: str | None = None) -> Envelope[Any]:
+    """`batch_id`: the one the connections service chose for an initial sync, else a new one."""
     return Envelope.of(
-        SyncRequested(batch_id=str(uuid7()), connection_id=connection_id, provider_name=provider,
+        SyncRequested(batch_id=batch_id or str(uuid7()), connection_id=connection_id,
+                      provider_name=provider,
                       trigger=trigger, is_initial_sync=initial, models=models),  # type: ignore[arg-type]
         project_id=project_id, connection_id=connection_id,
     )
@@ -75,7 +78,8 @@ class Scheduler:
         initial = await repo.take_initial(conn, c.connection_id)
         if initial:
             models = [ModelSyncRequest(data_model=r["data_model"], sync_from=r["sync_from"], full_sync=True) for r in initial]
-            out.append(_request(c.connection_id, project_id, c.provider_name, models, "initial", initial=True))
+            out.append(_request(c.connection_id, project_id, c.provider_name, models, "initial",
+                                initial=True, batch_id=c.initial_batch_id))
         elif known is not None and known["status"] != "CONNECTED" and c.previous_status in ("AUTH_ERROR", "DISCONNECTED", "AUTH_REQUIRED", "CONNECTING"):
             # Re-connected: catch up on what changed while the connection was down.
             models = [ModelSyncRequest(data_model=m.data_model.upper(), sync_from=m.sync_from) for m in enabled]
