@@ -211,3 +211,21 @@ async def test_the_admin_token_picks_a_project(platform, project, connection, br
     await page.wait_for_url("**/console/connections")
     assert connection["id"] in await page.inner_text("#connections")
     await page.close()
+
+
+async def test_full_sync_and_sync_from_a_date_start_jobs_of_that_kind(
+        platform, project, api, connection, browser):
+    before = {j["id"] for j in await api.jobs(connection["id"])}
+    page = await _signed_in(browser, platform, project["secret_key"])
+    await page.goto(f"{platform.gateway_url}/console/connections/{connection['id']}")
+    await page.fill("#sync-from", "2024-01-01")
+    await page.click("#sync-from-date")
+    assert "Started 1 sync job" in await (await page.wait_for_selector("#notice")).inner_text()
+    [dated] = [j for j in await api.jobs(connection["id"]) if j["id"] not in before]
+    await api.wait_job(dated["id"])
+    await page.click("#full-sync")
+    await page.wait_for_selector("#notice")
+    [full] = [j for j in await api.jobs(connection["id"])
+              if j["id"] not in before | {dated["id"]}]
+    assert full["full_sync"] and (await api.wait_job(full["id"]))["status"] == "complete"
+    await page.close()
