@@ -186,6 +186,12 @@ async def test_replaying_a_failed_webhook_delivers_it(
 
     await _poll(delivered)
     await page.goto(f"{platform.gateway_url}/console/webhooks")
+    await page.click(f"#toggle-{message['endpoint_id']}")
+    assert await page.inner_text(f"#enabled-{message['endpoint_id']}") == "disabled"
+    [endpoint] = (await api.http.get("/v1/webhook-endpoints")).json()["data"]
+    assert endpoint["enabled"] is False
+    await page.click(f"#toggle-{message['endpoint_id']}")
+    assert await page.inner_text(f"#enabled-{message['endpoint_id']}") == "yes"
     await page.screenshot(path=tmp_path / "webhooks.png", full_page=True)
     await page.close()
 

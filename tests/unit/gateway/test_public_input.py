@@ -36,6 +36,7 @@ BODIES = {
     ("PUT", "/v1/integrations/{provider}"): {"client_id": "app"},
     ("PATCH", "/v1/connections/{connection_id}/records/{data_model}/{record_id}"): {"data": {}},
     ("POST", "/v1/webhook-endpoints/{endpoint_id}/replay-failed"): {"since": "2026-01-01T00:00:00Z"},
+    ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"): {"enabled": False},
 }
 EVIL = [
     "..", ".", "%2e%2e", "%2E%2E", ".%2e", "%2F", "a%2Fb", "..%2F..%2Finternal", "..%2f..%2finternal",

@@ -46,6 +46,13 @@ async def rotate(console: Action, endpoint_id: EndpointId) -> Response:
     return await _secret_once(console, {**rotated, "id": endpoint_id})
 
 
+@router.post("/console/webhooks/{endpoint_id}/enabled")
+async def set_enabled(console: Action, endpoint_id: EndpointId,
+                      enabled: Annotated[bool, Form()]) -> Response:
+    await console.api("PATCH", f"/v1/webhook-endpoints/{endpoint_id}", json={"enabled": enabled})
+    return back("/console/webhooks")
+
+
 @router.post("/console/webhooks/{endpoint_id}/delete")
 async def delete(console: Action, endpoint_id: EndpointId) -> Response:
     await console.api("DELETE", f"/v1/webhook-endpoints/{endpoint_id}")
