@@ -203,6 +203,10 @@ def create_api(connections: Connections, flow: ConnectFlow, credentials: Credent
         return await connections.search(project_id, limit, user_id=user_id,
                                         provider_name=provider_name, status=status, after=cursor)
 
+    @api.get("/projects/{project_id}/connections/{connection_id}/status-history")
+    async def status_history(project_id: str, connection_id: str) -> Any:
+        return await connections.status_history(project_id, connection_id)
+
     @api.get("/projects/{project_id}/connections/{connection_id}")
     async def get_connection(project_id: str, connection_id: str) -> Any:
         return await connections.get(project_id, connection_id)

@@ -113,6 +113,12 @@ async def list_for_project(conn: asyncpg.Connection, project_id: str, *, user_id
     return [c for c in map(_connection, rows) if c is not None]
 
 
+async def status_history(conn: asyncpg.Connection, connection_id: str) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT status, previous_status, changed_at FROM connection_status_history "
+        "WHERE connection_id = $1 ORDER BY changed_at, status", connection_id)
+
+
 async def save(conn: asyncpg.Connection, c: Connection) -> Connection:
     """Write the mutable fields and bump the version; returns the stored row."""
     row = await conn.fetchrow(

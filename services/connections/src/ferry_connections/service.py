@@ -226,6 +226,14 @@ class Connections:
                 raise NotFound(f"no connection {connection_id}")
             return self.view(c, await repo.project_config(conn, project_id))
 
+    async def status_history(self, project_id: str, connection_id: str) -> dict[str, Any]:
+        async with self.pool.acquire() as conn:
+            if await repo.get(conn, connection_id, project_id) is None:
+                raise NotFound(f"no connection {connection_id}")
+            rows = await repo.status_history(conn, connection_id)
+        return {"data": [{"status": r["status"], "previous_status": r["previous_status"],
+                          "changed_at": _iso(r["changed_at"])} for r in rows]}
+
     async def patch(self, project_id: str, connection_id: str, body: dict[str, Any]) -> dict[str, Any]:
         async with self.pool.acquire() as conn, conn.transaction():
             c = await repo.get(conn, connection_id, project_id, lock=True)

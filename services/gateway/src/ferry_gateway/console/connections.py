@@ -64,12 +64,13 @@ async def _jobs(console: Console, connection_id: str) -> list[dict[str, Any]]:
 @router.get("/console/connections/{connection_id}")
 async def connection_page(console: Page, connection_id: ConnectionId,
                           notice: str = "") -> Response:
-    connection, status, jobs = await asyncio.gather(
+    connection, status, jobs, history = await asyncio.gather(
         console.api("GET", f"/v1/connections/{connection_id}"),
         console.api("GET", f"/v1/connections/{connection_id}/sync-status"),
-        _jobs(console, connection_id))
+        _jobs(console, connection_id),
+        console.api("GET", f"/v1/connections/{connection_id}/status-history"))
     return console.page("connection.html", c=connection, models=status["data_models"],
-                        jobs=jobs, notice=notice,
+                        jobs=jobs, notice=notice, history=history["data"],
                         live=any(j["status"] in ACTIVE for j in jobs))
 
 

@@ -117,6 +117,15 @@ async def get_connection(connection_id: ConnectionId, principal: CurrentPrincipa
     return await load_connection(up, principal, connection_id)
 
 
+@router.get("/v1/connections/{connection_id}/status-history")
+async def status_history(connection_id: ConnectionId, principal: CurrentPrincipal, up: Up) -> Any:
+    """Every status the connection took: `{"data": [{"status", "previous_status",
+    "changed_at"}]}`, oldest first."""
+    await load_connection(up, principal, connection_id)
+    where = _project(principal, "connections", connection_id, "status-history")
+    return relay(await call(up.connections, "GET", where))
+
+
 async def _patch(connection_id: str, body: ConnectionPatch, principal: Principal, up: Upstreams) -> Any:
     await load_connection(up, principal, connection_id)
     where = _project(principal, "connections", connection_id)
