@@ -125,6 +125,11 @@ async def test_refresh_runs_a_new_job_to_complete_with_its_counts(
     assert (job["counts"]["updated"], job["counts"]["created"]) == (2, 1), job["counts"]
     row = await page.query_selector(f"tr.job[data-job={new[0]}] .fetched")
     assert (await row.inner_text()).strip() == str(job["counts"]["fetched"])
+
+    async def models_idle():
+        return "IDLE" in await page.inner_text("#models")
+
+    await _poll(models_idle, timeout=10)  # the models' status is live too
     history = await page.inner_text("#status-history")
     assert "CONNECTED" in history and "AUTH_REQUIRED" in history
     await page.screenshot(path=tmp_path / "connection.png", full_page=True)

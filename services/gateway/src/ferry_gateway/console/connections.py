@@ -76,9 +76,11 @@ async def connection_page(console: Page, connection_id: ConnectionId,
 
 @router.get("/console/connections/{connection_id}/jobs")
 async def jobs_fragment(console: Page, connection_id: ConnectionId) -> Response:
-    """The jobs table alone: the page polls it while a job is running."""
-    jobs = await _jobs(console, connection_id)
-    return console.page("jobs_table.html", jobs=jobs, live=any(j["status"] in ACTIVE for j in jobs),
+    """The jobs table and the models' sync status: the page polls them while a job is active."""
+    jobs, status = await asyncio.gather(
+        _jobs(console, connection_id),
+        console.api("GET", f"/v1/connections/{connection_id}/sync-status"))
+    return console.page("live_parts.html", jobs=jobs, models=status["data_models"],
                         c={"id": connection_id})
 
 

@@ -20,6 +20,12 @@
         .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
         .then(function (html) {
           el.innerHTML = html;
+          // Parts of the answer that belong elsewhere on the page replace the element of that id.
+          el.querySelectorAll("template[data-replace]").forEach(function (t) {
+            var target = document.getElementById(t.getAttribute("data-replace"));
+            if (target) { target.replaceWith(t.content.cloneNode(true)); }
+            t.remove();
+          });
           if (!untilIdle || active(el)) { setTimeout(tick, every); }
         })
         .catch(function () { setTimeout(tick, every * 3); });
