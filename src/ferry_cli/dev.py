@@ -228,10 +228,12 @@ async def run_dev(
             "sandbox_admin_token": values["sandbox_admin_token"],
             **project,
             "token_audience": f"{env['FERRY_PUBLIC_HOST']}/{project['project_id']}",
+            **{f"{s}_url": env[f"FERRY_{s.upper()}_URL"] for s in START_ORDER if s != "gateway"},
         }
         state_path.write_text(json.dumps(state, indent=2))
         state_path.chmod(0o600)
         print(f"Ferry is up.\n  gateway: {state['gateway_url']} (OpenAPI: {state['gateway_url']}/docs)")
+        print(f"  console: {state['gateway_url']}/console (sign in with the secret key)")
         print(f"  sandbox: {state['sandbox_url']}\n  project: {project['project_id']}")
         print(f"  secret key, signing key and tokens: {state_path.resolve()}")
         if demo:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import typer
 
@@ -31,13 +33,100 @@ DLQ_AT = typer.Option([], "--at", help="Only PARTITION:OFFSET of the .dlq topic 
 SERVICES = ("gateway", "connections", "scheduler", "executor", "records", "webhooks")
 
 
-@project_app.command("create")
-def project_create(name: str = typer.Option(..., "--name", help="The project's display name.")) -> None:
-    """Create a project; prints {"project_id", "secret_key", "signing_key"}."""
-    from .services import create_project
+def _target():  # noqa: ANN202 - a Target, imported lazily to keep `ferry --help` fast
+    from .target import MissingSetting, resolve
 
-    created = asyncio.run(create_project(name))
-    typer.echo(json.dumps(created))
+    try:
+        return resolve()
+    except MissingSetting as exc:
+        _fail(str(exc))
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"ferry: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _run(fn: Callable[..., Any], *args: Any) -> Any:
+    """An operator call; a refusal or a missing setting is one line, never a traceback."""
+    from .target import MissingSetting
+
+    try:
+        return fn(*args)
+    except MissingSetting as exc:
+        _fail(str(exc))
+
+
+@project_app.command("create")
+def project_create(
+    name: str = typer.Option(..., "--name", help="The project's display name."),
+) -> None:
+    """Create a project; prints {"project_id", "secret_key", "signing_key"}."""
+    from .operator import create_project
+
+    typer.echo(json.dumps(_run(create_project, _target(), name)))
+
+
+@project_app.command("list")
+def project_list() -> None:
+    """Every project: one JSON object per line (project_id, name, created_at)."""
+    from .operator import list_projects
+
+    for project in _run(list_projects, _target()):
+        typer.echo(json.dumps(project))
+
+
+@project_app.command("rotate-key")
+def project_rotate_key(
+    project_id: str = typer.Argument(..., help="The project (proj_...)."),
+) -> None:
+    """A new secret key for the project; its earlier keys stop working at once."""
+    from .operator import rotate_key
+
+    typer.echo(json.dumps(_run(rotate_key, _target(), project_id)))
+
+
+@app.command()
+def status() -> None:
+    """Each service's health, consumer lag and outbox backlog."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .operator import status as read_status
+
+    table = Table("service", "health", "consumer lag", "outbox backlog")
+    rows = _run(read_status, _target())
+    for row in rows:
+        table.add_row(row["service"], row["health"], *("" if row[k] is None else str(row[k])
+                                                       for k in ("consumer_lag", "outbox_backlog")))
+    Console().print(table)
+    if any(r["health"] != "ok" for r in rows):
+        raise typer.Exit(1)
+
+
+@app.command()
+def sync(
+    connection_id: str = typer.Argument(..., help="The connection (con_...)."),
+    full: bool = typer.Option(False, "--full", help="A full sync instead of an incremental one."),
+    watch: bool = typer.Option(False, "--watch", help="Show a progress bar per model until done."),
+) -> None:
+    """Start a sync of every enabled model, with the project's key (FERRY_SECRET_KEY, else
+    .ferry/dev.json)."""
+    from . import syncwatch
+    from .target import project_key
+
+    target = _target()
+    key = _run(project_key, target)
+    jobs = _run(syncwatch.start, target, key, connection_id, full)
+    if not watch:
+        typer.echo(json.dumps([{k: j[k] for k in ("id", "data_model", "status")} for j in jobs]))
+        return
+    ended = _run(syncwatch.watch, target, key, jobs)
+    for job in ended:
+        typer.echo(f"{job['data_model']}: {job['status']} {json.dumps(job['counts'])}"
+                   + (f" error: {job['error']}" if job.get("error") else ""))
+    if any(j["status"] != "complete" for j in ended):
+        raise typer.Exit(1)
 
 
 @dlq_app.command("list")
@@ -76,9 +165,15 @@ def run(service: str = typer.Argument(..., help=f"One of: {', '.join(SERVICES)}.
     """Run one service (as one container of docker-compose.yml does)."""
     if service not in SERVICES:
         raise typer.BadParameter(f"unknown service {service!r}; choose one of {', '.join(SERVICES)}")
-    from .services import run_service
+    from pydantic import ValidationError
 
-    run_service(service)
+    from .services import run_service
+    from .target import settings_problem
+
+    try:
+        run_service(service)
+    except ValidationError as exc:
+        _fail(settings_problem(exc))
 
 
 @app.command()

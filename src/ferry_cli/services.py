@@ -11,6 +11,14 @@ from typing import Any
 from ferry_kit import logging as klog
 from ferry_kit import migrate
 from ferry_kit.runtime import run_forever
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class _Database(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FERRY_", extra="ignore")
+
+    database_url: str | None = None
+
 
 SERVICES = ("gateway", "connections", "scheduler", "executor", "records", "webhooks")
 # Start order: owners of data first, the public gateway last.
@@ -38,28 +46,10 @@ def migrations_dir(service: str) -> Path:
 async def migrate_all() -> dict[str, list[str]]:
     from ferry_kit.settings import KitSettings
 
-    dsn = KitSettings().database_url  # type: ignore[call-arg]
+    # Migrations need the database only: the other required settings are not asked for.
+    dsn = KitSettings.model_construct().database_url
+    dsn = _Database().database_url or dsn
     return {s: await migrate.apply(dsn, s, migrations_dir(s)) for s in SERVICES}
-
-
-async def create_project(name: str) -> dict[str, str]:
-    from ferry_gateway.app import MIGRATIONS
-    from ferry_gateway.repository import ProjectRepository
-    from ferry_kit.db import create_pool
-    from ferry_kit.settings import KitSettings
-
-    dsn = KitSettings().database_url  # type: ignore[call-arg]
-    await migrate.apply(dsn, "gateway", MIGRATIONS)
-    pool = await create_pool(dsn, "gateway")
-    try:
-        created = await ProjectRepository(pool).create(name)
-    finally:
-        await pool.close()
-    return {
-        "project_id": created.project.id,
-        "secret_key": created.secret_key,
-        "signing_key": created.project.signing_key,
-    }
 
 
 def run_service(service: str) -> None:

@@ -37,7 +37,7 @@ def map_query(context: Any, query: Any) -> Any:
 def _with_real_ids(params: Any) -> Any:
     if not isinstance(params, dict):
         return params
-    return {k: IDS[k] if _pick(k, v) else v for k, v in params.items()}
+    return {k: IDS[k] if k in IDS and _pick(k, v) else v for k, v in params.items()}
 
 
 @schemathesis.hook

@@ -28,7 +28,7 @@ KEY = "fsk_test"
 VALID = {
     "connection_id": "con_" + "0" * 32, "job_id": "job_" + "0" * 32, "endpoint_id": "ep_" + "0" * 32,
     "message_id": "msg_" + "0" * 32, "user_id": "u-1", "data_model": "CONTACTS", "record_id": "rec_1",
-    "provider": "sandbox",
+    "provider": "sandbox", "project_id": "proj_0123456789abcdef",
 }
 BODIES = {
     ("POST", "/v1/users/{user_id}/connections"): {"provider_name": "sandbox", "requested_data_types": ["X"]},
@@ -36,6 +36,7 @@ BODIES = {
     ("PUT", "/v1/integrations/{provider}"): {"client_id": "app"},
     ("PATCH", "/v1/connections/{connection_id}/records/{data_model}/{record_id}"): {"data": {}},
     ("POST", "/v1/webhook-endpoints/{endpoint_id}/replay-failed"): {"since": "2026-01-01T00:00:00Z"},
+    ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"): {"enabled": False},
 }
 EVIL = [
     "..", ".", "%2e%2e", "%2E%2E", ".%2e", "%2F", "a%2Fb", "..%2F..%2Finternal", "..%2f..%2finternal",
@@ -77,7 +78,7 @@ def gateway():
     client = httpx.AsyncClient(base_url="http://internal", transport=httpx.MockTransport(upstream))
     app.state.upstreams = Upstreams(client, client, client, client, client)
     app.state.projects = FakeProjects()
-    app.state.settings = type("S", (), {"public_host": HOST})()
+    app.state.settings = type("S", (), {"public_host": HOST, "admin_token": "admin-token-for-tests-0123"})()
     app.state.upstream = upstream
     return app
 
@@ -135,6 +136,8 @@ def _assert_error(status: int, body: dict[str, Any], *allowed: int) -> None:
 
 async def test_every_route_with_valid_ids_reaches_its_upstream(gateway):
     for method, template in _operations(gateway):
+        if template.startswith("/v1/projects/"):
+            continue  # projects are the gateway's own data: no upstream to reach
         gateway.state.upstream.calls.clear()
         status, _ = await send(gateway, method, _fill(template), body=_body(method, template))
         assert status < 400, (method, template, status)
@@ -147,9 +150,20 @@ async def test_dot_segments_slashes_and_odd_ids_never_reach_an_upstream(gateway)
         for param in re.findall(r"\{(\w+)\}", template):
             for evil in EVIL:
                 raw = _fill(template, param, evil)
+                if _another_route(gateway, method, template, raw):
+                    continue  # "a%2Fb" arrives as "a/b": a path of a route with one more segment
                 status, body = await send(gateway, method, raw, body=_body(method, template))
                 _assert_error(status, body, 404, 405, 422)
     assert gateway.state.upstream.calls == []
+
+
+def _another_route(app, method: str, template: str, raw: str) -> bool:
+    decoded = unquote(raw)
+    for m, other in _operations(app):
+        pattern = re.sub(r"\\\{\w+\\\}", "[A-Za-z0-9_-]+", re.escape(other))
+        if m == method and other != template and re.fullmatch(pattern, decoded):
+            return True
+    return False
 
 
 async def test_a_record_id_with_odd_characters_goes_upstream_as_one_encoded_segment(gateway):

@@ -32,3 +32,25 @@ def test_the_cli_never_shows_local_variables_in_its_pretty_exceptions():
 
     assert app.pretty_exceptions_show_locals is False
     assert project_app.pretty_exceptions_show_locals is False
+
+
+@pytest.mark.parametrize(("level", "kafka_info"), [("INFO", False), ("WARNING", False),
+                                                   ("DEBUG", True)])
+def test_kafka_and_faststream_chatter_shows_only_at_debug(level, kafka_info):
+    import logging
+
+    klog.configure(level, "console")
+    for name in ("ferry.kafka", "aiokafka", "faststream"):
+        assert logging.getLogger(name).isEnabledFor(logging.INFO) is kafka_info
+    assert logging.getLogger().level == logging.getLevelName(level)
+    structlog.reset_defaults()
+    klog.configure("INFO", "console")
+    structlog.reset_defaults()
+
+
+def test_brokers_log_through_the_logger_the_level_applies_to():
+    from ferry_kit.broker import make_broker
+    from ferry_kit.settings import KitSettings
+
+    broker = make_broker(KitSettings(internal_token="t" * 16), "test")
+    assert broker.config.logger.params_storage.get_logger(context=None).name == klog.KAFKA_LOGGER

@@ -42,5 +42,8 @@ class ConnectionChanged(Payload):
     full_sync_interval_hours: int = 24
     granted_scopes: list[str] = []
     initial_sync_record_events: bool = False
+    # Set when creating the connection connected it at once: the initial sync's batch id, so
+    # its job ids (`sync.initial_job_id`) are known before the jobs exist.
+    initial_batch_id: str | None = None
     # Bumped on every change of the connection row, so consumers can drop stale updates.
     version: int = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -24,6 +25,17 @@ class SyncCounts(BaseModel):
     updated: int = 0
     deleted: int = 0
     unchanged: int = 0
+
+
+def initial_job_id(batch_id: str, data_model: str) -> str:
+    """The id of a model's job in an initial sync whose batch id was chosen up front.
+
+    The connections service answers a new connection with these ids before the executor has made
+    the jobs: the batch's uuid7 time prefix keeps ids in time order, the model makes them unique.
+    """
+    prefix = batch_id.replace("-", "")[:16]
+    tail = hashlib.sha256(f"{batch_id}/{data_model.upper()}".encode()).hexdigest()[:16]
+    return f"job_{prefix}{tail}"
 
 
 class ModelSyncRequest(BaseModel):

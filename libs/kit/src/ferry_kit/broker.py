@@ -8,6 +8,7 @@ the handlers' effects are durable, poison messages routed to `<topic>.dlq`.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -59,6 +60,8 @@ def make_broker(settings: KitSettings, service: str, tracer_provider: TracerProv
         max_request_size=8 * 1024 * 1024,
         graceful_timeout=10.0,
         log_level=10,  # per-message access lines only at DEBUG: at tens of thousands a second they are noise
+        # Its own logger would print INFO lines whatever FERRY_LOG_LEVEL says.
+        logger=logging.getLogger(klog.KAFKA_LOGGER),
     )
 
 

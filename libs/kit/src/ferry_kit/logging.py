@@ -28,8 +28,16 @@ def _renderers(fmt: str) -> list[Any]:
     return [structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)]
 
 
+# Libraries that log routine work at INFO: aiokafka and FastStream (partition assignments,
+# "callback ... is being executed"), access lines. They speak at DEBUG only, else from WARNING.
+NOISY = ("aiokafka", "faststream", "ferry.kafka", "uvicorn.access", "httpx", "httpcore")
+KAFKA_LOGGER = "ferry.kafka"  # the logger FastStream brokers are given (see broker.py)
+
+
 def configure(level: str = "INFO", fmt: str = "console") -> None:
-    logging.basicConfig(level=level.upper(), format="%(message)s")
+    numeric = logging.getLevelName(level.upper())
+    logging.basicConfig(level=numeric, format="%(message)s")
+    logging.getLogger().setLevel(numeric)  # also when something configured logging before us
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -38,12 +46,12 @@ def configure(level: str = "INFO", fmt: str = "console") -> None:
             _redact,
             *_renderers(fmt),
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
         cache_logger_on_first_use=True,
     )
-    # aiokafka and FastStream log every message at INFO; keep them to warnings.
-    for noisy in ("aiokafka", "faststream", "uvicorn.access", "httpx"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    libraries = logging.DEBUG if numeric <= logging.DEBUG else max(numeric, logging.WARNING)
+    for noisy in NOISY:
+        logging.getLogger(noisy).setLevel(libraries)
 
 
 def get(name: str) -> Any:

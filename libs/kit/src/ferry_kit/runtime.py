@@ -16,7 +16,7 @@ import uvicorn
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 
-from . import db, inbox, migrate, telemetry
+from . import db, health, inbox, migrate, telemetry
 from . import logging as klog
 from .broker import Consumer, Handler, ensure_topics, make_broker
 from .outbox import OutboxRelay, make_producer
@@ -90,7 +90,13 @@ class Runtime:
                     log.warning("housekeeping failed", service=self.name, what=name, error=repr(exc))
             await asyncio.sleep(self.settings.housekeeping_interval_seconds)
 
+    async def health(self) -> dict[str, Any]:
+        subscriber = self.consumer.subscriber if self.consumer is not None else None
+        return await health.details(self.pool, subscriber, self.relay is not None)
+
     async def serve_http(self, app: FastAPI, host: str, port: int) -> None:
+        # Read by `ferry status`: counts only, on the internal host like /healthz.
+        app.add_api_route("/healthz/detail", self.health, methods=["GET"], include_in_schema=False)
         # Idle keep-alive outlasts the clients' (httpx: 5 s), so a client never reuses a
         # connection at the instant the server closes it ("Server disconnected").
         config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off",

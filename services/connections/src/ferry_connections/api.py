@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from ferry_contracts.values import Access, Frequency
@@ -193,6 +193,18 @@ def create_api(connections: Connections, flow: ConnectFlow, credentials: Credent
     @api.get("/projects/{project_id}/users/{user_id}/connections")
     async def list_connections(project_id: str, user_id: str) -> Any:
         return await connections.list(project_id, user_id)
+
+    @api.get("/projects/{project_id}/connections")
+    async def search_connections(project_id: str, user_id: str | None = None,
+                                 provider_name: str | None = None, status: str | None = None,
+                                 cursor: str | None = None, limit: int = Query(50, ge=1, le=200),
+                                 ) -> Any:
+        return await connections.search(project_id, limit, user_id=user_id,
+                                        provider_name=provider_name, status=status, after=cursor)
+
+    @api.get("/projects/{project_id}/connections/{connection_id}/status-history")
+    async def status_history(project_id: str, connection_id: str) -> Any:
+        return await connections.status_history(project_id, connection_id)
 
     @api.get("/projects/{project_id}/connections/{connection_id}")
     async def get_connection(project_id: str, connection_id: str) -> Any:

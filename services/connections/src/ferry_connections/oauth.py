@@ -7,14 +7,21 @@ import base64
 import hashlib
 import math
 import secrets
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+from authlib.deprecate import AuthlibDeprecationWarning
 from authlib.integrations.base_client.errors import OAuthError
-from authlib.integrations.httpx_client import AsyncOAuth2Client
+
+# authlib deprecates its httpx client in favour of httpx2, which Ferry does not use: the notice
+# would be the first line of every `ferry dev` and service start.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", AuthlibDeprecationWarning)
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
 from ferry_connectors.definition import (
     ClientCredentialsAuth,
     InvalidGrant,

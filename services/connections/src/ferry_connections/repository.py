@@ -101,6 +101,24 @@ async def list_for_user(conn: asyncpg.Connection, project_id: str, user_id: str)
     return [c for c in map(_connection, rows) if c is not None]
 
 
+async def list_for_project(conn: asyncpg.Connection, project_id: str, *, user_id: str | None,
+                           provider_name: str | None, status: str | None, after: str | None,
+                           limit: int) -> list[Connection]:
+    """Newest first (ids grow with time); `after` is the last id of the previous page."""
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM connections WHERE project_id = $1 "
+        "AND ($2::text IS NULL OR user_id = $2) AND ($3::text IS NULL OR provider_name = $3) "
+        "AND ($4::text IS NULL OR status = $4) AND ($5::text IS NULL OR id < $5) "
+        "ORDER BY id DESC LIMIT $6", project_id, user_id, provider_name, status, after, limit)
+    return [c for c in map(_connection, rows) if c is not None]
+
+
+async def status_history(conn: asyncpg.Connection, connection_id: str) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT status, previous_status, changed_at FROM connection_status_history "
+        "WHERE connection_id = $1 ORDER BY changed_at, status", connection_id)
+
+
 async def save(conn: asyncpg.Connection, c: Connection) -> Connection:
     """Write the mutable fields and bump the version; returns the stored row."""
     row = await conn.fetchrow(

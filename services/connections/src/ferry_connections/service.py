@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 import httpx
 from ferry_contracts import ConnectionChanged, Envelope, uuid7
+from ferry_contracts.sync import initial_job_id
 from ferry_kit import outbox
 
 from . import domain, given
@@ -83,8 +84,17 @@ class Connections:
             "connection_config": c.connection_config,
         }
 
+    def initial_jobs(self, c: Connection, project: ProjectConfig, batch_id: str) -> list[str]:
+        """The job ids the initial sync of a connection connected at creation will have."""
+        provider = self.provider_of(c)
+        desired = domain.desired_config(provider, c.requested_data_types, c.sync_config, project)
+        readable = [m for m in domain.effective_config(provider, desired, c.granted_scopes)
+                    if m.access in ("READ", "READ_WRITE")]
+        return [initial_job_id(batch_id, m.data_model) for m in readable]
+
     async def emit(self, conn: asyncpg.Connection, c: Connection, previous: str | None, reason: str,
-                   project: ProjectConfig | None = None, *, deleted: bool = False) -> None:
+                   project: ProjectConfig | None = None, *, deleted: bool = False,
+                   initial_batch_id: str | None = None) -> None:
         project = project or await repo.project_config(conn, c.project_id)
         provider = self.provider_of(c)
         desired = domain.desired_config(provider, c.requested_data_types, c.sync_config, project)
@@ -97,6 +107,7 @@ class Connections:
             full_sync_interval_hours=project.full_sync_interval_hours,
             granted_scopes=c.granted_scopes or [],
             initial_sync_record_events=project.record_events_on_initial_sync,
+            initial_batch_id=initial_batch_id,
             version=c.version + 1 if deleted else c.version,
         )
         await outbox.add(conn, [Envelope.of(event, project_id=c.project_id, connection_id=c.id)])
@@ -176,12 +187,14 @@ class Connections:
                         sealed = given.seal(self.cipher, c.id, secrets)
                         await repo.put_given_secret(conn, c.id, sealed)
                     project = await repo.project_config(conn, c.project_id)
-                    await self.emit(conn, stored, None, "created", project)
+                    batch = str(uuid7()) if stored.status == "CONNECTED" else None
+                    await self.emit(conn, stored, None, "created", project, initial_batch_id=batch)
             except asyncpg.UniqueViolationError:
                 raise Conflict("unique_provider", f"user {c.user_id} already has a connection to "
                                f"{provider.name}, which allows one connection per user",
                                [{"field": "provider_name", "message": "unique provider"}]) from None
-        return self.view(stored, project)
+        jobs = self.initial_jobs(stored, project, batch) if batch else []
+        return {**self.view(stored, project), "initial_sync_jobs": jobs}
 
     def _own_config(self, provider: Provider, body: dict[str, Any], types: list[str]) -> list[ModelConfig] | None:
         config = body.get("sync_config")
@@ -196,12 +209,30 @@ class Connections:
             project = await repo.project_config(conn, project_id)
         return {"data": [self.view(c, project) for c in rows], "next_cursor": None}
 
+    async def search(self, project_id: str, limit: int, **filters: str | None) -> dict[str, Any]:
+        """One page of the project's connections, newest first, filtered as asked."""
+        async with self.pool.acquire() as conn:
+            rows = await repo.list_for_project(conn, project_id, limit=limit + 1, **filters)
+            project = await repo.project_config(conn, project_id)
+        page = rows[:limit]
+        more = len(rows) > limit
+        return {"data": [self.view(c, project) for c in page],
+                "next_cursor": page[-1].id if more else None, "has_more": more}
+
     async def get(self, project_id: str, connection_id: str) -> dict[str, Any]:
         async with self.pool.acquire() as conn:
             c = await repo.get(conn, connection_id, project_id)
             if c is None:
                 raise NotFound(f"no connection {connection_id}")
             return self.view(c, await repo.project_config(conn, project_id))
+
+    async def status_history(self, project_id: str, connection_id: str) -> dict[str, Any]:
+        async with self.pool.acquire() as conn:
+            if await repo.get(conn, connection_id, project_id) is None:
+                raise NotFound(f"no connection {connection_id}")
+            rows = await repo.status_history(conn, connection_id)
+        return {"data": [{"status": r["status"], "previous_status": r["previous_status"],
+                          "changed_at": _iso(r["changed_at"])} for r in rows]}
 
     async def patch(self, project_id: str, connection_id: str, body: dict[str, Any]) -> dict[str, Any]:
         async with self.pool.acquire() as conn, conn.transaction():

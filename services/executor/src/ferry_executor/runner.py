@@ -35,7 +35,7 @@ from . import domain
 from . import repository as repo
 from .connector import client_for, fetch_page, paging_state, record_time
 from .provider import Budget, CredentialsClient, CredentialsError
-from .service import Jobs, changed
+from .service import Jobs, changed, log_end
 from .settings import Settings
 
 log = klog.get("ferry.executor.runner")
@@ -139,6 +139,8 @@ class Runner:
     async def run(self, job: asyncpg.Record) -> None:
         flags = {"lost": False, "cancel": bool(job["cancel_requested"])}
         beat = asyncio.create_task(self._heartbeat(job["id"], flags))
+        log.info("job started", job_id=job["id"], connection_id=job["connection_id"],
+                 data_model=job["data_model"], full_sync=job["full_sync"], attempt=job["attempt"])
         try:
             await self._run(job, flags)
         finally:
@@ -305,7 +307,7 @@ class Runner:
             if row is None:
                 raise LostLease(job["id"])
             await outbox.add(conn, [self._end_marker(job, status, error, state), changed(row, "running")])
-        log.info("job ended", job_id=job["id"], status=status, error=error)
+        log_end(row)
 
     async def _park(self, job: asyncpg.Record, state: dict[str, Any], seconds: float, why: str) -> None:
         """Free the worker; the job comes back when the provider allows it (same checkpoint)."""

@@ -12,7 +12,14 @@ from typing import Any
 import asyncpg
 from ferry_contracts import Envelope
 from ferry_contracts.connections import ConnectionChanged
-from ferry_contracts.sync import SyncCompleted, SyncCounts, SyncJob, SyncJobChanged, SyncRequested
+from ferry_contracts.sync import (
+    SyncCompleted,
+    SyncCounts,
+    SyncJob,
+    SyncJobChanged,
+    SyncRequested,
+    initial_job_id,
+)
 from ferry_contracts.topics import CONNECTION_CHANGED, SYNC_COMPLETED, SYNC_REQUESTED
 from ferry_kit import inbox, outbox
 from ferry_kit import logging as klog
@@ -51,6 +58,17 @@ def to_job(row: asyncpg.Record) -> SyncJob:
 
 def job_json(row: asyncpg.Record) -> dict[str, Any]:
     return to_job(row).model_dump(mode="json")
+
+
+def log_end(row: asyncpg.Record) -> None:
+    """The one line per ended job: its outcome, counts and duration."""
+    started, ended = row["started_at"], row["completed_at"]
+    duration = round((ended - started).total_seconds(), 3) if started and ended else None
+    counts = dict(row["counts"] or {})
+    log.info("job ended", job_id=row["id"], connection_id=row["connection_id"],
+             data_model=row["data_model"], status=row["status"], duration_s=duration,
+             error=row["error"], **{k: counts.get(k, 0) for k in (
+                 "fetched", "created", "updated", "deleted", "unchanged")})
 
 
 def changed(row: asyncpg.Record, previous: str | None) -> Envelope[Any]:
@@ -94,7 +112,8 @@ class Jobs:
                     )
                     break
                 row = await repo.insert_job(conn, {
-                    "id": domain.new_job_id(), "project_id": project_id, "connection_id": connection_id,
+                    "id": initial_job_id(batch_id, model) if is_initial_sync else domain.new_job_id(),
+                    "project_id": project_id, "connection_id": connection_id,
                     "provider_name": provider_name, "data_model": model, "batch_id": batch_id,
                     "trigger": trigger, "is_initial_sync": is_initial_sync, "is_one_off": is_one_off,
                     "full_sync": full_sync, "sync_from": sync_from,
@@ -142,6 +161,7 @@ class Jobs:
 
     async def on_sync_completed(self, events: list[Envelope[Any]]) -> None:
         """The records service has stored and compared everything a job fetched: the job ends."""
+        ended: list[asyncpg.Record] = []
         async with self.pool.acquire() as conn, conn.transaction():
             out = []
             for event in await inbox.claim(conn, SYNC_COMPLETED, events):
@@ -163,7 +183,10 @@ class Jobs:
                     error=done.error if done.status != "complete" else None, counts=counts,
                 )
                 out.append(changed(final, row["status"]))
+                ended.append(final)
             await outbox.add(conn, out)
+        for final in ended:  # once committed
+            log_end(final)
         self.wake.set()
 
     async def expire_finishing(self, timeout_seconds: float) -> list[str]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from . import errors
+from . import console, errors
 from .limits import MAX_BODY_BYTES, MAX_WRITE_BACK_BYTES, BodyGuard
 from .routes import (
     catalogue,
@@ -40,6 +40,7 @@ def create_api(max_body_bytes: int = MAX_BODY_BYTES,
     for module in (projects, catalogue, integrations, connections, syncs, records, webhooks,
                    connect):
         app.include_router(module.router)
+    console.install(app)
     _document_body_limits(app, max_body_bytes, write_back_bytes)
     return app
 

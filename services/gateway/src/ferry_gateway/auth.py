@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -47,13 +48,46 @@ def _audiences(token: str) -> list[str]:
     return []
 
 
+PROJECT_HEADER = "ferry-project"
+
+
+def _bearer(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def _is_admin(request: Request, token: str) -> bool:
+    expected = request.app.state.settings.admin_token
+    return hmac.compare_digest(token.encode(), expected.encode())
+
+
+def require_admin(request: Request) -> None:
+    """Operator calls: `Authorization: Bearer <FERRY_ADMIN_TOKEN>`."""
+    token = _bearer(request)
+    if not token:
+        raise ApiError(401, "missing_token", "send Authorization: Bearer <FERRY_ADMIN_TOKEN>")
+    if not _is_admin(request, token):
+        raise ApiError(401, "invalid_token", "the admin token is not valid")
+
+
+async def _as_admin(request: Request) -> Principal:
+    """The admin token acts as the project named by the Ferry-Project header."""
+    project_id = request.headers.get(PROJECT_HEADER, "")
+    if not PROJECT_ID.fullmatch(project_id):
+        raise _unauthorized("missing_project", f"with the admin token, send {PROJECT_HEADER}: <project_id>")
+    project = await request.app.state.projects.get(project_id)
+    if project is None:
+        raise ApiError(404, "not_found", f"no project {project_id}")
+    return Principal(project)
+
+
 async def authenticate(request: Request) -> Principal:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
+    token = _bearer(request)
+    if not token:
         raise _unauthorized("missing_token", "send Authorization: Bearer <secret key or end-user token>")
     projects = request.app.state.projects
+    if _is_admin(request, token):
+        return await _as_admin(request)
     if token.startswith(SECRET_KEY_PREFIX):
         project = await projects.by_secret_key(token)
         if project is None:

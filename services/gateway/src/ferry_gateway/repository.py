@@ -32,6 +32,23 @@ class ProjectRepository:
             )
         return NewProject(project=_project(row), secret_key=secret_key)
 
+    async def list(self) -> list[Project]:
+        rows = await self._pool.fetch("SELECT * FROM projects ORDER BY created_at, id")
+        return [_project(r) for r in rows]
+
+    async def rotate_key(self, project_id: str) -> str | None:
+        """A new secret key for the project; its earlier keys stop working at once."""
+        secret_key = new_secret_key()
+        async with self._pool.acquire() as conn, conn.transaction():
+            if not await conn.fetchval("SELECT 1 FROM projects WHERE id = $1 FOR UPDATE", project_id):
+                return None
+            await conn.execute("UPDATE api_keys SET revoked_at = now() "
+                               "WHERE project_id = $1 AND revoked_at IS NULL", project_id)
+            await conn.execute(
+                "INSERT INTO api_keys (digest, project_id, prefix) VALUES ($1, $2, $3)",
+                digest(secret_key), project_id, secret_key[:8])
+        return secret_key
+
     async def by_secret_key(self, secret_key: str) -> Project | None:
         row = await self._pool.fetchrow(
             "SELECT p.* FROM api_keys k JOIN projects p ON p.id = k.project_id "

@@ -36,6 +36,22 @@ def _bool(value: str | None, field: str) -> bool | None | JSONResponse:
     return _error(422, "validation_error", f"{field} must be true or false", field)
 
 
+def _record_view(r: asyncpg.Record, versions: list[asyncpg.Record]) -> dict[str, Any]:
+    """A record with its versions: the first as seen, then each update's changed fields."""
+    history: list[dict[str, Any]] = [{"version": 1, "action": "created",
+                                      "recorded_at": _iso(r["first_seen_at"]), "changes": {}}]
+    history += [{"version": i + 2, "action": "updated", "recorded_at": _iso(v["recorded_at"]),
+                 "cursor": domain.encode_cursor(v["position"]), "changes": v["changes"]}
+                for i, v in enumerate(versions)]
+    return {
+        "id": r["record_id"], "data": r["data"],
+        "_ferry": {"action": r["action"], "first_seen_at": _iso(r["first_seen_at"]),
+                   "modified_at": _iso(r["modified_at"]), "deleted_at": _iso(r["deleted_at"]),
+                   "cursor": domain.encode_cursor(r["position"]), "version": r["version"]},
+        "versions": history,
+    }
+
+
 def create_api(records: Records, token: str) -> FastAPI:
     app = FastAPI(title="Ferry records (internal)", docs_url=None, redoc_url=None,
                   openapi_url=None)
@@ -93,6 +109,15 @@ def create_api(records: Records, token: str) -> FastAPI:
             "next_cursor": domain.encode_cursor(last),
             "has_more": more,
         }
+
+    @api.get("/connections/{connection_id}/records/{data_model}/{record_id}")
+    async def get_record(connection_id: str, data_model: str, record_id: str) -> Any:
+        async with pool.acquire() as conn:
+            r, versions = await repo.record_with_versions(conn, connection_id, data_model.upper(),
+                                                          record_id)
+        if r is None:
+            return _error(404, "not_found", f"no record {record_id} in {data_model.upper()}")
+        return _record_view(r, versions)
 
     @api.get("/connections/{connection_id}/sync-state")
     async def sync_state(connection_id: str) -> Any:

@@ -118,6 +118,9 @@ class Records:
         await repo.add_counts(conn, page.job_id, cid, model, fetched=fetched, created=created,
                               updated=written - created, unchanged=len(latest) - written,
                               seen=done.seen, first_position=first)
+        await repo.add_versions(conn, cid, model, [
+            (c["record_id"], c["position"], domain.changed_fields(c["old_data"], latest[c["record_id"]]))
+            for c in done.changed if c["action"] == "updated"])
         if not written or (page.is_initial_sync and not known["initial_sync_record_events"]):
             return listed  # an initial sync reports its counts in sync_completed instead
         changed = done.changed

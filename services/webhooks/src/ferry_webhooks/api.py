@@ -28,6 +28,12 @@ class EndpointIn(BaseModel):
     ordered: bool = True
 
 
+class EndpointPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool
+
+
 class ReplayFailedIn(BaseModel):
     since: datetime | None = None
 
@@ -131,6 +137,12 @@ def create_api(webhooks: Webhooks, deliverer: Deliverer | None, pool: asyncpg.Po
         async with pool.acquire() as conn:
             done = await repo.delete_endpoint(conn, project_id, endpoint_id)
         return Response(status_code=204) if done else _not_found("webhook endpoint")
+
+    @api.patch(base + "/webhook-endpoints/{endpoint_id}")
+    async def patch_endpoint(project_id: str, endpoint_id: str, body: EndpointPatch) -> Any:
+        async with pool.acquire() as conn:
+            row = await repo.set_enabled(conn, project_id, endpoint_id, body.enabled)
+        return endpoint_json(row) if row else _not_found("webhook endpoint")
 
     @api.post(base + "/webhook-endpoints/{endpoint_id}/rotate-secret")
     async def rotate_secret(project_id: str, endpoint_id: str) -> Any:

@@ -78,6 +78,16 @@ async def delete_endpoint(conn: asyncpg.Connection, project_id: str, endpoint_id
     return done.endswith(" 1")
 
 
+async def set_enabled(conn: asyncpg.Connection, project_id: str, endpoint_id: str,
+                      enabled: bool) -> asyncpg.Record | None:
+    """Pause or resume an endpoint by hand; its messages wait (pending) while it is disabled."""
+    return await conn.fetchrow(
+        "UPDATE endpoints SET enabled=$3, failing_since=NULL, "
+        "disabled_at = CASE WHEN $3 THEN NULL ELSE coalesce(disabled_at, now()) END, "
+        "disabled_reason = CASE WHEN $3 THEN NULL ELSE 'disabled by the project' END "
+        "WHERE project_id=$1 AND id=$2 RETURNING *", project_id, endpoint_id, enabled)
+
+
 async def rotate_secret(conn: asyncpg.Connection, project_id: str, endpoint_id: str, secret: str,
                         overlap_hours: float) -> asyncpg.Record | None:
     return await conn.fetchrow(

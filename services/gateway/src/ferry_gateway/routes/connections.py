@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..auth import CurrentPrincipal, Principal
@@ -92,9 +92,38 @@ async def get_user_connection(
     return connection
 
 
+Status = Literal["AUTH_REQUIRED", "CONNECTING", "CONNECTED", "AUTH_ERROR", "DISCONNECTED"]
+
+
+@router.get("/v1/connections")
+async def search_connections(
+    principal: CurrentPrincipal, up: Up,
+    user_id: str | None = Query(None, pattern=r"^[A-Za-z0-9_~@:+=.-]{1,255}$"),
+    provider_name: str | None = Query(None, pattern=r"^[a-z][a-z0-9_]{0,62}$"),
+    status: Status | None = None,
+    cursor: str | None = Query(None, pattern=r"^con_[0-9a-f]{32}$"),
+    limit: int = Query(50, ge=1, le=200),
+) -> Any:
+    """The project's connections, newest first: `{"data", "next_cursor", "has_more"}`."""
+    principal.require_server()
+    params = {"user_id": user_id, "provider_name": provider_name, "status": status,
+              "cursor": cursor, "limit": limit}
+    return relay(await call(up.connections, "GET", _project(principal, "connections"),
+                            params=params))
+
+
 @router.get("/v1/connections/{connection_id}")
 async def get_connection(connection_id: ConnectionId, principal: CurrentPrincipal, up: Up) -> Any:
     return await load_connection(up, principal, connection_id)
+
+
+@router.get("/v1/connections/{connection_id}/status-history")
+async def status_history(connection_id: ConnectionId, principal: CurrentPrincipal, up: Up) -> Any:
+    """Every status the connection took: `{"data": [{"status", "previous_status",
+    "changed_at"}]}`, oldest first."""
+    await load_connection(up, principal, connection_id)
+    where = _project(principal, "connections", connection_id, "status-history")
+    return relay(await call(up.connections, "GET", where))
 
 
 async def _patch(connection_id: str, body: ConnectionPatch, principal: Principal, up: Upstreams) -> Any:

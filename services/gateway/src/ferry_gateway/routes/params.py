@@ -16,6 +16,7 @@ _NAME = r"^[A-Za-z0-9_~@:+=-][A-Za-z0-9._~@:+=-]{0,254}$"
 
 ConnectionId = Annotated[str, Path(pattern=rf"^con_{_HEX_ID}$", max_length=36,
                                    examples=["con_0190c3a1e0c87b6a9f3e2d1c0b9a8f7e"])]
+ProjectId = Annotated[str, Path(pattern=r"^proj_[0-9a-f]{16}$", max_length=21)]
 JobId = Annotated[str, Path(pattern=rf"^job_{_HEX_ID}$", max_length=36)]
 EndpointId = Annotated[str, Path(pattern=rf"^ep_{_HEX_ID}$", max_length=35)]
 MessageId = Annotated[str, Path(pattern=rf"^msg_{_HEX_ID}$", max_length=36)]

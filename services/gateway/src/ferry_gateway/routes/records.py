@@ -49,6 +49,15 @@ async def list_records(
     return relay(await call(up.records, "GET", where, params=params))
 
 
+@router.get("/v1/connections/{connection_id}/records/{data_model}/{record_id}")
+async def get_record(connection_id: ConnectionId, data_model: DataModel, record_id: RecordId,
+                     principal: CurrentPrincipal, up: Up) -> Any:
+    """One record with its versions: `versions[]` each with `version`, `action`,
+    `recorded_at` and `changes` (`{field: {"old", "new"}}` for an update)."""
+    await load_connection(up, principal, connection_id)
+    return relay(await call(up.records, "GET", _records(connection_id, data_model, record_id)))
+
+
 @router.post("/v1/connections/{connection_id}/records/{data_model}/deletions/confirm")
 async def confirm_deletions(
     connection_id: ConnectionId, data_model: DataModel, principal: CurrentPrincipal, up: Up

@@ -24,6 +24,12 @@ class EndpointIn(BaseModel):
     description: str | None = Field(None, max_length=500)
 
 
+class EndpointPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(description="false pauses deliveries (messages wait); true resumes")
+
+
 class ReplayFailedIn(BaseModel):
     since: datetime
 
@@ -58,6 +64,15 @@ async def get_endpoint(endpoint_id: EndpointId, principal: CurrentPrincipal, up:
                response_model=None)
 async def delete_endpoint(endpoint_id: EndpointId, principal: CurrentPrincipal, up: Up) -> Any:
     return relay(await call(up.webhooks, "DELETE", _endpoint(principal, endpoint_id)))
+
+
+@router.patch("/v1/webhook-endpoints/{endpoint_id}")
+async def patch_endpoint(endpoint_id: EndpointId, body: EndpointPatch, principal: CurrentPrincipal,
+                         up: Up) -> Any:
+    """Disable (pause) or re-enable an endpoint."""
+    principal.require_server()
+    return relay(await call(up.webhooks, "PATCH", _endpoint(principal, endpoint_id),
+                            json=body.model_dump()))
 
 
 @router.post("/v1/webhook-endpoints/{endpoint_id}/rotate-secret")

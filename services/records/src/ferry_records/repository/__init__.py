@@ -36,10 +36,12 @@ from .ingest import (
     transaction_time,
     upsert_page,
 )
+from .versions import add_versions, record_with_versions
 
 __all__ = [
     "add_counts",
     "add_deleted",
+    "add_versions",
     "connection",
     "count_held_live",
     "count_listed_live",
@@ -59,6 +61,7 @@ __all__ = [
     "page_of_changes",
     "prune_jobs",
     "purge_connection",
+    "record_with_versions",
     "remember_connection",
     "seen_intact",
     "set_model_state",

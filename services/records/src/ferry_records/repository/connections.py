@@ -28,6 +28,7 @@ async def remember_connection(conn: asyncpg.Connection, connection_id: str, proj
 async def purge_connection(conn: asyncpg.Connection, connection_id: str) -> None:
     """Every record, count and hold of a deleted connection; a tombstone stays."""
     await conn.execute("DELETE FROM records WHERE connection_id=$1", connection_id)
+    await conn.execute("DELETE FROM record_versions WHERE connection_id=$1", connection_id)
     await conn.execute("DELETE FROM seen WHERE job_id IN (SELECT job_id FROM jobs WHERE connection_id=$1)", connection_id)
     await conn.execute("DELETE FROM jobs WHERE connection_id=$1", connection_id)
     await conn.execute("DELETE FROM held_deletions WHERE connection_id=$1", connection_id)
