@@ -8,14 +8,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form
 from fastapi.responses import Response
+from ferry_contracts import values
 
 from ..routes.params import ConnectionId, DataModel
 from .web import Action, Console, Page, back
 
 router = APIRouter()
 
-STATUSES = ("AUTH_REQUIRED", "CONNECTING", "CONNECTED", "AUTH_ERROR", "DISCONNECTED")
-ACTIVE = ("scheduled", "queued", "running", "pending_retry")
+STATUSES = values.CONNECTION_STATUSES
+ACTIVE = values.ACTIVE_JOB_STATUSES
 
 
 async def _syncing(console: Console, connection: dict[str, Any]) -> bool:

@@ -6,13 +6,14 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import Response
+from ferry_contracts import values
 
 from .web import Action, ApiRefused, Console, Page, back
 
 router = APIRouter()
 
-FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "HOURLY", "CUSTOM")
-ACCESS = ("DISABLED", "READ", "WRITE", "READ_WRITE")
+FREQUENCIES = values.FREQUENCIES
+ACCESS = values.ACCESS_LEVELS
 _RANK = {"DISABLED": 0, "READ": 1, "WRITE": 1, "READ_WRITE": 2}
 
 

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Response
+from ferry_contracts import values
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..auth import CurrentPrincipal, Principal
@@ -92,7 +93,7 @@ async def get_user_connection(
     return connection
 
 
-Status = Literal["AUTH_REQUIRED", "CONNECTING", "CONNECTED", "AUTH_ERROR", "DISCONNECTED"]
+Status = values.ConnectionStatus
 
 
 @router.get("/v1/connections")
