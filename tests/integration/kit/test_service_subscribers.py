@@ -13,6 +13,8 @@ from faststream.kafka.subscriber.usecase import BatchSubscriber
 from ferry_kit.broker import AT_LEAST_ONCE
 from ferry_kit.infra import free_port
 
+from ferry_cli.services import composition_root
+
 SERVICES = Path(__file__).resolve().parents[3] / "services"
 
 # service -> (the topics it consumes, the batch size its app asks for, or None for the default)
@@ -27,9 +29,9 @@ CONSUMING = {
 def test_every_service_that_consumes_is_checked_and_none_subscribes_past_the_kit():
     """A service consumes only through the kit's `Consumer` (`runtime.start_consumer`)."""
     starts, direct = set(), []
-    for app in SERVICES.glob("*/src/ferry_*/app.py"):
-        if "start_consumer" in app.read_text():
-            starts.add(app.parent.name.removeprefix("ferry_"))
+    for root in [*SERVICES.glob("*/src/ferry_*/app.py"), *SERVICES.glob("*/src/ferry_*/bootstrap.py")]:
+        if "start_consumer" in root.read_text():
+            starts.add(root.parent.name.removeprefix("ferry_"))
     for source in SERVICES.glob("*/src/ferry_*/**/*.py"):
         if ".subscriber(" in source.read_text():
             direct.append(str(source))
@@ -40,7 +42,7 @@ def test_every_service_that_consumes_is_checked_and_none_subscribes_past_the_kit
 async def test_each_service_registers_only_at_least_once_batch_subscribers(
     infra, service_env, name
 ):
-    app = importlib.import_module(f"ferry_{name}.app")
+    app = composition_root(name)  # bootstrap.py in the one shape, app.py before it
     settings = importlib.import_module(f"ferry_{name}.settings").Settings(
         **{f"{name}_port": free_port()}
     )

@@ -98,7 +98,7 @@ class Consumer:
         handlers: dict[str, Handler],
         *,
         max_records: int | None = None,
-        retry_base_delay: float = 0.2,
+        retry_base_delay: float = 0.1,
     ) -> None:
         self._broker = broker
         self._handlers = handlers
@@ -209,7 +209,8 @@ class Consumer:
                 )
                 if failures >= attempts:
                     return False
-                # 0.2, 0.4, 0.8, 1.6 s by default: a poison message reaches the DLQ in ~3 s.
+                # 0.1, 0.2, 0.4, 0.8 s by default: a poison message reaches the DLQ in ~1.5 s,
+                # and the partitions its batch holds up go on after that.
                 await asyncio.sleep(self._retry_base * 2 ** min(failures - 1, 6))
 
     async def _dead_letter(self, record: ConsumerRecord[Any, Any], reason: str) -> None:
