@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from ferry_contracts.topics import dlq
 
 _SUFFIX = ".dlq"
@@ -64,8 +65,7 @@ async def read(bootstrap: str, topic: str, key: str | None = None) -> list[DeadL
     )
     await consumer.start()
     try:
-        await consumer.topics()  # loads the metadata: which partitions the topic has
-        tps = [TopicPartition(name, p) for p in sorted(consumer.partitions_for_topic(name) or ())]
+        tps = [TopicPartition(name, p) for p in await _partitions(bootstrap, name)]
         if not tps:
             return []
         consumer.assign(tps)
@@ -86,6 +86,19 @@ async def read(bootstrap: str, topic: str, key: str | None = None) -> list[DeadL
         ]
     finally:
         await consumer.stop()
+
+
+async def _partitions(bootstrap: str, topic: str) -> list[int]:
+    """The topic's partitions, asked of the cluster (a consumer's own metadata holds only the
+    topics it has subscribed to or assigned: empty here on Apache Kafka)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    found = [t for t in described if t.get("topic") == topic and not t.get("error_code")]
+    return sorted(p["partition"] for t in found for p in t.get("partitions", []))
 
 
 async def replay(bootstrap: str, letters: list[DeadLetter]) -> tuple[int, int]:
