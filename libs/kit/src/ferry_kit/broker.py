@@ -26,6 +26,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from pydantic import ValidationError
 
 from . import logging as klog
+from .fetchpace import FetchPace
 from .settings import KitSettings
 
 log = klog.get("ferry.consumer")
@@ -102,6 +103,7 @@ class Consumer:
         self._max_attempts = settings.handler_max_attempts
         self._retry_base = retry_base_delay
         self.dead_lettered = 0
+        self.pace = FetchPace(settings)  # started by the runtime once the consumer is
 
         async def _no_decode(msg: Any, original: Any = None) -> None:
             return None  # we parse raw records ourselves so bad JSON reaches the DLQ
@@ -123,6 +125,7 @@ class Consumer:
         self.subscriber(self._on_batch)
 
     async def _on_batch(self, body: Any, msg: KafkaMessage) -> None:
+        self.pace.active()
         raw = msg.raw_message
         records: Sequence[ConsumerRecord[Any, Any]] = raw if isinstance(raw, tuple) else (raw,)
         await self.process(records)

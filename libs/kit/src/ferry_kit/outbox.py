@@ -64,7 +64,7 @@ class OutboxRelay:
         producer: AIOKafkaProducer,
         *,
         batch_size: int = 2000,
-        idle_wait: float = 0.5,
+        idle_wait: float = 5.0,  # a NOTIFY from the writing transaction wakes it at once
     ) -> None:
         self._dsn = dsn
         self._schema = schema
@@ -108,9 +108,10 @@ class OutboxRelay:
                 await asyncio.sleep(1.0)
             await conn.add_listener(f"{self._schema}_outbox", lambda *_: self._wake.set())
             while not self._stopping:
+                # Cleared before reading, so a row committed while this batch is sent wakes it.
+                self._wake.clear()
                 sent = await self._publish_batch(conn)
                 if sent < self._batch_size:
-                    self._wake.clear()
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self._idle_wait)
         finally:

@@ -68,6 +68,7 @@ class Runtime:
         self.broker = make_broker(self.settings, self.name, self.tracer_provider)
         self.consumer = Consumer(self.broker, self.settings, self.name, handlers, max_records=max_records)
         await self.broker.start()
+        self.consumer.pace.start(self.consumer.subscriber.consumer)
         if self.pool is not None:
             retention = self.settings.inbox_retention_hours
             self._chores.insert(0, ("inbox", lambda conn: inbox.prune(conn, retention)))
@@ -117,6 +118,8 @@ class Runtime:
             server.should_exit = True
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(task, 5)
+        if self.consumer is not None:
+            await self.consumer.pace.stop()
         if self.broker is not None:
             with contextlib.suppress(Exception):
                 await self.broker.stop()

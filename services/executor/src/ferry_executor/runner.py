@@ -81,11 +81,15 @@ class Runner:
 
     async def _worker(self) -> None:
         while not self._stopping:
+            # Cleared before looking, so a job committed while this worker looks still wakes it.
+            self.jobs.wake.clear()
             try:
                 async with self.pool.acquire() as conn, conn.transaction():
                     job = await repo.claim_next(conn, self.owner, self.settings.executor_lease_seconds)
                     if job is not None:
                         await outbox.add(conn, [changed(job, "queued")])
+                    else:
+                        idle = await self._idle_seconds(conn)
             except asyncpg.UniqueViolationError:
                 continue  # another worker started that (connection, model) a moment ago
             except (OSError, asyncpg.PostgresError) as e:
@@ -93,10 +97,10 @@ class Runner:
                 await asyncio.sleep(1.0)
                 continue
             if job is None:
-                self.jobs.wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.jobs.wake.wait(), self.settings.executor_poll_seconds)
+                    await asyncio.wait_for(self.jobs.wake.wait(), idle)
                 continue
+            self.jobs.wake.set()  # there may be more: an idle sibling looks next
             try:
                 await self.run(job)
             except LostLease:
@@ -106,6 +110,17 @@ class Runner:
             except Exception as e:  # a bug must not kill the worker; the lease expires and it resumes
                 log.exception("job run crashed", job_id=job["id"], error=str(e))
                 await asyncio.sleep(1.0)
+
+    async def _idle_seconds(self, conn: asyncpg.Connection) -> float:
+        """How long an idle worker may sleep: until the next waiting job is due, within bounds.
+
+        Jobs queued in this process wake the workers at once; the sleep only catches jobs that
+        become due later (parked ones) and jobs queued by another replica."""
+        s = self.settings
+        due = await repo.seconds_until_next_due(conn)
+        if due is None:
+            return s.executor_idle_poll_seconds
+        return min(s.executor_idle_poll_seconds, max(s.executor_poll_seconds, due))
 
     async def _sweeper(self) -> None:
         while not self._stopping:
