@@ -39,6 +39,18 @@ async def add(conn: asyncpg.Connection, events: Sequence[Envelope[Any]]) -> None
         )
 
 
+async def publish_now(producer: AIOKafkaProducer, events: Sequence[Envelope[Any]]) -> None:
+    """Publish events at once and wait for the broker's acknowledgement, encoded as the relay
+    does. Only for events whose id is deterministic, so that a replay after a crash between this
+    and the caller's commit is deduplicated by the consumers' inbox: they need no outbox row."""
+    headers = [(k, v.encode()) for k, v in current_trace_headers().items()]
+    futures = []
+    for e in events:
+        key = e.connection_id.encode() if e.connection_id else None
+        futures.append(await producer.send(e.type, value=dump(e), key=key, headers=headers))
+    await asyncio.gather(*futures)
+
+
 def make_producer(bootstrap: str) -> AIOKafkaProducer:
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,

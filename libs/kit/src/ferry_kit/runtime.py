@@ -63,6 +63,11 @@ class Runtime:
         self.relay = OutboxRelay(self.settings.database_url, self.name, self._producer)
         self.relay.start()
 
+    @property
+    def producer(self) -> Any:
+        """The relay's producer (after `start_relay`), for events published without an outbox row."""
+        return self._producer
+
     async def start_consumer(self, handlers: dict[str, Handler], max_records: int | None = None) -> None:
         await ensure_topics(self.settings.kafka_bootstrap, self.settings.topic_partitions)
         self.broker = make_broker(self.settings, self.name, self.tracer_provider)
