@@ -79,6 +79,16 @@ class DevPlatform:
         self.env = env
         self.services: list[tuple[str, Any, Any]] = []
         self.sandbox: tuple[uvicorn.Server, asyncio.Task[None]] | None = None
+        self.rollover: asyncio.Task[None] | None = None
+
+    def start_rollover(self) -> None:
+        """Recreate drained topics of the embedded broker now and then: it frees no message."""
+        from .rollover import TopicRollover
+
+        runtimes = [handle.runtime for _, _, handle in self.services]
+        rollover = TopicRollover(self.env["FERRY_KAFKA_BOOTSTRAP"],
+                                 int(self.env["FERRY_TOPIC_PARTITIONS"]), runtimes)
+        self.rollover = asyncio.create_task(rollover.run(), name="topic-rollover")
 
     async def start(self) -> None:
         os.environ.update(self.env)
@@ -119,6 +129,10 @@ class DevPlatform:
         self.sandbox = (server, task)
 
     async def stop(self) -> None:
+        if self.rollover is not None:
+            self.rollover.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.rollover
         for name, app, handle in reversed(self.services):
             with contextlib.suppress(Exception):
                 await app.stop(handle)
@@ -214,6 +228,8 @@ async def run_dev(*, demo: bool, exit_after_demo: bool, gateway_port: int = 8080
     code = 0
     try:
         await platform.start()
+        if broker is not None and os.environ.get("FERRY_DEV_TOPIC_ROLLOVER", "true") != "false":
+            platform.start_rollover()
         state_path = STATE_DIR / "dev.json"
         previous = json.loads(state_path.read_text()) if state_path.exists() else None
         project = await _project(env["FERRY_GATEWAY_URL"], values["admin_token"], previous,

@@ -15,6 +15,7 @@ from ferry_contracts.topics import dump
 
 from . import db
 from . import logging as klog
+from .gate import GATE
 from .telemetry import current_trace_headers
 
 log = klog.get("ferry.outbox")
@@ -44,11 +45,12 @@ async def publish_now(producer: AIOKafkaProducer, events: Sequence[Envelope[Any]
     does. Only for events whose id is deterministic, so that a replay after a crash between this
     and the caller's commit is deduplicated by the consumers' inbox: they need no outbox row."""
     headers = [(k, v.encode()) for k, v in current_trace_headers().items()]
-    futures = []
-    for e in events:
-        key = e.connection_id.encode() if e.connection_id else None
-        futures.append(await producer.send(e.type, value=dump(e), key=key, headers=headers))
-    await asyncio.gather(*futures)
+    async with GATE.publishing():
+        futures = []
+        for e in events:
+            key = e.connection_id.encode() if e.connection_id else None
+            futures.append(await producer.send(e.type, value=dump(e), key=key, headers=headers))
+        await asyncio.gather(*futures)
 
 
 def make_producer(bootstrap: str) -> AIOKafkaProducer:
@@ -137,16 +139,17 @@ class OutboxRelay:
         )
         if not rows:
             return 0
-        futures = []
-        for row in rows:
-            headers = [(k, v.encode()) for k, v in headers_of(row["headers"]).items()]
-            key = row["key"].encode() if row["key"] else None
-            futures.append(
-                await self._producer.send(
-                    row["topic"], value=bytes(row["payload"]), key=key, headers=headers
+        async with GATE.publishing():
+            futures = []
+            for row in rows:
+                headers = [(k, v.encode()) for k, v in headers_of(row["headers"]).items()]
+                key = row["key"].encode() if row["key"] else None
+                futures.append(
+                    await self._producer.send(
+                        row["topic"], value=bytes(row["payload"]), key=key, headers=headers
+                    )
                 )
-            )
-        await asyncio.gather(*futures)
+            await asyncio.gather(*futures)
         await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])
         self.published += len(rows)
         return len(rows)
