@@ -1,7 +1,8 @@
 """Session fixtures: one real broker and one fresh Postgres database for the whole test run.
 
 `FERRY_KAFKA_BOOTSTRAP` / `FERRY_DATABASE_URL` point the tests at existing infrastructure; without
-them the session starts the embedded broker and uses (or starts) a local Postgres.
+them the session starts a broker (`FERRY_TEST_BROKER`: tansu, the default, or kafka) and uses (or
+starts) a local Postgres.
 `FERRY_TEST_INFRA=containers` uses testcontainers where a Docker engine exists.
 """
 

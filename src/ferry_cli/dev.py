@@ -1,6 +1,7 @@
 """`ferry dev`: the whole platform on one machine, in one process.
 
-The broker is the embedded one unless FERRY_KAFKA_BOOTSTRAP is set; Postgres is
+The broker is the embedded Tansu (or Apache Kafka with `--broker kafka`, its data kept in
+`.ferry/kafka`) unless FERRY_KAFKA_BOOTSTRAP is set; Postgres is
 FERRY_DATABASE_URL, else the local server (started if it is down). Secrets generated for
 development are kept in `.ferry/secrets.json` so a restart can still decrypt stored tokens.
 """
@@ -22,9 +23,9 @@ import asyncpg
 import uvicorn
 from ferry_kit import logging as klog
 from ferry_kit.broker import ensure_topics
-from ferry_kit.infra import EmbeddedBroker, ensure_postgres, free_port
+from ferry_kit.infra import EmbeddedBroker, KafkaBroker, ensure_postgres, free_port
 
-from .services import START_ORDER, module
+from .services import START_ORDER, composition_root, module
 
 STATE_DIR = Path(".ferry")
 SANDBOX_CLIENT_ID = "ferry-dev"
@@ -107,7 +108,7 @@ class DevPlatform:
         await self._start_one(gateway)
 
     async def _start_one(self, name: str) -> None:
-        app = module(name, "app")
+        app = composition_root(name)
         settings = module(name, "settings").Settings()
         handle = await app.start(settings)
         self.services.append((name, app, handle))
@@ -209,12 +210,20 @@ def build_env(bootstrap: str, dsn: str, values: dict[str, str], gateway_port: in
     return env
 
 
-async def run_dev(*, demo: bool, exit_after_demo: bool, gateway_port: int = 8080) -> int:
+def _start_broker(kind: str) -> EmbeddedBroker | KafkaBroker:
+    if kind == "kafka":
+        return KafkaBroker(data_dir=(STATE_DIR / "kafka").resolve()).start()
+    return EmbeddedBroker().start()
+
+
+async def run_dev(
+    *, demo: bool, exit_after_demo: bool, gateway_port: int = 8080, broker_kind: str = "tansu"
+) -> int:
     klog.configure(os.environ.get("FERRY_LOG_LEVEL", "WARNING"), "console")
-    broker: EmbeddedBroker | None = None
+    broker: EmbeddedBroker | KafkaBroker | None = None
     bootstrap = os.environ.get("FERRY_KAFKA_BOOTSTRAP")
     if not bootstrap:
-        broker = EmbeddedBroker().start()
+        broker = await asyncio.to_thread(_start_broker, broker_kind)
         bootstrap = broker.bootstrap
     admin_dsn, local_pg = await ensure_postgres(os.environ.get("FERRY_DATABASE_URL"))
     dsn = admin_dsn if os.environ.get("FERRY_DATABASE_URL") else await _ensure_database(admin_dsn, "ferry")

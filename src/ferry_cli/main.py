@@ -16,6 +16,17 @@ project_app = typer.Typer(help="Manage projects (tenants).", no_args_is_help=Tru
                           pretty_exceptions_show_locals=False)
 app.add_typer(project_app, name="project")
 app.add_typer(connectors_app, name="connectors")
+dlq_app = typer.Typer(
+    help="Dead letters: messages a consumer could not handle, oversized outbox rows.",
+    no_args_is_help=True, pretty_exceptions_show_locals=False,
+)
+app.add_typer(dlq_app, name="dlq")
+
+BOOTSTRAP = typer.Option("127.0.0.1:9092", "--bootstrap", envvar="FERRY_KAFKA_BOOTSTRAP",
+                         help="Kafka bootstrap servers.")
+DLQ_KEY = typer.Option(None, "--key", help="Only the dead letters of this key (a connection id).")
+DLQ_TOPIC = typer.Argument(..., help="A topic (or its .dlq topic), e.g. records.fetched.")
+DLQ_AT = typer.Option([], "--at", help="Only PARTITION:OFFSET of the .dlq topic (repeatable).")
 
 SERVICES = ("gateway", "connections", "scheduler", "executor", "records", "webhooks")
 
@@ -27,6 +38,28 @@ def project_create(name: str = typer.Option(..., "--name", help="The project's d
 
     created = asyncio.run(create_project(name))
     typer.echo(json.dumps(created))
+
+
+@dlq_app.command("list")
+def dlq_list(topic: str = DLQ_TOPIC, key: str | None = DLQ_KEY, bootstrap: str = BOOTSTRAP) -> None:
+    """Print the dead letters of TOPIC, one JSON object a line, oldest first per partition."""
+    from .dlq import read
+
+    for letter in asyncio.run(read(bootstrap, topic, key)):
+        typer.echo(json.dumps(letter.summary()))
+
+
+@dlq_app.command("replay")
+def dlq_replay(topic: str = DLQ_TOPIC, key: str | None = DLQ_KEY, at: list[str] = DLQ_AT,
+               bootstrap: str = BOOTSTRAP) -> None:
+    """Re-publish dead letters' original payloads to their original topics (consumers dedupe)."""
+    from .dlq import read, replay
+
+    wanted = {tuple(int(n) for n in a.split(":", 1)) for a in at}
+    letters = [d for d in asyncio.run(read(bootstrap, topic, key))
+               if not wanted or (d.partition, d.offset) in wanted]
+    replayed, skipped = asyncio.run(replay(bootstrap, letters))
+    typer.echo(json.dumps({"replayed": replayed, "skipped": skipped}))
 
 
 @app.command()
@@ -61,11 +94,17 @@ def dev(
     demo: bool = typer.Option(False, help="Run the demo once Ferry is up."),
     exit_after_demo: bool = typer.Option(False, help="Stop after the demo instead of serving on."),
     port: int = typer.Option(8080, help="Preferred gateway port (a free one is used if taken)."),
+    broker: str = typer.Option(
+        "tansu", help="tansu (in memory, light) or kafka (Apache Kafka, kept in .ferry/kafka; "
+        "needs Java and Maven)."),
 ) -> None:
     """Start the embedded platform: broker, Postgres, every service and the sandbox, in one process."""
     from .dev import run_dev
 
-    code = asyncio.run(run_dev(demo=demo, exit_after_demo=exit_after_demo, gateway_port=port))
+    if broker not in ("tansu", "kafka"):
+        raise typer.BadParameter(f"unknown broker {broker!r}; choose tansu or kafka")
+    code = asyncio.run(run_dev(demo=demo, exit_after_demo=exit_after_demo, gateway_port=port,
+                               broker_kind=broker))
     raise typer.Exit(code)
 
 

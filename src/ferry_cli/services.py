@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +21,18 @@ def module(service: str, name: str) -> Any:
     return importlib.import_module(f"ferry_{service}.{name}")
 
 
+def composition_root(service: str) -> Any:
+    """`bootstrap` for services in the one shape (docs/SERVICES.md), `app` for the others."""
+    has_bootstrap = importlib.util.find_spec(f"ferry_{service}.bootstrap") is not None
+    return module(service, "bootstrap" if has_bootstrap else "app")
+
+
 def settings_of(service: str) -> Any:
     return module(service, "settings").Settings()
 
 
 def migrations_dir(service: str) -> Path:
-    return Path(module(service, "app").MIGRATIONS)
+    return Path(composition_root(service).MIGRATIONS)
 
 
 async def migrate_all() -> dict[str, list[str]]:
@@ -58,7 +65,7 @@ async def create_project(name: str) -> dict[str, str]:
 def run_service(service: str) -> None:
     settings = settings_of(service)
     klog.configure(settings.log_level, settings.log_format)
-    app = module(service, "app")
+    app = composition_root(service)
     asyncio.run(run_forever(lambda: app.start(settings), app.stop))
 
 

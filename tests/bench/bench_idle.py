@@ -41,12 +41,14 @@ def processes(ferry: psutil.Process, database: str) -> dict[str, psutil.Process]
 def wait_for_demo(proc: subprocess.Popen[str], timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     assert proc.stdout is not None
+    seen: list[str] = []
     for line in proc.stdout:
         if "Press Ctrl-C to stop" in line:
             return
+        seen = [*seen[-30:], line]
         if time.monotonic() > deadline:
             break
-    raise RuntimeError("ferry dev did not finish its demo")
+    raise RuntimeError("ferry dev did not finish its demo:\n" + "".join(seen))
 
 
 def sample(procs: dict[str, psutil.Process], seconds: float) -> dict[str, float]:
@@ -55,11 +57,9 @@ def sample(procs: dict[str, psutil.Process], seconds: float) -> dict[str, float]
     return {n: (cpu_seconds(p) - before[n]) / seconds for n, p in procs.items()}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=30)
-    parser.add_argument("--settle", type=float, default=5)
-    args = parser.parse_args()
+def start_dev() -> tuple[subprocess.Popen[str], str, str, str]:
+    """`ferry dev --demo` in a scratch folder on a database of its own, once its demo is done:
+    (the process, its folder, the admin DSN, the database)."""
     admin_dsn, _ = asyncio.run(ensure_postgres(os.environ.get("FERRY_DATABASE_URL")))
     database = f"ferry_idle_{secrets.token_hex(3)}"
     env = {**os.environ, "FERRY_DATABASE_URL": asyncio.run(create_database(admin_dsn, database))}
@@ -69,6 +69,25 @@ def main() -> None:
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         wait_for_demo(proc)
+    except BaseException:
+        proc.terminate()
+        raise
+    return proc, folder, admin_dsn, database
+
+
+def stop_dev(proc: subprocess.Popen[str], admin_dsn: str, database: str) -> None:
+    proc.terminate()
+    proc.wait(30)
+    asyncio.run(_drop(admin_dsn, database))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--settle", type=float, default=5)
+    args = parser.parse_args()
+    proc, _, admin_dsn, database = start_dev()
+    try:
         time.sleep(args.settle)
         ferry = psutil.Process(proc.pid)
         shares = sample(processes(ferry, database), args.seconds)
@@ -81,9 +100,7 @@ def main() -> None:
         print(f"  total: {sum(shares.values()) * 100:.2f}% of a core")
         print(f"  RSS: ferry dev {ferry.memory_info().rss / 2**20:.0f} MiB")
     finally:
-        proc.terminate()
-        proc.wait(30)
-        asyncio.run(_drop(admin_dsn, database))
+        stop_dev(proc, admin_dsn, database)
 
 
 if __name__ == "__main__":

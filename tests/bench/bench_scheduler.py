@@ -29,8 +29,12 @@ def main(n: int, batch: int) -> None:
 
 async def run(infra, n: int, batch: int) -> None:
     from ferry_kit import db, migrate
-    from ferry_scheduler.app import MIGRATIONS
-    from ferry_scheduler.service import Scheduler
+    from ferry_kit.clock import SystemClock
+    from ferry_kit.dispatch import command
+    from ferry_kit.uow import UnitOfWorkFactory
+    from ferry_scheduler.bootstrap import MIGRATIONS
+    from ferry_scheduler.handlers import fire_due
+    from ferry_scheduler.repository import PgRepository
     from ferry_scheduler.settings import Settings
 
     settings = Settings(scheduler_batch_size=batch)
@@ -45,11 +49,12 @@ async def run(infra, n: int, batch: int) -> None:
             "next_full_sync_at, paused, initial_requested) "
             "SELECT 'bench_' || i, 'CONTACTS', 'DAILY', 1440, now() - interval '1 minute', now() + interval '1 day', false, true "
             "FROM generate_series(1, $1) i", n)
-    scheduler = Scheduler(settings, pool)
+    fire = command(fire_due, UnitOfWorkFactory(pool, PgRepository),
+                   {"clock": SystemClock(), "settings": settings})
     started = time.perf_counter()
     fired = 0
     while True:
-        got = await scheduler.fire_due()
+        got = await fire()
         fired += got
         if got == 0:
             break

@@ -6,10 +6,8 @@ and write-back by issue number."""
 from __future__ import annotations
 
 import pytest
-from support.e2e import Api
+from support.e2e import Api, click_through
 from support.providers.github import CLIENT_ID, CLIENT_SECRET, GitHub
-
-from ferry_cli.formbrowser import FormBrowser
 
 pytestmark = pytest.mark.slow
 REPO = "octo-org/hello-world"
@@ -41,14 +39,9 @@ async def _connect(api: Api, github: GitHub) -> str:
         "sync_config": {"data_models": [
             {"data_model": "ISSUES", "frequency": "DAILY", "access": "READ_WRITE"}]}})
     assert created.status_code == 201, created.text
-    browser = FormBrowser(stop_prefix=done)
-    try:
-        await browser.open(created.json()["redirect_url"])
-        await browser.click("connect")
-        await browser.click("authorize")
-    finally:
-        await browser.close()
-    assert "status=success" in browser.url, browser.url
+    landed = await click_through(created.json()["redirect_url"], done, ("connect", {}),
+                                 ("authorize", {}))
+    assert "status=success" in landed, landed
     [exchange] = github.token_requests
     assert "application/json" in exchange["accept"] and exchange["form"]["code_verifier"]
     return created.json()["id"]

@@ -10,10 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from support.e2e import Api
+from support.e2e import Api, click_through
 from support.providers.hubspot import HubSpot
-
-from ferry_cli.formbrowser import FormBrowser
 
 pytestmark = pytest.mark.slow
 
@@ -45,14 +43,9 @@ async def _connect(api: Api) -> dict[str, Any]:
         "provider_name": "hubspot", "requested_data_types": MODELS, "return_url": RETURN_URL,
         "sync_config": {"data_models": config}})
     assert created.status_code == 201, created.text
-    browser = FormBrowser(stop_prefix=RETURN_URL)
-    try:
-        await browser.open(created.json()["redirect_url"])
-        await browser.click("connect")
-        await browser.click("approve")
-    finally:
-        await browser.close()
-    assert "status=success" in browser.url, browser.url
+    landed = await click_through(created.json()["redirect_url"], RETURN_URL, ("connect", {}),
+                                 ("approve", {}))
+    assert "status=success" in landed, landed
     return created.json()
 
 

@@ -11,6 +11,18 @@ import httpx
 from ferry_cli.formbrowser import FormBrowser
 
 
+async def click_through(url: str, stop_prefix: str, *clicks: tuple[str, dict[str, str]]) -> str:
+    """Open a connect page and press its buttons in turn (with form fields); the URL it ends on."""
+    browser = FormBrowser(stop_prefix=stop_prefix)
+    try:
+        await browser.open(url)
+        for button, fields in clicks:
+            await browser.click(button, **fields)
+    finally:
+        await browser.close()
+    return browser.url
+
+
 class Api:
     def __init__(self, platform: Any, project: dict[str, str]) -> None:
         self.platform = platform
@@ -42,14 +54,9 @@ class Api:
             "provider_name": "sandbox", "requested_data_types": models, "return_url": return_url, **extra})
         assert created.status_code == 201, created.text
         conn = created.json()
-        browser = FormBrowser(stop_prefix=return_url)
-        try:
-            await browser.open(conn["redirect_url"])
-            await browser.click("connect")
-            await browser.click("approve", account=account)
-        finally:
-            await browser.close()
-        assert "status=success" in browser.url, browser.url
+        landed = await click_through(conn["redirect_url"], return_url, ("connect", {}),
+                                     ("approve", {"account": account}))
+        assert "status=success" in landed, landed
         return {**conn, "account": account}
 
     async def sync(self, connection_id: str, models: list[dict[str, Any]] | None = None, full_sync: bool = False) -> list[dict]:

@@ -1,4 +1,8 @@
-"""Bring up (or attach to) the broker and Postgres for tests and benchmarks."""
+"""Bring up (or attach to) the broker and Postgres for tests and benchmarks.
+
+`FERRY_TEST_BROKER=kafka` starts Apache Kafka (data on disk, restartable); the default `tansu`
+starts the embedded broker, which is faster to start and lighter.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,13 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from ferry_kit.infra import EmbeddedBroker, LocalPostgres, create_database, ensure_postgres
+from ferry_kit.infra import (
+    EmbeddedBroker,
+    KafkaBroker,
+    LocalPostgres,
+    create_database,
+    ensure_postgres,
+)
 
 INTERNAL_TOKEN = "test-internal-token-" + secrets.token_hex(8)
 
@@ -18,7 +28,7 @@ class Infra:
     bootstrap: str
     dsn: str
     admin_dsn: str
-    broker: EmbeddedBroker | None = None
+    broker: EmbeddedBroker | KafkaBroker | None = None
     postgres: LocalPostgres | None = None
     containers: list[Any] = field(default_factory=list)
     drop_database: bool = False  # the database was made for this run: drop it at the end
@@ -42,7 +52,7 @@ class Infra:
         Ferry's consumer groups and schemas are named after the services, so two platforms on one
         broker and database would share them (as replicas do) and split each other's events.
         """
-        broker = EmbeddedBroker().start() if self.broker else None
+        broker = start_broker() if self.broker else None
         dsn = asyncio.run(create_database(self.admin_dsn, f"ferry_test_{os.getpid()}_{secrets.token_hex(3)}"))
         return Infra(broker.bootstrap if broker else self.bootstrap, dsn, self.admin_dsn, broker=broker,
                      drop_database=True)
@@ -71,13 +81,20 @@ def _containers() -> Infra:
     return Infra(kafka.get_bootstrap_server(), dsn, dsn, containers=[kafka, pg])
 
 
+def start_broker() -> EmbeddedBroker | KafkaBroker:
+    kind = os.environ.get("FERRY_TEST_BROKER", "tansu")
+    if kind not in ("tansu", "kafka"):
+        raise ValueError(f"FERRY_TEST_BROKER must be tansu or kafka, not {kind!r}")
+    return KafkaBroker().start() if kind == "kafka" else EmbeddedBroker().start()
+
+
 def start_infra(db_name: str | None = None) -> Infra:
     if os.environ.get("FERRY_TEST_INFRA") == "containers":
         return _containers()
     broker = None
     bootstrap = os.environ.get("FERRY_TEST_KAFKA_BOOTSTRAP") or os.environ.get("FERRY_KAFKA_BOOTSTRAP")
     if not bootstrap:
-        broker = EmbeddedBroker().start()
+        broker = start_broker()
         bootstrap = broker.bootstrap
     admin_dsn, local = asyncio.run(ensure_postgres(
         os.environ.get("FERRY_TEST_DATABASE_URL") or os.environ.get("FERRY_DATABASE_URL")

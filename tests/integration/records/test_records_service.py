@@ -247,26 +247,48 @@ async def test_a_large_page_is_written_in_chunks_without_losing_a_change_at_thei
     assert [(r["id"], r["_ferry"]["cursor"]) for r in since] == [(e.data.record_id, e.data.cursor) for e in events.events]
 
 
-async def test_a_full_sync_with_a_page_that_could_not_be_stored_deletes_nothing(infra, records_service):
-    """A page that reaches the dead-letter topic was not seen: its records are not deletions."""
-    cid = _cid()
-    await Sync(infra, cid, full=True, initial=True).run([[contact(i) for i in range(20)]])
-    full = Sync(infra, cid, full=True)
-    good = full.page([contact(i) for i in range(10)])
-    broken = dump(full.page([contact(i) for i in range(10, 20)])).replace(b'"records":[', b'"records":[7,', 1)
-    async with Collector(infra.bootstrap, SYNC_COMPLETED, lambda e: e.data.job_id == full.job_id) as done:
+async def _sync_with_a_lost_page(infra, cid: str, full: bool) -> Envelope:
+    """Two pages of 10 and an end marker saying 20 were fetched; the second page cannot be
+    parsed and goes to the dead-letter topic."""
+    sync = Sync(infra, cid, full=full)
+    good = sync.page([contact(i, day=5) for i in range(10)])
+    lost = dump(sync.page([contact(i, day=5) for i in range(10, 20)]))
+    broken = lost.replace(b'"records":[', b'"records":[7,', 1)
+    mine = lambda e: e.data.job_id == sync.job_id  # noqa: E731
+    async with Collector(infra.bootstrap, SYNC_COMPLETED, mine) as done:
         producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap)
         await producer.start()
         try:
-            for value in (dump(good), broken, dump(full.end(fetched=20))):
+            for value in (dump(good), broken, dump(sync.end(fetched=20))):
                 await producer.send_and_wait(RECORDS_FETCHED, value, key=cid.encode())
         finally:
             await producer.stop()
         [completed] = await done.wait(1, 30)
-    assert completed.data.status == "complete" and completed.data.counts.deleted == 0
+    return completed
+
+
+async def test_a_full_sync_with_a_page_that_could_not_be_stored_fails_and_deletes_nothing(
+        infra, records_service):
+    """A page that reaches the dead-letter topic was not seen: its records are not deletions."""
+    cid = _cid()
+    await Sync(infra, cid, full=True, initial=True).run([[contact(i) for i in range(20)]])
+    completed = await _sync_with_a_lost_page(infra, cid, full=True)
+    assert completed.data.status == "failed" and completed.data.counts.deleted == 0
     assert completed.data.error and "10 of the 20 records" in completed.data.error
     live, _ = await _all(records_service, cid)
     assert len(live) == 20
+
+
+async def test_an_incremental_sync_with_a_lost_page_fails_so_its_high_water_mark_stays(
+        infra, records_service):
+    """Reported complete, the executor would move the mark past the lost page's records and no
+    later incremental sync would ask for them again."""
+    cid = _cid()
+    completed = await _sync_with_a_lost_page(infra, cid, full=False)
+    assert completed.data.status == "failed" and completed.data.last_synced_at is None
+    assert completed.data.error and "10 of the 20 records" in completed.data.error
+    resp = await records_service.get(f"/internal/connections/{cid}/sync-state")
+    assert resp.json()["data_models"][0]["last_status"] == "failed"
 
 
 async def test_nul_characters_are_dropped_so_the_record_is_stored(infra, records_service):

@@ -42,7 +42,7 @@ async def _until(predicate, timeout: float = 20.0):
 
 
 async def test_a_connection_gets_its_initial_sync_then_pauses_and_disappears_with_its_status(infra, service_env, unique):
-    from ferry_scheduler.app import start, stop
+    from ferry_scheduler.bootstrap import start, stop
     from ferry_scheduler.settings import Settings
 
     port = free_port()

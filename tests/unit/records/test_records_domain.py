@@ -34,6 +34,14 @@ def test_the_guard_holds_only_large_shares_of_a_model():
     assert not domain.should_hold(3, 4, 0.5, 10)  # tiny models lose records normally
 
 
+def test_the_guard_holds_a_deletion_of_every_record_of_a_small_model():
+    # An empty full sync of a model of 10 must not wipe it: below the minimum, all is still held.
+    assert domain.should_hold(10, 10, 0.5, 10)
+    assert domain.should_hold(1, 1, 0.5, 10)
+    assert not domain.should_hold(9, 10, 0.5, 10)
+    assert not domain.should_hold(0, 0, 0.5, 10)
+
+
 def test_the_content_hash_ignores_key_order_at_every_depth_and_sees_a_changed_value():
     a = {"id": "1", "name": "Ada", "address": {"city": "London", "zip": "N1"}}
     b = {"address": {"zip": "N1", "city": "London"}, "name": "Ada", "id": "1"}

@@ -13,7 +13,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-Access = Literal["DISABLED", "READ", "WRITE", "READ_WRITE"]
 NAME = r"^[a-z][a-z0-9_]{0,62}$"
 MODEL_NAME = r"^[A-Z][A-Z0-9_]{0,63}$"
 

@@ -8,10 +8,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from .envelope import Payload
+from .values import Access, ConnectionStatus, Frequency
 
-ConnectionStatus = Literal["AUTH_REQUIRED", "CONNECTING", "CONNECTED", "AUTH_ERROR", "DISCONNECTED"]
-Access = Literal["DISABLED", "READ", "WRITE", "READ_WRITE"]
-Frequency = Literal["HOURLY", "DAILY", "WEEKLY", "MONTHLY", "CUSTOM"]
+__all__ = ["Access", "ConnectionChanged", "ConnectionStatus", "Frequency", "ModelSyncConfig"]
 
 
 class ModelSyncConfig(BaseModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, cast
 from uuid import UUID
 
 import uuid_utils
@@ -48,10 +48,12 @@ class Envelope(BaseModel, Generic[P]):
         connection_id: str | None = None,
         **extra: Any,
     ) -> Envelope[Any]:
-        return Envelope[type(data)](  # type: ignore[misc]
+        typed = cast(Any, Envelope)[type(data)]  # parametrized at run time by the payload
+        envelope: Envelope[Any] = typed(
             type=data.EVENT_TYPE,
             project_id=project_id,
             connection_id=connection_id,
             data=data,
             **extra,
         )
+        return envelope

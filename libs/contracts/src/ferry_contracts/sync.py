@@ -8,11 +8,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from .envelope import Payload
+from .values import JobOutcome, JobStatus, Trigger
 
-JobStatus = Literal[
-    "scheduled", "queued", "running", "cancelled", "failed", "pending_retry", "complete"
+__all__ = [
+    "JobStatus", "ModelSyncRequest", "SyncCompleted", "SyncCounts", "SyncJob", "SyncJobChanged",
+    "SyncRequested", "Trigger",
 ]
-Trigger = Literal["initial", "schedule", "full_schedule", "manual"]
 
 
 class SyncCounts(BaseModel):
@@ -93,7 +94,7 @@ class SyncCompleted(Payload):
     connection_id: str
     provider_name: str
     data_model: str
-    status: Literal["complete", "failed", "cancelled"]
+    status: JobOutcome
     full_sync: bool = False
     is_initial_sync: bool = False
     counts: SyncCounts = SyncCounts()

@@ -125,10 +125,26 @@ class Consumer:
         self.subscriber(self._on_batch)
 
     async def _on_batch(self, body: Any, msg: KafkaMessage) -> None:
+        """Ack only once every record is handled or dead-lettered. An error that escapes (a
+        failed dead-letter publish) must not be left to FastStream, which logs it and goes on:
+        the next batch's ack would commit past these records. The batch is retried instead
+        (handlers are idempotent); while it is, nothing of these partitions is committed."""
         self.pace.active()
         raw = msg.raw_message
         records: Sequence[ConsumerRecord[Any, Any]] = raw if isinstance(raw, tuple) else (raw,)
-        await self.process(records)
+        failures = 0
+        while True:
+            try:
+                await self.process(records)
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - anything, or the commit skips these records
+                failures += 1
+                delay = min(30.0, self._retry_base * 2 ** min(failures, 8))
+                log.error("batch failed outside its handlers; retrying it", error=repr(exc),
+                          records=len(records), attempt=failures, delay=delay)
+                await asyncio.sleep(delay)
         await msg.ack()
 
     async def process(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
@@ -151,12 +167,20 @@ class Consumer:
 
     async def _handle(self, topic: str, items: list[_Item]) -> None:
         handler = self._handlers[topic]
-        if await self._attempt(handler, items, attempts=1 if len(items) > 1 else self._max_attempts):
+        if len(items) > 1 and await self._attempt(handler, items, attempts=1):
             return
-        # Something in the batch fails: isolate it so the rest goes on.
+        # Something in the batch fails: isolate it. A record that fails holds up only the
+        # records after it on its partition (their order is kept); the other partitions go on
+        # at once, and the held ones are retried, the failing one dead-lettered, afterwards.
+        held: dict[int, list[_Item]] = {}
         for item in items:
-            if not await self._attempt(handler, [item], attempts=self._max_attempts):
-                await self._dead_letter(item.record, self._last_error)
+            partition = item.record.partition
+            if partition in held or not await self._attempt(handler, [item], attempts=1):
+                held.setdefault(partition, []).append(item)
+        for queue in held.values():
+            for item in queue:
+                if not await self._attempt(handler, [item], attempts=self._max_attempts):
+                    await self._dead_letter(item.record, self._last_error)
 
     _last_error = ""
 
@@ -185,7 +209,8 @@ class Consumer:
                 )
                 if failures >= attempts:
                     return False
-                await asyncio.sleep(self._retry_base * 2 ** min(failures, 6))
+                # 0.2, 0.4, 0.8, 1.6 s by default: a poison message reaches the DLQ in ~3 s.
+                await asyncio.sleep(self._retry_base * 2 ** min(failures - 1, 6))
 
     async def _dead_letter(self, record: ConsumerRecord[Any, Any], reason: str) -> None:
         self.dead_lettered += 1

@@ -10,8 +10,9 @@ from typing import Any
 import asyncpg
 import orjson
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import MessageSizeTooLargeError
 from ferry_contracts import Envelope
-from ferry_contracts.topics import dump
+from ferry_contracts.topics import dlq, dump
 
 from . import db
 from . import logging as klog
@@ -21,6 +22,10 @@ from .telemetry import current_trace_headers
 log = klog.get("ferry.outbox")
 
 _COPY_THRESHOLD = 64
+
+# Apache Kafka's default `message.max.bytes` (1 MiB + 12): a larger message is refused by the
+# broker, whatever the producer allows, so such a row could never be published.
+MAX_MESSAGE_BYTES = 1_048_588
 
 
 async def add(conn: asyncpg.Connection, events: Sequence[Envelope[Any]]) -> None:
@@ -79,12 +84,14 @@ class OutboxRelay:
         *,
         batch_size: int = 2000,
         idle_wait: float = 5.0,  # a NOTIFY from the writing transaction wakes it at once
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
     ) -> None:
         self._dsn = dsn
         self._schema = schema
         self._producer = producer
         self._batch_size = batch_size
         self._idle_wait = idle_wait
+        self._max_bytes = max_message_bytes
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -133,26 +140,82 @@ class OutboxRelay:
                 await conn.close()
 
     async def _publish_batch(self, conn: asyncpg.Connection) -> int:
+        """Publish the oldest rows. Published rows go; a row the broker can never take goes to
+        `outbox_dead`; at any other failure the rows before it go and the rest wait."""
         rows = await conn.fetch(
-            "SELECT id, topic, key, payload, headers FROM outbox ORDER BY id LIMIT $1",
+            "SELECT id, event_id, topic, key, payload, headers, created_at FROM outbox "
+            "ORDER BY id LIMIT $1",
             self._batch_size,
         )
         if not rows:
             return 0
-        async with GATE.publishing():
-            futures = []
-            for row in rows:
-                headers = [(k, v.encode()) for k, v in headers_of(row["headers"]).items()]
-                key = row["key"].encode() if row["key"] else None
-                futures.append(
-                    await self._producer.send(
-                        row["topic"], value=bytes(row["payload"]), key=key, headers=headers
-                    )
-                )
-            await asyncio.gather(*futures)
-        await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])
-        self.published += len(rows)
+        async with GATE.publishing():  # acknowledged before a topic rollover may start
+            sends = [await self._send(row) for row in rows]
+            outcomes = [await _outcome(sent) for sent in sends]
+        done: list[int] = []
+        failure: BaseException | None = None
+        for row, error in zip(rows, outcomes, strict=True):
+            if error is None:
+                done.append(row["id"])
+            elif isinstance(error, MessageSizeTooLargeError):
+                await self._dead_letter(conn, row, str(error))
+            else:
+                failure = error
+                break
+        await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", done)
+        self.published += len(done)
+        if failure is not None:
+            raise failure
         return len(rows)
+
+    async def _send(self, row: asyncpg.Record) -> asyncio.Future[Any] | BaseException:
+        """The send's future, or the error that stopped it at once."""
+        headers = [(k, v.encode()) for k, v in headers_of(row["headers"]).items()]
+        key = row["key"].encode() if row["key"] else None
+        size = len(row["payload"]) + len(key or b"") + sum(len(k) + len(v) for k, v in headers)
+        if size > self._max_bytes:
+            return MessageSizeTooLargeError(
+                f"outbox row of {size} bytes exceeds the broker's limit of {self._max_bytes} bytes")
+        try:
+            return await self._producer.send(
+                row["topic"], value=bytes(row["payload"]), key=key, headers=headers
+            )
+        except MessageSizeTooLargeError as exc:
+            return exc
+
+    async def _dead_letter(
+        self, conn: asyncpg.Connection, row: asyncpg.Record, reason: str
+    ) -> None:
+        """Keep the row in `outbox_dead` and say so on `<topic>.dlq` (the payload cannot go)."""
+        log.error("outbox row dead-lettered", schema=self._schema, topic=row["topic"],
+                  id=row["id"], reason=reason)
+        headers = {"ferry-error": reason, "ferry-original-topic": row["topic"],
+                   "ferry-event-id": str(row["event_id"]), "ferry-outbox-schema": self._schema,
+                   "ferry-outbox-id": str(row["id"])}
+        await self._producer.send_and_wait(
+            dlq(row["topic"]), value=b"", key=row["key"].encode() if row["key"] else None,
+            headers=[(k, v.encode()) for k, v in headers.items()])
+        async with conn.transaction():
+            await conn.execute(
+                "INSERT INTO outbox_dead "
+                "(id, event_id, topic, key, payload, headers, created_at, reason) "
+                "SELECT id, event_id, topic, key, payload, headers, created_at, $2 "
+                "FROM outbox WHERE id = $1 ON CONFLICT (id) DO NOTHING",
+                row["id"], reason,
+            )
+            await conn.execute("DELETE FROM outbox WHERE id = $1", row["id"])
+
+
+async def _outcome(sent: asyncio.Future[Any] | BaseException) -> BaseException | None:
+    if isinstance(sent, BaseException):
+        return sent
+    try:
+        await sent
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the caller decides what each failure means
+        return exc
+    return None
 
 
 def headers_of(raw: Any) -> dict[str, str]:

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from ferry_contracts.values import Access, Frequency
 from ferry_kit import internal
 from ferry_kit import logging as klog
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,8 +23,6 @@ from .service import Connections, NotFound
 log = klog.get("ferry.connections.api")
 
 _URL = r"^https?://[^\s\x00-\x1f\x7f/?#]+(/[^\s\x00-\x1f\x7f?#]*)?$"
-Frequency = Literal["HOURLY", "DAILY", "WEEKLY", "MONTHLY", "CUSTOM"]
-AccessLevel = Literal["DISABLED", "READ", "WRITE", "READ_WRITE"]
 
 
 class ModelConfigIn(BaseModel):
@@ -32,7 +31,7 @@ class ModelConfigIn(BaseModel):
     data_model: str = Field(min_length=1)
     frequency: Frequency = "DAILY"
     interval_minutes: int | None = Field(None, ge=1)
-    access: AccessLevel = "READ"
+    access: Access = "READ"
 
 
 class ProjectSyncConfigIn(BaseModel):

@@ -38,15 +38,34 @@ async def insert_job(conn: asyncpg.Connection, job: dict[str, Any]) -> asyncpg.R
 async def widen_waiting_job(
     conn: asyncpg.Connection, job_id: str, *, full_sync: bool, sync_from: date | None, is_initial_sync: bool
 ) -> asyncpg.Record:
-    """A coalesced request can only widen what the waiting job will fetch, never narrow it."""
+    """A coalesced request can only widen what the waiting job will fetch, never narrow it.
+
+    A job parked mid-run keeps its window and checkpoint in `pagination_state`. When the request
+    widens it (a full sync, an earlier `sync_from`), that window no longer covers what is asked:
+    the job starts over with a fresh window (its retry count stays). Kept, an incremental window
+    under a full sync would call every record unchanged since the high-water mark deleted.
+    """
     return await conn.fetchrow(
         """
-        UPDATE jobs SET full_sync = full_sync OR $2,
-               sync_from = CASE WHEN $3::date IS NULL OR sync_from IS NULL THEN NULL
-                                ELSE least(sync_from, $3::date) END,
-               is_initial_sync = is_initial_sync OR $4,
+        WITH widened AS (
+            SELECT id, full_sync OR $2 AS full_sync,
+                   CASE WHEN $3::date IS NULL OR sync_from IS NULL THEN NULL
+                        ELSE least(sync_from, $3::date) END AS sync_from,
+                   full_sync AS was_full, sync_from AS was_from
+            FROM jobs WHERE id = $1
+        ), restart AS (
+            SELECT id, (full_sync AND NOT was_full) OR sync_from IS DISTINCT FROM was_from AS yes
+            FROM widened
+        )
+        UPDATE jobs j SET full_sync = w.full_sync, sync_from = w.sync_from,
+               is_initial_sync = j.is_initial_sync OR $4,
+               pagination_state = CASE WHEN r.yes THEN jsonb_strip_nulls(jsonb_build_object(
+                   'failures', j.pagination_state->'failures')) ELSE j.pagination_state END,
+               timerange_start = CASE WHEN r.yes THEN NULL ELSE j.timerange_start END,
+               timerange_end = CASE WHEN r.yes THEN NULL ELSE j.timerange_end END,
                modified_at = now()
-        WHERE id = $1 RETURNING *
+        FROM widened w JOIN restart r USING (id)
+        WHERE j.id = w.id RETURNING j.*
         """,
         job_id, full_sync, sync_from, is_initial_sync,
     )
@@ -122,6 +141,22 @@ async def expired_leases(conn: asyncpg.Connection) -> list[asyncpg.Record]:
                      FOR UPDATE SKIP LOCKED)
         RETURNING *
         """
+    )
+
+
+async def fail_stale_finishing(
+    conn: asyncpg.Connection, seconds: float, error: str
+) -> list[asyncpg.Record]:
+    """Fail runs whose end marker went out `seconds` ago with no `sync.completed` since."""
+    return await conn.fetch(
+        """
+        UPDATE jobs SET status='failed', phase='done', error=$2, completed_at=now(),
+               modified_at=now()
+        WHERE id IN (SELECT id FROM jobs WHERE status='running' AND phase='finishing'
+                     AND modified_at < now() - make_interval(secs => $1) FOR UPDATE SKIP LOCKED)
+        RETURNING *
+        """,
+        seconds, error,
     )
 
 

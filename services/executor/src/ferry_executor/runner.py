@@ -135,6 +135,7 @@ class Runner:
                 if rows:
                     log.warning("resuming jobs of dead workers", jobs=[r["id"] for r in rows])
                     self.jobs.wake.set()
+                await self.jobs.expire_finishing(self.settings.executor_finishing_timeout_seconds)
             except (OSError, asyncpg.PostgresError) as e:
                 log.warning("lease sweep failed", error=str(e))
 

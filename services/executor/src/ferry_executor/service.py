@@ -169,6 +169,25 @@ class Jobs:
             await outbox.add(conn, out)
         self.wake.set()
 
+    async def expire_finishing(self, timeout_seconds: float) -> list[str]:
+        """Fail jobs whose end marker or `sync.completed` was lost (a dead-letter topic): their
+        model would never sync again. The high-water mark stays; a late answer still counts."""
+        error = (f"no sync.completed within {timeout_seconds:.0f}s of the end of fetching "
+                 "(finishing timed out; see the records.fetched and sync.completed "
+                 "dead-letter topics)")
+        async with self.pool.acquire() as conn, conn.transaction():
+            rows = await repo.fail_stale_finishing(conn, timeout_seconds, error)
+            for row in rows:
+                await repo.record_outcome(
+                    conn, row["connection_id"], row["data_model"], status="failed",
+                    error=error, high_water_mark=None, last_synced_at=None,
+                )
+            await outbox.add(conn, [changed(r, "running") for r in rows])
+        if rows:
+            log.error("jobs stuck finishing failed", jobs=[r["id"] for r in rows])
+            self.wake.set()
+        return [r["id"] for r in rows]
+
     async def on_connection_changed(self, events: list[Envelope[Any]]) -> None:
         """A connection that is deleted or loses its authorization stops syncing."""
         async with self.pool.acquire() as conn, conn.transaction():

@@ -29,3 +29,6 @@ class Settings(KitSettings):
     executor_page_retries: int = Field(3, ge=0)
     executor_retry_base_seconds: float = Field(1.0, ge=0)
     executor_max_attempts: int = Field(5, ge=1)
+    # A job whose end marker went out this long ago without a sync.completed fails (the marker
+    # or the answer was dead-lettered), so its model syncs again. Above the records backlog.
+    executor_finishing_timeout_seconds: float = Field(3600.0, gt=0)

@@ -80,5 +80,14 @@ def provider_time(value: Any) -> datetime | None:
 
 
 def should_hold(deletions: int, live: int, threshold: float, minimum: int) -> bool:
-    """The mass-delete guard: a provider outage returning empty pages must not wipe a model."""
-    return deletions > minimum and live > 0 and deletions / live > threshold
+    """The mass-delete guard: a provider outage returning empty pages must not wipe a model.
+
+    Held: more than `threshold` of the live records when that is more than `minimum` records,
+    and, whatever the size, a deletion of every live record of a model that had any (an empty
+    answer wipes a small model as surely as a big one). A small model losing some records is
+    normal and goes through."""
+    if live <= 0 or deletions <= 0:
+        return False
+    if deletions >= live:
+        return True
+    return deletions > minimum and deletions / live > threshold

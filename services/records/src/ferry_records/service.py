@@ -207,46 +207,67 @@ class Records:
         cid, model = event.connection_id, end.data_model.upper()
         out: list[Envelope[Any]] = []
         deleted = held = 0
-        error = end.error
-        ingested = await repo.fetched_so_far(conn, end.job_id)
-        if end.status == "complete" and end.full_sync and ingested < end.fetched:
-            # A page did not make it (sent to the dead-letter topic): its records were not seen,
-            # and calling them deleted would be wrong.
-            error = (f"deletions skipped: {end.fetched - ingested} of the {end.fetched} records fetched "
-                     "could not be stored (see the records.fetched dead-letter topic)")
-            log.error("pages of a full sync were not stored; deletions skipped", connection_id=cid,
-                      data_model=model, job_id=end.job_id, fetched=end.fetched, stored=ingested)
-        elif end.status == "complete" and end.full_sync and not await repo.seen_intact(conn, end.job_id):
-            log.error("seen ids were lost (Postgres restarted?); deletions skipped for this sync",
-                      connection_id=cid, data_model=model, job_id=end.job_id)
-        elif end.status == "complete" and end.full_sync:
-            window = datetime.combine(end.sync_from, datetime.min.time(), UTC) if end.sync_from else None
-            await repo.lock_cursor(conn, cid)
-            unseen = await repo.count_unseen(conn, cid, model, end.job_id, window, end.started_at)
-            if unseen:
-                live = await repo.count_live(conn, cid, model)
-                s = self.settings
-                if domain.should_hold(unseen, live, s.records_mass_delete_threshold, s.records_mass_delete_min):
-                    held = await repo.hold_unseen(conn, cid, model, end.job_id, window, end.started_at)
-                    log.warning("mass deletion held", connection_id=cid, data_model=model, held=held, live=live)
-                else:
-                    first = await repo.take_positions(conn, cid, unseen)
-                    gone = await repo.delete_unseen(conn, cid, model, end.job_id, window, end.started_at, first)
-                    deleted = len(gone)
-                    out += self._deletions(event.project_id, cid, model, end.job_id, gone)
+        status, error = await self._lost_pages(conn, cid, model, end)
+        if status == "complete" and end.full_sync:
+            deleted, held = await self._delete_unseen(conn, event, end, out)
         await repo.end_job(conn, end.job_id, cid, model, deleted)
         counts_row = await repo.job_counts(conn, end.job_id)
         counts = SyncCounts(**{k: int(counts_row[k]) for k in SyncCounts.model_fields}) if counts_row else SyncCounts()
-        synced_at = datetime.now(UTC) if end.status == "complete" else None
-        await repo.set_model_state(conn, cid, model, status=end.status, error=error, synced_at=synced_at,
-                                   held=held if end.status == "complete" and end.full_sync else None)
+        synced_at = datetime.now(UTC) if status == "complete" else None
+        await repo.set_model_state(
+            conn, cid, model, status=status, error=error, synced_at=synced_at,
+            held=held if status == "complete" and end.full_sync else None,
+        )
         out.append(Envelope.of(SyncCompleted(
             job_id=end.job_id, batch_id=end.batch_id, connection_id=cid, provider_name=end.provider_name,
-            data_model=model, status=end.status, full_sync=end.full_sync, is_initial_sync=end.is_initial_sync,
+            data_model=model, status=status, full_sync=end.full_sync,
+            is_initial_sync=end.is_initial_sync,
             counts=counts, held_deletions=held, error=error, last_synced_at=synced_at,
             high_water_mark=end.high_water_mark,
         ), project_id=event.project_id, connection_id=cid))
         return out
+
+    async def _delete_unseen(self, conn: asyncpg.Connection, event: Envelope[Any], end: RecordsEnd,
+                             out: list[Envelope[Any]]) -> tuple[int, int]:
+        """After a complete full sync: delete (or hold, past the guard) what it did not see.
+        Returns (deleted, held); the deletion events go to `out`."""
+        cid, model = event.connection_id, end.data_model.upper()
+        if not await repo.seen_intact(conn, end.job_id):
+            log.error("seen ids were lost (Postgres restarted?); deletions skipped for this sync",
+                      connection_id=cid, data_model=model, job_id=end.job_id)
+            return 0, 0
+        since = end.sync_from
+        window = datetime.combine(since, datetime.min.time(), UTC) if since else None
+        await repo.lock_cursor(conn, cid)
+        unseen = await repo.count_unseen(conn, cid, model, end.job_id, window, end.started_at)
+        if not unseen:
+            return 0, 0
+        live, s = await repo.count_live(conn, cid, model), self.settings
+        threshold, minimum = s.records_mass_delete_threshold, s.records_mass_delete_min
+        if domain.should_hold(unseen, live, threshold, minimum):
+            held = await repo.hold_unseen(conn, cid, model, end.job_id, window, end.started_at)
+            log.warning("mass deletion held", connection_id=cid, data_model=model, held=held,
+                        live=live)
+            return 0, held
+        first = await repo.take_positions(conn, cid, unseen)
+        gone = await repo.delete_unseen(conn, cid, model, end.job_id, window, end.started_at, first)
+        out += self._deletions(event.project_id, cid, model, end.job_id, gone)
+        return len(gone), 0
+
+    async def _lost_pages(self, conn: asyncpg.Connection, cid: str, model: str,
+                          end: RecordsEnd) -> tuple[str, str | None]:
+        """The job's outcome as stored here. A page that did not make it (sent to the dead-letter
+        topic) fails a sync the executor calls complete: its records were not seen (no deletion
+        may be inferred) and an incremental sync must not move its high-water mark past them."""
+        ingested = await repo.fetched_so_far(conn, end.job_id)
+        if end.status != "complete" or ingested >= end.fetched:
+            return end.status, end.error
+        log.error("pages of a sync were not stored; the sync fails", connection_id=cid,
+                  data_model=model, job_id=end.job_id, fetched=end.fetched, stored=ingested,
+                  full_sync=end.full_sync)
+        return "failed", (f"{end.fetched - ingested} of the {end.fetched} records fetched could "
+                          "not be stored (see the records.fetched dead-letter topic); "
+                          "nothing was deleted")
 
     def _deletions(self, project_id: str | None, cid: str, model: str, job_id: str | None,
                    gone: list[asyncpg.Record]) -> list[Envelope[Any]]:

@@ -1,19 +1,17 @@
-"""The scheduler's internal HTTP API."""
+"""The scheduler's internal HTTP API: each route calls one view."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import asyncpg
 from fastapi import FastAPI
-from ferry_kit import internal
+from ferry_kit import errors, internal
 
-from . import repository as repo
+from . import views
 
 
-def create_api(pool: asyncpg.Pool, token: str) -> FastAPI:
+def create_api(read: views.Reader, token: str) -> FastAPI:
     app = FastAPI(title="Ferry scheduler (internal)", docs_url=None, redoc_url=None,
                   openapi_url=None)
+    errors.install(app)
     api = internal.router(token)
 
     @app.get("/healthz")
@@ -21,15 +19,8 @@ def create_api(pool: asyncpg.Pool, token: str) -> FastAPI:
         return {"status": "ok"}
 
     @api.get("/connections/{connection_id}/schedules")
-    async def schedules(connection_id: str) -> Any:
-        async with pool.acquire() as conn:
-            rows = await repo.schedules(conn, connection_id)
-        return {"schedules": [
-            {"data_model": r["data_model"], "frequency": r["frequency"], "interval_minutes": r["interval_minutes"],
-             "next_run_at": r["next_run_at"].isoformat(), "next_full_sync_at": r["next_full_sync_at"].isoformat(),
-             "paused": r["paused"], "last_run_at": r["last_run_at"].isoformat() if r["last_run_at"] else None}
-            for r in rows
-        ]}
+    async def schedules(connection_id: str) -> views.SchedulesOut:
+        return await views.schedules(read, connection_id)
 
     app.include_router(api)
     return app

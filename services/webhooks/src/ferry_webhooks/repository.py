@@ -254,13 +254,16 @@ async def record_outcomes(conn: asyncpg.Connection, outcomes: list[Outcome]) -> 
 
 
 async def promote(conn: asyncpg.Connection, lanes: set[tuple[str, str]]) -> None:
+    """Make each lane's oldest waiting message ready, unless the lane already has one ready."""
     eps, lns = zip(*lanes, strict=True)
     await conn.execute(
         """
         UPDATE messages SET ready = true WHERE NOT ready AND id IN (
             SELECT (SELECT m.id FROM messages m WHERE m.endpoint_id = l.e AND m.lane = l.l
                       AND m.status IN ('pending', 'retrying') ORDER BY m.seq LIMIT 1)
-            FROM unnest($1::text[], $2::text[]) AS l(e, l))
+            FROM unnest($1::text[], $2::text[]) AS l(e, l)
+            WHERE NOT EXISTS (SELECT 1 FROM messages r WHERE r.endpoint_id = l.e AND r.lane = l.l
+                              AND r.ready AND r.status IN ('pending', 'retrying')))
         """,
         list(eps), list(lns),
     )
@@ -323,17 +326,35 @@ async def attempts(conn: asyncpg.Connection, message_ids: Sequence[str]) -> list
 async def replay_message(conn: asyncpg.Connection, project_id: str, message_id: str) -> bool | None:
     """None: unknown; otherwise made due again (a finished message) or left alone (one under way)."""
     row = await conn.fetchrow(
-        "SELECT status FROM messages WHERE project_id=$1 AND id=$2 FOR UPDATE", project_id, message_id
+        "SELECT status, endpoint_id, lane FROM messages WHERE project_id=$1 AND id=$2 FOR UPDATE",
+        project_id, message_id,
     )
     if row is None:
         return None
     if row["status"] in ("pending", "retrying"):
         return False
-    await conn.execute(
-        "UPDATE messages SET status='pending', ready=true, tries=0, next_attempt_at=now() WHERE id=$1", message_id
-    )
+    lane = (row["endpoint_id"], row["lane"])
+    await lock_lanes(conn, {lane})
+    await _requeue(conn, "id = $1", message_id)
+    await promote(conn, {lane})
     await conn.execute(f"NOTIFY {CHANNEL}")
     return True
+
+
+async def _requeue(conn: asyncpg.Connection, where: str, *args: Any) -> int:
+    """Put finished messages back at the end of their lanes, in their original order: a replay
+    is a new delivery and must not overtake what already waits in an ordered lane."""
+    done = await conn.execute(
+        f"""
+        UPDATE messages m SET status='pending', ready=false, tries=0, next_attempt_at=now(),
+               seq=q.seq
+        FROM (SELECT o.id, nextval(pg_get_serial_sequence('messages', 'seq')) AS seq
+              FROM (SELECT id FROM messages WHERE {where} ORDER BY seq) o) q
+        WHERE m.id = q.id
+        """,
+        *args,
+    )
+    return int(done.split()[-1])
 
 
 async def replay_failed(conn: asyncpg.Connection, endpoint_id: str, since: datetime | None) -> int:
@@ -343,24 +364,21 @@ async def replay_failed(conn: asyncpg.Connection, endpoint_id: str, since: datet
         "WHERE id=$1 AND NOT enabled",
         endpoint_id,
     )
-    ordered = await conn.fetchval("SELECT ordered FROM endpoints WHERE id=$1", endpoint_id)
     lanes = await conn.fetch(
         "SELECT DISTINCT lane FROM messages WHERE endpoint_id=$1 AND status='failed' "
         "AND ($2::timestamptz IS NULL OR created_at >= $2)",
         endpoint_id, since,
     )
     await lock_lanes(conn, {(endpoint_id, r["lane"]) for r in lanes})
-    done = await conn.execute(
-        """
-        UPDATE messages SET status='pending', ready = NOT $3, tries=0, next_attempt_at=now()
-        WHERE endpoint_id=$1 AND status='failed' AND ($2::timestamptz IS NULL OR created_at >= $2)
-        """,
-        endpoint_id, since, bool(ordered),
+    done = await _requeue(
+        conn,
+        "endpoint_id=$1 AND status='failed' AND ($2::timestamptz IS NULL OR created_at >= $2)",
+        endpoint_id, since,
     )
-    if ordered and lanes:
+    if lanes:
         await promote(conn, {(endpoint_id, r["lane"]) for r in lanes})
     await conn.execute(f"NOTIFY {CHANNEL}")
-    return int(done.split()[-1])
+    return done
 
 
 async def prune_finished(conn: asyncpg.Connection, older_than_days: float) -> int:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter
+from ferry_contracts.values import Access, Frequency
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..auth import CurrentPrincipal, Principal
@@ -18,9 +19,9 @@ class ModelConfigIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     data_model: str = Field(min_length=1)
-    frequency: Literal["HOURLY", "DAILY", "WEEKLY", "MONTHLY", "CUSTOM"] = "DAILY"
+    frequency: Frequency = "DAILY"
     interval_minutes: int | None = Field(None, ge=1)
-    access: Literal["DISABLED", "READ", "WRITE", "READ_WRITE"] = "READ"
+    access: Access = "READ"
 
 
 class SyncConfigIn(BaseModel):

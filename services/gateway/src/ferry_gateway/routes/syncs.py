@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Query
+from ferry_contracts.values import ACTIVE_JOB_STATUSES, READABLE, JobStatus
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..auth import CurrentPrincipal, Principal
@@ -17,8 +18,7 @@ from .params import ConnectionId, JobId
 
 router = APIRouter(tags=["syncs"])
 
-JobStatus = Literal["scheduled", "queued", "running", "cancelled", "failed", "pending_retry", "complete"]
-_ACTIVE = {"scheduled", "queued", "running", "pending_retry"}
+_ACTIVE = set(ACTIVE_JOB_STATUSES)
 
 
 class ModelToSync(BaseModel):
@@ -40,7 +40,7 @@ def readable_models(connection: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {
         m["data_model"].upper(): m
         for m in connection.get("resolved_sync_config") or []
-        if m.get("access") in ("READ", "READ_WRITE")
+        if m.get("access") in READABLE
     }
 
 

@@ -1,0 +1,80 @@
+"""Services in the one shape stay in it: SQL only in their queries and repository, short
+functions, lines of at most 100 characters, and mypy strict on the typed core.
+
+Convert a service, then add it to `CONVERTED` (and its handlers, views and domain to the
+`[tool.mypy] files` of the root pyproject).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+CONVERTED = ["scheduler"]
+KIT_SHAPE = ["uow.py", "fake_uow.py", "dispatch.py", "errors.py", "clock.py", "ticker.py",
+             "main.py"]
+SQL_HOMES = {"queries.py", "repository.py"}
+MAX_FUNCTION_LINES = 50
+SQL = re.compile(
+    r"\b(SELECT\b[\s\S]+\bFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b", re.IGNORECASE
+)
+
+
+def _sources() -> list[Path]:
+    paths = [p for s in CONVERTED for p in (ROOT / "services" / s / "src").rglob("*.py")]
+    return paths + [ROOT / "libs/kit/src/ferry_kit" / name for name in KIT_SHAPE]
+
+
+def _where(path: Path, node: ast.AST) -> str:
+    return f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)}"
+
+
+def test_sql_lives_only_in_queries_and_repository_modules():
+    offenders = []
+    for path in _sources():
+        if path.name in SQL_HOMES or "ferry_kit" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if SQL.search(node.value):
+                    offenders.append(_where(path, node))
+    assert offenders == []
+
+
+def test_the_sql_check_sees_sql():
+    assert SQL.search("select id from t") and SQL.search("DELETE FROM outbox WHERE id = $1")
+    assert not SQL.search("select the models to update")
+
+
+def test_no_function_is_longer_than_fifty_lines():
+    offenders = []
+    for path in _sources():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    offenders.append(f"{_where(path, node)} {node.name}: {length} lines")
+    assert offenders == []
+
+
+def test_no_line_is_longer_than_a_hundred_characters():
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or "ruff"
+    paths = [str(p) for p in _sources()]
+    done = subprocess.run(
+        [ruff, "check", "--isolated", "--select", "E501", "--line-length", "100", *paths],
+        capture_output=True, text=True, cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout
+
+
+def test_mypy_strict_passes_on_the_typed_core():
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-error-summary"],
+        capture_output=True, text=True, cwd=ROOT, timeout=240,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
