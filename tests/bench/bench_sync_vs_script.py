@@ -59,11 +59,12 @@ class Meter:
         self.sampler = PeakRss(pids)
         self.sampler.start()
         self.me = psutil.Process()
+        self.database = infra.dsn.rpartition("/")[2]
 
     def snapshot(self) -> dict[str, float]:
         cpu = self.sampler.cpu()
-        # Postgres backends come and go: each one by pid, a new one counted from zero.
-        cpu.update({f"pg:{p.pid}": cpu_seconds(p) for p in postgres_processes()})
+        # The backends of this run's database come and go: each by pid, a new one from zero.
+        cpu.update({f"pg:{p.pid}": cpu_seconds(p) for p in postgres_processes(self.database)})
         cpu["bench"] = cpu_seconds(self.me)
         return cpu
 

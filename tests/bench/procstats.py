@@ -16,8 +16,17 @@ def cpu_seconds(proc: psutil.Process) -> float:
         return 0.0
 
 
-def postgres_processes() -> list[psutil.Process]:
-    return [p for p in psutil.process_iter(["name"]) if (p.info["name"] or "").startswith("postgres")]
+def postgres_processes(database: str | None = None) -> list[psutil.Process]:
+    """Postgres processes; with `database`, only the backends connected to it (the server is
+    shared with other users of the machine, whose work must not count)."""
+    out = []
+    for p in psutil.process_iter(["name", "cmdline"]):
+        if not (p.info["name"] or "").startswith("postgres"):
+            continue
+        cmd = f"{' '.join(p.info['cmdline'] or [])} "
+        if database is None or f" {database} " in cmd:
+            out.append(p)
+    return out
 
 
 class PeakRss(threading.Thread):
