@@ -77,6 +77,9 @@ class Deliverer:
 
     async def _dispatch_loop(self) -> None:
         while True:
+            # Cleared before claiming: a wake-up during the claim (a message promoted, a NOTIFY)
+            # is not lost to a long idle sleep.
+            self._wake.clear()
             claimed = 0
             try:
                 claimed = await self.dispatch_once()
@@ -84,7 +87,6 @@ class Deliverer:
                 log.warning("claiming webhook messages failed", error=str(exc))
                 await asyncio.sleep(1)
             if claimed == 0 or self.total_in_flight >= self.s.webhooks_max_in_flight:
-                self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), await self._idle_seconds(claimed))
 
