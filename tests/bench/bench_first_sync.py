@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import secrets
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -18,46 +17,13 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from procstats import PeakRss  # noqa: E402
+from procstats import cpu_seconds as _cpu
 from support.infra import start_infra  # noqa: E402
 from support.platforms import ProcessPlatform  # noqa: E402
 
 from ferry_cli.formbrowser import FormBrowser  # noqa: E402
 from ferry_cli.receiver import WebhookReceiver  # noqa: E402
-
-
-class PeakRss(threading.Thread):
-    def __init__(self, pids: dict[str, int]) -> None:
-        super().__init__(daemon=True)
-        self.procs = {n: psutil.Process(p) for n, p in pids.items()}
-        self.peak = {n: 0 for n in pids}
-        self.running = True
-
-    def cpu(self) -> dict[str, float]:
-        out = {}
-        for n, p in self.procs.items():
-            try:
-                t = p.cpu_times()
-                out[n] = t.user + t.system
-            except psutil.Error:
-                out[n] = 0.0
-        return out
-
-    def run(self) -> None:
-        while self.running:
-            for n, p in self.procs.items():
-                try:
-                    self.peak[n] = max(self.peak[n], p.memory_info().rss)
-                except psutil.Error:
-                    pass
-            time.sleep(0.1)
-
-
-def _cpu(p: psutil.Process) -> float:
-    try:
-        t = p.cpu_times()
-        return t.user + t.system
-    except psutil.Error:
-        return 0.0
 
 
 async def bench(infra, n: int) -> None:

@@ -36,3 +36,9 @@ def test_provider_times_parse_with_or_without_a_zone():
     assert domain.parse_time("2026-01-02T03:04:05Z") == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     assert domain.parse_time("2026-01-02T03:04:05") == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     assert domain.parse_time("yesterday") is None and domain.parse_time(None) is None
+
+
+def test_a_page_published_again_after_a_crash_carries_the_same_event_id():
+    assert domain.page_event_id("job_1", 7) == domain.page_event_id("job_1", 7)
+    assert domain.page_event_id("job_1", 7) != domain.page_event_id("job_1", 8)
+    assert domain.page_event_id("job_1", 7) != domain.page_event_id("job_2", 7)

@@ -27,6 +27,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from pydantic import ValidationError
 
 from . import logging as klog
+from .fetchpace import FetchPace
 from .settings import KitSettings
 
 log = klog.get("ferry.consumer")
@@ -105,6 +106,7 @@ class Consumer:
         self._max_attempts = settings.handler_max_attempts
         self._retry_base = retry_base_delay
         self.dead_lettered = 0
+        self.pace = FetchPace(settings)  # started by the runtime once the consumer is
 
         async def _no_decode(msg: Any, original: Any = None) -> None:
             return None  # we parse raw records ourselves so bad JSON reaches the DLQ
@@ -130,6 +132,7 @@ class Consumer:
         failed dead-letter publish) must not be left to FastStream, which logs it and goes on:
         the next batch's ack would commit past these records. The batch is retried instead
         (handlers are idempotent); while it is, nothing of these partitions is committed."""
+        self.pace.active()
         raw = msg.raw_message
         records: Sequence[ConsumerRecord[Any, Any]] = raw if isinstance(raw, tuple) else (raw,)
         failures = 0

@@ -16,6 +16,7 @@ from ferry_contracts.topics import dlq, dump
 
 from . import db
 from . import logging as klog
+from .gate import GATE
 from .telemetry import current_trace_headers
 
 log = klog.get("ferry.outbox")
@@ -44,6 +45,19 @@ async def add(conn: asyncpg.Connection, events: Sequence[Envelope[Any]]) -> None
         )
 
 
+async def publish_now(producer: AIOKafkaProducer, events: Sequence[Envelope[Any]]) -> None:
+    """Publish events at once and wait for the broker's acknowledgement, encoded as the relay
+    does. Only for events whose id is deterministic, so that a replay after a crash between this
+    and the caller's commit is deduplicated by the consumers' inbox: they need no outbox row."""
+    headers = [(k, v.encode()) for k, v in current_trace_headers().items()]
+    async with GATE.publishing():
+        futures = []
+        for e in events:
+            key = e.connection_id.encode() if e.connection_id else None
+            futures.append(await producer.send(e.type, value=dump(e), key=key, headers=headers))
+        await asyncio.gather(*futures)
+
+
 def make_producer(bootstrap: str) -> AIOKafkaProducer:
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
@@ -69,7 +83,7 @@ class OutboxRelay:
         producer: AIOKafkaProducer,
         *,
         batch_size: int = 2000,
-        idle_wait: float = 0.5,
+        idle_wait: float = 5.0,  # a NOTIFY from the writing transaction wakes it at once
         max_message_bytes: int = MAX_MESSAGE_BYTES,
     ) -> None:
         self._dsn = dsn
@@ -115,9 +129,10 @@ class OutboxRelay:
                 await asyncio.sleep(1.0)
             await conn.add_listener(f"{self._schema}_outbox", lambda *_: self._wake.set())
             while not self._stopping:
+                # Cleared before reading, so a row committed while this batch is sent wakes it.
+                self._wake.clear()
                 sent = await self._publish_batch(conn)
                 if sent < self._batch_size:
-                    self._wake.clear()
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self._idle_wait)
         finally:
@@ -134,11 +149,12 @@ class OutboxRelay:
         )
         if not rows:
             return 0
-        sends = [await self._send(row) for row in rows]
+        async with GATE.publishing():  # acknowledged before a topic rollover may start
+            sends = [await self._send(row) for row in rows]
+            outcomes = [await _outcome(sent) for sent in sends]
         done: list[int] = []
         failure: BaseException | None = None
-        for row, sent in zip(rows, sends, strict=True):
-            error = await _outcome(sent)
+        for row, error in zip(rows, outcomes, strict=True):
             if error is None:
                 done.append(row["id"])
             elif isinstance(error, MessageSizeTooLargeError):

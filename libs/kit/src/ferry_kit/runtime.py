@@ -63,11 +63,17 @@ class Runtime:
         self.relay = OutboxRelay(self.settings.database_url, self.name, self._producer)
         self.relay.start()
 
+    @property
+    def producer(self) -> Any:
+        """The relay's producer (after `start_relay`), for events published without an outbox row."""
+        return self._producer
+
     async def start_consumer(self, handlers: dict[str, Handler], max_records: int | None = None) -> None:
         await ensure_topics(self.settings.kafka_bootstrap, self.settings.topic_partitions)
         self.broker = make_broker(self.settings, self.name, self.tracer_provider)
         self.consumer = Consumer(self.broker, self.settings, self.name, handlers, max_records=max_records)
         await self.broker.start()
+        self.consumer.pace.start(self.consumer.subscriber.consumer)
         if self.pool is not None:
             retention = self.settings.inbox_retention_hours
             self._chores.insert(0, ("inbox", lambda conn: inbox.prune(conn, retention)))
@@ -123,6 +129,8 @@ class Runtime:
             server.should_exit = True
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(task, 5)
+        if self.consumer is not None:
+            await self.consumer.pace.stop()
         if self.broker is not None:
             with contextlib.suppress(Exception):
                 await self.broker.stop()

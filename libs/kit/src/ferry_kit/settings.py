@@ -20,6 +20,10 @@ class KitSettings(BaseSettings):
     # How long a fetch may wait at the broker for new data. Tansu holds an idle fetch for the
     # whole wait even when data arrives meanwhile (p50 event latency 132 ms at 500, 14 ms at 50).
     kafka_fetch_max_wait_ms: int = Field(50, ge=1, le=10_000)
+    # The wait once a consumer has seen no records for `kafka_idle_after_seconds` (see
+    # fetchpace.py); the same as the busy wait by default, longer in `ferry dev`.
+    kafka_idle_fetch_max_wait_ms: int = Field(50, ge=1, le=10_000)
+    kafka_idle_after_seconds: float = Field(5.0, gt=0)
     consumer_max_records: int = 500
     # Processed event ids are kept this long (Kafka's default retention is 168 h: a message
     # older than that can no longer be redelivered).

@@ -38,7 +38,7 @@ async def start(settings: Settings) -> Service:
     http = httpx.AsyncClient(timeout=settings.provider_timeout_seconds,
                              limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
     budget = Budget(runtime.pool, settings.provider_requests_per_second, settings.provider_burst)
-    runner = Runner(settings, runtime.pool, jobs, credentials, budget, http)
+    runner = Runner(settings, runtime.pool, jobs, credentials, budget, http, runtime.producer)
     days = settings.history_retention_days
     runtime.add_chore("finished jobs", lambda conn: repo.prune_finished(conn, days))
     await runtime.start_consumer(handlers(jobs))

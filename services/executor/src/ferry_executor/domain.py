@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from uuid import UUID, uuid5
 
 from ferry_contracts.envelope import uuid7
 
@@ -13,6 +14,16 @@ TERMINAL = ("complete", "failed", "cancelled")
 
 def new_job_id() -> str:
     return "job_" + uuid7().hex
+
+
+# Namespace of the ids of page events (uuid5 of "<job id>/<page number>").
+PAGE_EVENTS = UUID("5b0f3c1e-8d2a-4f57-9e61-3a7c2d9b4e10")
+
+
+def page_event_id(job_id: str, page: int) -> UUID:
+    """The id of a job's n-th page event: the same on every run of that page, so a page published
+    again after a crash (before its checkpoint committed) is deduplicated by the records inbox."""
+    return uuid5(PAGE_EVENTS, f"{job_id}/{page}")
 
 
 def new_batch_id() -> str:

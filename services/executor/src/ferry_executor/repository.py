@@ -112,6 +112,18 @@ async def claim_next(conn: asyncpg.Connection, owner: str, lease_seconds: float)
     )
 
 
+async def seconds_until_next_due(conn: asyncpg.Connection) -> float | None:
+    """Seconds until the next waiting job that no run blocks is due (≤ 0: now); None: none."""
+    return await conn.fetchval(
+        """
+        SELECT extract(epoch FROM min(j.run_after) - now())::float8 FROM jobs j
+        WHERE j.status IN ('queued','pending_retry')
+          AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.connection_id = j.connection_id
+                          AND r.data_model = j.data_model AND r.status = 'running')
+        """
+    )
+
+
 async def renew_lease(conn: asyncpg.Connection, job_id: str, owner: str, lease_seconds: float) -> bool | None:
     """Extend a run's lease; None when the worker no longer holds the job, else `cancel_requested`."""
     return await conn.fetchval(

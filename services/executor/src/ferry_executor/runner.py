@@ -53,8 +53,11 @@ class LostLease(Exception):
 
 class Runner:
     def __init__(self, settings: Settings, pool: asyncpg.Pool, jobs: Jobs, credentials: CredentialsClient,
-                 budget: Budget, http: httpx.AsyncClient) -> None:
+                 budget: Budget, http: httpx.AsyncClient, producer: Any = None) -> None:
         self.settings = settings
+        # Pages go to the bus straight from here (ids fixed per page, see domain.page_event_id)
+        # instead of through an outbox row each: the checkpoint alone is written per page.
+        self.producer = producer if settings.executor_publish_pages_directly else None
         self.pool = pool
         self.jobs = jobs
         self.credentials = credentials
@@ -81,11 +84,15 @@ class Runner:
 
     async def _worker(self) -> None:
         while not self._stopping:
+            # Cleared before looking, so a job committed while this worker looks still wakes it.
+            self.jobs.wake.clear()
             try:
                 async with self.pool.acquire() as conn, conn.transaction():
                     job = await repo.claim_next(conn, self.owner, self.settings.executor_lease_seconds)
                     if job is not None:
                         await outbox.add(conn, [changed(job, "queued")])
+                    else:
+                        idle = await self._idle_seconds(conn)
             except asyncpg.UniqueViolationError:
                 continue  # another worker started that (connection, model) a moment ago
             except (OSError, asyncpg.PostgresError) as e:
@@ -93,10 +100,10 @@ class Runner:
                 await asyncio.sleep(1.0)
                 continue
             if job is None:
-                self.jobs.wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.jobs.wake.wait(), self.settings.executor_poll_seconds)
+                    await asyncio.wait_for(self.jobs.wake.wait(), idle)
                 continue
+            self.jobs.wake.set()  # there may be more: an idle sibling looks next
             try:
                 await self.run(job)
             except LostLease:
@@ -106,6 +113,17 @@ class Runner:
             except Exception as e:  # a bug must not kill the worker; the lease expires and it resumes
                 log.exception("job run crashed", job_id=job["id"], error=str(e))
                 await asyncio.sleep(1.0)
+
+    async def _idle_seconds(self, conn: asyncpg.Connection) -> float:
+        """How long an idle worker may sleep: until the next waiting job is due, within bounds.
+
+        Jobs queued in this process wake the workers at once; the sleep only catches jobs that
+        become due later (parked ones) and jobs queued by another replica."""
+        s = self.settings
+        due = await repo.seconds_until_next_due(conn)
+        if due is None:
+            return s.executor_idle_poll_seconds
+        return min(s.executor_idle_poll_seconds, max(s.executor_poll_seconds, due))
 
     async def _sweeper(self) -> None:
         while not self._stopping:
@@ -272,7 +290,13 @@ class Runner:
             events.append(self._event(job, RecordsFetched(item=RecordsPage(
                 job_id=job["id"], data_model=job["data_model"], page=n, records=kept,
                 ids=None if same else ids, deleted_ids=page.deleted_ids,
-                is_initial_sync=job["is_initial_sync"], full_sync=_full(job, state)))))
+                is_initial_sync=job["is_initial_sync"], full_sync=_full(job, state))),
+                id=domain.page_event_id(job["id"], n)))
+        if events and self.producer is not None:
+            # Acknowledged before the checkpoint commits: a crash in between publishes the page
+            # again, under the same id, when the job resumes.
+            await outbox.publish_now(self.producer, events)
+            events = []
         async with self.pool.acquire() as conn, conn.transaction():
             row = await repo.checkpoint(conn, job["id"], self.owner, state, state["fetched"],
                                         self.settings.executor_lease_seconds)
@@ -283,8 +307,9 @@ class Runner:
                 row = await repo.transition(conn, job["id"], status="running", phase="finishing", owner=self.owner)
             await outbox.add(conn, events)
 
-    def _event(self, job: asyncpg.Record, payload: RecordsFetched) -> Envelope[Any]:
-        return Envelope.of(payload, project_id=job["project_id"], connection_id=job["connection_id"])
+    def _event(self, job: asyncpg.Record, payload: RecordsFetched, **extra: Any) -> Envelope[Any]:
+        return Envelope.of(payload, project_id=job["project_id"], connection_id=job["connection_id"],
+                           **extra)
 
     def _end_marker(self, job: asyncpg.Record, status: str, error: str | None, state: dict[str, Any]) -> Envelope[Any]:
         return self._event(job, RecordsFetched(item=RecordsEnd(

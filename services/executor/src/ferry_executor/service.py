@@ -94,11 +94,13 @@ class Jobs:
         job (widened to cover this request), so a (connection, model) never runs twice at once."""
         if conn is None:
             async with self.pool.acquire() as c, c.transaction():
-                return await self.request(
+                rows = await self.request(
                     connection_id=connection_id, project_id=project_id, provider_name=provider_name,
                     models=models, full_sync=full_sync, trigger=trigger, is_initial_sync=is_initial_sync,
                     is_one_off=is_one_off, batch_id=batch_id, conn=c,
                 )
+            self.wake.set()  # committed now: a worker woken before the commit found nothing
+            return rows
         batch_id = batch_id or domain.new_batch_id()
         out, events = [], []
         for data_model, sync_from in models:
@@ -158,6 +160,7 @@ class Jobs:
                         trigger=req.trigger, is_initial_sync=req.is_initial_sync,
                         is_one_off=req.is_one_off, batch_id=req.batch_id, conn=conn,
                     )
+        self.wake.set()  # committed now: a worker woken before the commit found nothing
 
     async def on_sync_completed(self, events: list[Envelope[Any]]) -> None:
         """The records service has stored and compared everything a job fetched: the job ends."""

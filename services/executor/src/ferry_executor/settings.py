@@ -11,7 +11,13 @@ class Settings(KitSettings):
     executor_concurrency: int = Field(4, ge=1)
     # A worker that stops renewing its lease for this long is presumed dead; its job resumes.
     executor_lease_seconds: float = Field(15.0, gt=0)
+    # An idle worker sleeps until the next waiting job is due, at least the first and at most
+    # the second; a job queued in this process wakes it at once.
     executor_poll_seconds: float = Field(0.25, gt=0)
+    executor_idle_poll_seconds: float = Field(10.0, gt=0)
+    # Publish each page straight to the bus, acknowledged before its checkpoint commits, rather
+    # than through an outbox row (false: the outbox, as every other event).
+    executor_publish_pages_directly: bool = True
     # The request budget of one connection is its provider's (the definition's rate_limit),
     # shared by its jobs and write-backs; these, when set, replace it for every provider.
     provider_requests_per_second: float | None = Field(None, gt=0)

@@ -77,6 +77,9 @@ class Deliverer:
 
     async def _dispatch_loop(self) -> None:
         while True:
+            # Cleared before claiming: a wake-up during the claim (a message promoted, a NOTIFY)
+            # is not lost to a long idle sleep.
+            self._wake.clear()
             claimed = 0
             try:
                 claimed = await self.dispatch_once()
@@ -84,9 +87,22 @@ class Deliverer:
                 log.warning("claiming webhook messages failed", error=str(exc))
                 await asyncio.sleep(1)
             if claimed == 0 or self.total_in_flight >= self.s.webhooks_max_in_flight:
-                self._wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.s.webhooks_poll_seconds)
+                    await asyncio.wait_for(self._wake.wait(), await self._idle_seconds(claimed))
+
+    async def _idle_seconds(self, claimed: int) -> float:
+        """Until the next retry is due, within bounds: new messages wake the loop (NOTIFY)."""
+        s = self.s
+        if claimed or self.total_in_flight:
+            return s.webhooks_poll_seconds
+        try:
+            async with self.pool.acquire() as conn:
+                due = await repo.seconds_until_next_due(conn)
+        except (OSError, asyncpg.PostgresError):
+            return s.webhooks_poll_seconds
+        if due is None:
+            return s.webhooks_idle_poll_seconds
+        return min(s.webhooks_idle_poll_seconds, max(s.webhooks_poll_seconds, due))
 
     async def dispatch_once(self) -> int:
         free = self.s.webhooks_max_in_flight - self.total_in_flight

@@ -196,6 +196,21 @@ async def claim(conn: asyncpg.Connection, limit: int, full_endpoints: Sequence[s
     )
 
 
+async def seconds_until_next_due(conn: asyncpg.Connection) -> float | None:
+    """Seconds until the earliest waiting message of an enabled endpoint is due; None: none."""
+    return await conn.fetchval(
+        """
+        SELECT extract(epoch FROM min(c.next_attempt_at) - now())::float8 FROM endpoints e
+        CROSS JOIN LATERAL (
+            SELECT m.next_attempt_at FROM messages m
+            WHERE m.endpoint_id = e.id AND m.ready AND m.status IN ('pending', 'retrying')
+            ORDER BY m.next_attempt_at LIMIT 1
+        ) c
+        WHERE e.enabled
+        """
+    )
+
+
 async def lease(conn: asyncpg.Connection, ids: Sequence[str], seconds: float) -> None:
     await conn.execute(
         "UPDATE messages SET next_attempt_at = now() + make_interval(secs => $2) WHERE id = ANY($1::text[])",

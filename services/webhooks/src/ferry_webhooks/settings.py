@@ -22,8 +22,10 @@ class Settings(KitSettings):
     webhooks_endpoint_concurrency: int = Field(16, ge=1, le=256)
     webhooks_max_in_flight: int = Field(128, ge=1, le=4096)
     webhooks_claim_batch: int = Field(200, ge=1, le=5000)
-    # LISTEN/NOTIFY wakes the workers at once; this poll only catches retries becoming due.
+    # LISTEN/NOTIFY wakes the workers at once; an idle loop sleeps until the next retry is due,
+    # at least the first and at most the second of these.
     webhooks_poll_seconds: float = Field(0.1, gt=0)
+    webhooks_idle_poll_seconds: float = Field(10.0, gt=0)
     # Lets endpoints on loopback through the SSRF guard, for `ferry dev` and tests only; no
     # other non-public address can be allowed.
     webhooks_allow_loopback_urls: bool = False

@@ -1,0 +1,235 @@
+"""Benchmark: Ferry against a hand-written httpx + asyncpg upsert, over one sandbox, in one run.
+
+For 100 and 1,000 records per page: the script's first sync, then Ferry's (connection created →
+job `complete`, services as separate processes); then 10% of the records change and both run an
+incremental sync. Prints each time, Ferry's ratio to the script, the CPU seconds of every
+process (services, broker, Postgres) and their peak RSS, and `GET /v1/syncs/{id}` latency while
+Ferry syncs. Run: `uv run python tests/bench/bench_sync_vs_script.py [--records N]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import httpx
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import baseline_pipeline  # noqa: E402
+from ferry_connectors.loader import CATALOGUE  # noqa: E402
+from procstats import PeakRss, cpu_seconds, postgres_processes  # noqa: E402
+from support.e2e import Api  # noqa: E402
+from support.infra import Infra, start_infra  # noqa: E402
+from support.platforms import ProcessPlatform  # noqa: E402
+
+PAGE_SIZES = (100, 1000)
+
+
+def connectors_dir() -> str:
+    """The sandbox definition again as `sandbox_p100`, asking for 100 records per page."""
+    folder = tempfile.mkdtemp(prefix="ferry-bench-connectors-")
+    text = (CATALOGUE / "sandbox.yaml").read_text()
+    text = text.replace("name: sandbox\n", "name: sandbox_p100\n", 1)
+    text = text.replace("page_size: 1000\n", "page_size: 100\n", 1)
+    Path(folder, "sandbox_p100.yaml").write_text(text)
+    return folder
+
+
+def provider(page_size: int) -> str:
+    return "sandbox" if page_size == 1000 else f"sandbox_p{page_size}"
+
+
+class Meter:
+    """CPU seconds of every process of the platform (and Postgres) between two points."""
+
+    def __init__(self, platform: ProcessPlatform, infra: Infra) -> None:
+        pids = {n: p.proc.pid for n, p in platform.procs.items() if p.proc}
+        if infra.broker and infra.broker.process:
+            pids["broker"] = infra.broker.process.pid
+        self.sampler = PeakRss(pids)
+        self.sampler.start()
+        self.me = psutil.Process()
+        self.database = infra.dsn.rpartition("/")[2]
+
+    def snapshot(self) -> dict[str, float]:
+        cpu = self.sampler.cpu()
+        # The backends of this run's database come and go: each by pid, a new one from zero.
+        cpu.update({f"pg:{p.pid}": cpu_seconds(p) for p in postgres_processes(self.database)})
+        cpu["bench"] = cpu_seconds(self.me)
+        return cpu
+
+    @staticmethod
+    def delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+        out = {k: v - before.get(k, 0.0) for k, v in after.items() if not k.startswith("pg:")}
+        out["postgres"] = sum(v - before.get(k, 0.0) for k, v in after.items() if k.startswith("pg:"))
+        return out
+
+
+def quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+async def wait_complete(api: Api, job_id: str, latencies: list[float]) -> dict:
+    """Poll the job as a customer's dashboard would (20 times a second), timing each GET."""
+    while True:
+        started = time.perf_counter()
+        resp = await api.http.get(f"/v1/syncs/{job_id}")
+        latencies.append(time.perf_counter() - started)
+        job = resp.json()
+        if job["status"] in ("complete", "failed", "cancelled"):
+            assert job["status"] == "complete", job
+            return job
+        await asyncio.sleep(0.05)
+
+
+async def first_job(api: Api, connection_id: str) -> str:
+    while not (jobs := await api.jobs(connection_id)):
+        await asyncio.sleep(0.05)
+    return jobs[0]["id"]
+
+
+async def ferry_first(api: Api, account: str, page_size: int,
+                      latencies: list[float]) -> tuple[float, str, dict]:
+    started = time.perf_counter()
+    conn = await api.connect(["CONTACTS"], account=account, user=f"bench-{page_size}",
+                             provider_name=provider(page_size))
+    job = await wait_complete(api, await first_job(api, conn["id"]), latencies)
+    return time.perf_counter() - started, conn["id"], job["counts"]
+
+
+async def ferry_incremental(api: Api, connection_id: str, latencies: list[float]) -> tuple[float, dict]:
+    started = time.perf_counter()
+    [job] = await api.sync(connection_id, [{"data_model": "contacts"}])
+    done = await wait_complete(api, job["id"], latencies)
+    return time.perf_counter() - started, done["counts"]
+
+
+async def script(platform: ProcessPlatform, conn: asyncpg.Connection, account: str,
+                 page_size: int, since: datetime | None = None) -> tuple[float, int]:
+    table = f"bench_script_p{page_size}"
+    async with httpx.AsyncClient(base_url=platform.sandbox_url, timeout=60,
+                                 headers={"authorization": f"Bearer static:{account}"}) as http:
+        if since is None:
+            await baseline_pipeline.prepare(conn, table)
+        started = time.perf_counter()
+        _, written = await baseline_pipeline.sync(http, conn, table, limit=page_size, since=since)
+        return time.perf_counter() - started, written
+
+
+class Run:
+    """The phases of one benchmark run and what each cost."""
+
+    def __init__(self, platform: ProcessPlatform, infra: Infra, api: Api, account: str) -> None:
+        self.platform, self.infra, self.api, self.account = platform, infra, api, account
+        self.meter = Meter(platform, infra)
+        self.times: dict[str, dict[str, float]] = {}
+        self.cpu: dict[str, dict[str, float]] = {}
+        self.latencies: list[float] = []
+        self.connections: dict[int, str] = {}
+        self.db: asyncpg.Connection  # the script's, opened outside its timing like a pool's
+
+    async def open(self) -> None:
+        self.db = await asyncpg.connect(self.infra.dsn)
+
+    async def measure(self, phase: str, who: str, work) -> object:
+        before = self.meter.snapshot()
+        started = time.perf_counter()
+        result = await work
+        self.times.setdefault(phase, {})[who] = time.perf_counter() - started
+        self.cpu[f"{phase} / {who}"] = Meter.delta(before, self.meter.snapshot())
+        return result
+
+    async def first(self, page_size: int) -> None:
+        phase = f"first sync @{page_size}/page"
+        await self.measure(phase, "script", script(self.platform, self.db, self.account,
+                                                   page_size))
+        _, conn_id, counts = await self.measure(
+            phase, "ferry", ferry_first(self.api, self.account, page_size, self.latencies))
+        self.connections[page_size] = conn_id
+        print(f"{phase}: ferry counts {counts}", flush=True)
+
+    async def incremental(self, page_size: int, since: datetime) -> None:
+        phase = f"incremental 10% @{page_size}/page"
+        _, written = await self.measure(phase, "script", script(
+            self.platform, self.db, self.account, page_size, since))
+        _, counts = await self.measure(phase, "ferry", ferry_incremental(
+            self.api, self.connections[page_size], self.latencies))
+        print(f"{phase}: script wrote {written}, ferry counts {counts}", flush=True)
+
+
+def report(run: Run, n: int) -> None:
+    print(f"\n=== {n:,} records; load average {os.getloadavg()[0]:.2f} (1 min) ===")
+    print(f"{'phase':34} {'script s':>9} {'ferry s':>9} {'ferry/script':>13} {'rate ratio':>11}")
+    for phase, t in run.times.items():
+        ratio = t["ferry"] / t["script"]
+        print(f"{phase:34} {t['script']:9.2f} {t['ferry']:9.2f} {ratio:12.2f}× {1 / ratio:10.2f}×")
+    print("\nCPU seconds per process (rate = per 100k records of the phase):")
+    for label, cpu in run.cpu.items():
+        shown = {k: v for k, v in cpu.items() if v >= 0.005}
+        platform = sum(v for k, v in cpu.items() if k not in ("sandbox", "bench"))
+        if label.endswith("script"):
+            platform = cpu["bench"] + cpu["postgres"]
+        scale = 100_000 / (n if label.startswith("first") else max(1, n // 10))
+        print(f"  {label}: total {platform:.2f} CPU-s ({platform * scale:.2f} per 100k) | "
+              + ", ".join(f"{k} {v:.2f}" for k, v in shown.items()))
+    peak = run.meter.sampler.peak
+    print("\npeak RSS (MiB): " + ", ".join(f"{k} {v / 2**20:.0f}" for k, v in peak.items()))
+    print(f"peak RSS, services + broker: {sum(v for k, v in peak.items() if k != 'sandbox') / 2**20:.0f} MiB")
+    lat = run.latencies
+    print(f"GET /v1/syncs/{{id}} during syncs: {len(lat)} requests, p50 "
+          f"{quantile(lat, 0.5) * 1000:.1f} ms, p99 {quantile(lat, 0.99) * 1000:.1f} ms")
+
+
+async def bench(infra: Infra, n: int) -> None:
+    platform = ProcessPlatform(infra, FERRY_PROVIDER_REQUESTS_PER_SECOND="10000",
+                               FERRY_PROVIDER_BURST="20", FERRY_CONNECTORS_PATH=connectors_dir())
+    platform.start()
+    try:
+        project = platform.create_project()
+        api = Api(platform, project)
+        resp = await api.http.put("/v1/integrations/sandbox_p100",
+                                  json={"client_id": "ferry-bench", "client_secret": "cs-e2e"})
+        resp.raise_for_status()
+        account = "bench-" + secrets.token_hex(3)
+        await api.seed(account, "contacts", n)
+        run = Run(platform, infra, api, account)
+        await run.open()
+        for page_size in PAGE_SIZES:
+            await run.first(page_size)
+        since = datetime.now(UTC)
+        resp = await api.sandbox.post(f"/_admin/accounts/{account}/mutate",
+                                      json={"model": "contacts", "update": n // 10})
+        resp.raise_for_status()
+        for page_size in PAGE_SIZES:
+            await run.incremental(page_size, since)
+        report(run, n)
+        await run.db.close()
+        await api.close()
+    finally:
+        platform.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    args = parser.parse_args()
+    infra = start_infra()  # a broker and a database of its own
+    try:
+        asyncio.run(bench(infra, args.records))
+    finally:
+        infra.stop()
+
+
+if __name__ == "__main__":
+    main()
