@@ -69,7 +69,9 @@ async def test_ssrf_table_rows_written_directly_are_refused_at_delivery_without_
         return data if len(data) == len(TABLE) and all(m["attempts"] for m in data) else None
     messages = await until(attempted, what="an attempt at every endpoint")
     for m in messages:
-        assert m["status"] in ("retrying", "failed")
+        # Never delivered; which of pending/retrying/failed it is at this instant depends on the
+        # retry schedule and on the endpoint being disabled meanwhile.
+        assert m["status"] != "delivered"
         assert all(a["error"].startswith("blocked: ") and a["response_status"] is None
                    for a in m["attempts"])
     assert network.connects == []
