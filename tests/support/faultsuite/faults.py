@@ -9,12 +9,19 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import asyncpg
+
 from .stack import Hook
 from .work import Work
 
 KILLED = ("executor", "records", "webhooks", "connections", "scheduler", "gateway")
 KINDS = (*(f"kill {s}" for s in KILLED), "kill relay mid-batch", "postgres restart",
          "broker restart", "provider 500/429", "endpoint down")
+
+
+RELAYS = ("records", "executor", "connections", "scheduler")  # the services with an outbox
+OUTBOXES = " UNION ALL ".join(
+    f"SELECT '{s}' AS schema, count(*) AS n FROM {s}.outbox" for s in RELAYS) + " ORDER BY n DESC"
 
 
 @dataclass
@@ -72,20 +79,20 @@ class Injector:
         return detail or "SIGKILL, restarted"
 
     async def kill_relay(self) -> str:
-        """The outbox relay is a task inside each service: SIGKILL the service while its outbox
-        holds rows (its relay is mid-batch), preferring the one with the most."""
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            counts = {s: await self._outbox(s) for s in ("records", "executor", "connections")}
-            name, rows = max(counts.items(), key=lambda kv: kv[1])
-            if rows:
-                return await self.kill(name, f"SIGKILL {name} with {rows} outbox rows unsent")
-            await asyncio.sleep(0.05)
-        return await self.kill("records", "SIGKILL records (its outbox stayed empty for 60 s)")
-
-    async def _outbox(self, schema: str) -> int:
-        rows = await self.work.query(f"SELECT count(*) AS n FROM {schema}.outbox")
-        return int(rows[0]["n"])
+        """The outbox relay is a task inside each service: SIGKILL the service at an instant its
+        outbox holds rows (its relay is mid-batch), preferring the one with the most."""
+        conn = await asyncpg.connect(self.stack.infra.dsn)
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                rows = await conn.fetch(OUTBOXES)
+                if rows and rows[0]["n"]:
+                    name, n = rows[0]["schema"], rows[0]["n"]
+                    return await self.kill(name, f"SIGKILL {name} with {n} outbox rows unsent")
+                await asyncio.sleep(0.01)
+        finally:
+            await conn.close()
+        return await self.kill("records", "SIGKILL records (its outbox stayed empty for 30 s)")
 
     async def restart_postgres(self) -> str:
         await asyncio.to_thread(self.stack.postgres.restart)
