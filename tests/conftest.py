@@ -20,7 +20,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from support.infra import Infra, start_infra  # noqa: E402
 
-
 FAULTS = Path(__file__).parent / "faults"
 
 

@@ -25,7 +25,7 @@ async def test_the_ledger_balances_after_every_fault(stack):
     rng = random.Random(sizes.seed)
     work = Work(stack, sizes, rng)
     await work.setup()
-    schedule = plan(rng, sizes.repeats)
+    schedule = plan(rng, sizes.repeats, sizes.kinds)
     print("planned: " + ", ".join(f"{k} at {p:.0%}" for p, k in schedule), flush=True)
     injector = Injector(work, rng)
     running = asyncio.create_task(work.run())

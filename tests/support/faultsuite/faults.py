@@ -33,9 +33,11 @@ class Injected:
     recovered_seconds: float | None = None
 
 
-def plan(rng: random.Random, repeats: int) -> list[tuple[float, str]]:
+def plan(rng: random.Random, repeats: int, only: tuple[str, ...] = ()) -> list[tuple[float, str]]:
     """(progress point, fault) pairs, in the order they fire."""
-    kinds = [k for k in KINDS for _ in range(repeats)]
+    unknown = set(only) - set(KINDS)
+    assert not unknown, f"no such faults: {unknown}; the faults: {KINDS}"
+    kinds = [k for k in only or KINDS for _ in range(repeats)]
     rng.shuffle(kinds)
     points = sorted(rng.uniform(0.2, 0.9) for _ in kinds)
     return list(zip(points, kinds, strict=True))

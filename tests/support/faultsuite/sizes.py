@@ -22,6 +22,7 @@ class Sizes:
     change_rounds: int  # rounds of creates/updates/deletes at the provider during the sync
     changes_per_round: int
     seed: int
+    kinds: tuple[str, ...]  # which faults (FERRY_FAULTS_KINDS="kill records,broker restart"); all
 
     @classmethod
     def from_env(cls) -> Sizes:
@@ -36,4 +37,6 @@ class Sizes:
             change_rounds=int(_env("CHANGE_ROUNDS", 6)),
             changes_per_round=int(_env("CHANGES_PER_ROUND", 50)),
             seed=int(seed) if seed else random.SystemRandom().randrange(1_000_000),
+            kinds=tuple(k.strip() for k in os.environ.get("FERRY_FAULTS_KINDS", "").split(",")
+                        if k.strip()),
         )

@@ -53,6 +53,7 @@ class FaultStack:
     def stop(self) -> None:
         for hook in self.hooks:
             hook.proc.stop()
+            hook.log_path.unlink(missing_ok=True)
         self.platform.stop()
         self.infra.stop()
 
