@@ -28,8 +28,8 @@ from ferry_connectors import (
 from ferry_connectors.definition import Model
 from ferry_contracts import Envelope
 from ferry_contracts.records import RecordsEnd, RecordsFetched, RecordsPage
+from ferry_kit import db, outbox
 from ferry_kit import logging as klog
-from ferry_kit import outbox
 
 from . import domain
 from . import repository as repo
@@ -88,7 +88,7 @@ class Runner:
                         await outbox.add(conn, [changed(job, "queued")])
             except asyncpg.UniqueViolationError:
                 continue  # another worker started that (connection, model) a moment ago
-            except (OSError, asyncpg.PostgresError) as e:
+            except db.LOST as e:
                 log.warning("claiming jobs failed", error=str(e))
                 await asyncio.sleep(1.0)
                 continue
@@ -117,7 +117,7 @@ class Runner:
                 if rows:
                     log.warning("resuming jobs of dead workers", jobs=[r["id"] for r in rows])
                     self.jobs.wake.set()
-            except (OSError, asyncpg.PostgresError) as e:
+            except db.LOST as e:
                 log.warning("lease sweep failed", error=str(e))
 
     async def _heartbeat(self, job_id: str, flags: dict[str, bool]) -> None:
@@ -126,7 +126,7 @@ class Runner:
             try:
                 async with self.pool.acquire() as conn:
                     cancel = await repo.renew_lease(conn, job_id, self.owner, self.settings.executor_lease_seconds)
-            except (OSError, asyncpg.PostgresError):
+            except db.LOST:
                 continue
             if cancel is None:
                 flags["lost"] = True

@@ -13,7 +13,7 @@ from ferry_contracts.connections import ConnectionChanged
 from ferry_contracts.envelope import uuid7
 from ferry_contracts.sync import ModelSyncRequest, SyncRequested
 from ferry_contracts.topics import CONNECTION_CHANGED
-from ferry_kit import inbox, outbox
+from ferry_kit import db, inbox, outbox
 from ferry_kit import logging as klog
 
 from . import domain
@@ -115,7 +115,7 @@ class Scheduler:
         while True:
             try:
                 fired = await self.fire_due()
-            except (OSError, asyncpg.PostgresError) as e:
+            except db.LOST as e:
                 log.warning("firing due schedules failed", error=str(e))
                 fired = 0
             if fired < self.settings.scheduler_batch_size:

@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 import httpcore
+from ferry_kit import db
 from ferry_kit import logging as klog
 
 from . import domain, guard
@@ -80,8 +81,8 @@ class Deliverer:
             claimed = 0
             try:
                 claimed = await self.dispatch_once()
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("claiming webhook messages failed", error=str(exc))
+            except db.LOST as exc:
+                log.warning("claiming webhook messages failed", error=repr(exc))
                 await asyncio.sleep(1)
             if claimed == 0 or self.total_in_flight >= self.s.webhooks_max_in_flight:
                 self._wake.clear()
@@ -168,8 +169,8 @@ class Deliverer:
             self._outcome_ready.clear()
             try:
                 await self._flush()
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("recording webhook attempts failed; retrying", error=str(exc))
+            except db.LOST as exc:
+                log.warning("recording webhook attempts failed; retrying", error=repr(exc))
                 self._outcome_ready.set()
                 await asyncio.sleep(0.5)
 
