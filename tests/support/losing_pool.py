@@ -10,7 +10,9 @@ import asyncpg
 
 
 class LosingPool:
-    def __init__(self) -> None:
+    def __init__(self, first: Exception | None = None) -> None:
+        self.first = first or asyncpg.InterfaceError(
+            "cannot call Transaction.__aexit__(): the underlying connection is closed")
         self.calls = 0
         self.again = asyncio.Event()
 
@@ -18,8 +20,7 @@ class LosingPool:
     async def acquire(self):
         self.calls += 1
         if self.calls == 1:
-            raise asyncpg.InterfaceError(
-                "cannot call Transaction.__aexit__(): the underlying connection is closed")
+            raise self.first
         self.again.set()
         raise OSError("still down")
         yield  # pragma: no cover

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import asyncpg
 import pytest
 from ferry_webhooks import repository as repo
 from ferry_webhooks.delivery import Deliverer
@@ -19,9 +20,11 @@ def outcome() -> repo.Outcome:
                         error=None, excerpt=None, tries=1, next_attempt_at=None)
 
 
+@pytest.mark.parametrize("first", [
+    None, asyncpg.exceptions.InternalClientError("cannot switch to state 15")])
 @pytest.mark.parametrize("loop_name", ["_dispatch_loop", "_flush_loop"])
-async def test_a_delivery_loop_goes_on_after_the_connection_is_lost(loop_name):
-    pool = LosingPool()
+async def test_a_delivery_loop_goes_on_after_the_connection_is_lost(loop_name, first):
+    pool = LosingPool(first)
     deliverer = Deliverer(Settings(internal_token="t" * 16, webhooks_poll_seconds=0.01), pool)
     deliverer._outcomes.append(outcome())
     deliverer._outcome_ready.set()

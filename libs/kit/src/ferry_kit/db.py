@@ -47,9 +47,3 @@ async def delete_in_batches(conn: asyncpg.Connection, sql: str, *args: Any, batc
         total += n
         if n < batch:
             return total
-
-
-# What a lost or restarting database raises. A connection closed under an open transaction (a
-# Postgres restart) raises asyncpg's InterfaceError from the transaction's exit, which is not a
-# PostgresError: a long-lived loop that catches only those dies on the first restart.
-LOST = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)

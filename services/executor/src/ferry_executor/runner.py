@@ -28,8 +28,8 @@ from ferry_connectors import (
 from ferry_connectors.definition import Model
 from ferry_contracts import Envelope
 from ferry_contracts.records import RecordsEnd, RecordsFetched, RecordsPage
-from ferry_kit import db, outbox
 from ferry_kit import logging as klog
+from ferry_kit import outbox
 
 from . import domain
 from . import repository as repo
@@ -88,7 +88,8 @@ class Runner:
                         await outbox.add(conn, [changed(job, "queued")])
             except asyncpg.UniqueViolationError:
                 continue  # another worker started that (connection, model) a moment ago
-            except db.LOST as e:
+            except Exception as e:  # noqa: BLE001 - a database lost mid-claim (a restart) raises
+                # InterfaceError or InternalClientError besides PostgresError: the worker lives on
                 log.warning("claiming jobs failed", error=str(e))
                 await asyncio.sleep(1.0)
                 continue
@@ -117,7 +118,7 @@ class Runner:
                 if rows:
                     log.warning("resuming jobs of dead workers", jobs=[r["id"] for r in rows])
                     self.jobs.wake.set()
-            except db.LOST as e:
+            except Exception as e:  # noqa: BLE001 - as the workers: the sweeper must live on
                 log.warning("lease sweep failed", error=str(e))
 
     async def _heartbeat(self, job_id: str, flags: dict[str, bool]) -> None:
@@ -126,7 +127,7 @@ class Runner:
             try:
                 async with self.pool.acquire() as conn:
                     cancel = await repo.renew_lease(conn, job_id, self.owner, self.settings.executor_lease_seconds)
-            except db.LOST:
+            except Exception:  # noqa: BLE001 - a lost database: renew at the next beat
                 continue
             if cancel is None:
                 flags["lost"] = True

@@ -13,7 +13,7 @@ from ferry_contracts.connections import ConnectionChanged
 from ferry_contracts.envelope import uuid7
 from ferry_contracts.sync import ModelSyncRequest, SyncRequested
 from ferry_contracts.topics import CONNECTION_CHANGED
-from ferry_kit import db, inbox, outbox
+from ferry_kit import inbox, outbox
 from ferry_kit import logging as klog
 
 from . import domain
@@ -115,7 +115,8 @@ class Scheduler:
         while True:
             try:
                 fired = await self.fire_due()
-            except db.LOST as e:
+            except Exception as e:  # noqa: BLE001 - a database lost mid-claim (a restart) raises
+                # InterfaceError or InternalClientError besides PostgresError: the loop lives on
                 log.warning("firing due schedules failed", error=str(e))
                 fired = 0
             if fired < self.settings.scheduler_batch_size:

@@ -11,7 +11,6 @@ from typing import Any
 
 import asyncpg
 import httpcore
-from ferry_kit import db
 from ferry_kit import logging as klog
 
 from . import domain, guard
@@ -23,6 +22,9 @@ log = klog.get("ferry.webhooks.delivery")
 
 
 EXCERPT_BYTES = 1024
+# LOOP_SURVIVES: the claim and record loops catch every Exception. A database lost mid-operation
+# (a Postgres restart) raises OSError, PostgresError, InterfaceError or InternalClientError; a
+# loop that dies of one stops every delivery of this process, silently.
 
 
 class Deliverer:
@@ -81,7 +83,7 @@ class Deliverer:
             claimed = 0
             try:
                 claimed = await self.dispatch_once()
-            except db.LOST as exc:
+            except Exception as exc:  # noqa: BLE001 - see LOOP_SURVIVES
                 log.warning("claiming webhook messages failed", error=repr(exc))
                 await asyncio.sleep(1)
             if claimed == 0 or self.total_in_flight >= self.s.webhooks_max_in_flight:
@@ -169,7 +171,7 @@ class Deliverer:
             self._outcome_ready.clear()
             try:
                 await self._flush()
-            except db.LOST as exc:
+            except Exception as exc:  # noqa: BLE001 - see LOOP_SURVIVES
                 log.warning("recording webhook attempts failed; retrying", error=repr(exc))
                 self._outcome_ready.set()
                 await asyncio.sleep(0.5)
