@@ -39,7 +39,7 @@ async def test_the_ledger_balances_after_every_fault(stack):
     print(f"work done in {time.monotonic() - work.started:.0f} s", flush=True)
     ledger = await Ledger(work).build()
     print(ledger.report(), flush=True)
+    print(f"FAULTS (seed {sizes.seed})")
     for f in injector.log:
-        print(f"  {f.kind:24} at {f.at_progress:4.0%} ({f.at_seconds:5.0f} s): "
-              f"recovered in {f.recovered_seconds:5.1f} s  {f.detail}", flush=True)
+        print("  " + f.line(), flush=True)
     assert not ledger.problems, ledger.report()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from .stack import Hook
-from .work import Work
+from .work import Work, retrying
 
 KILLED = ("executor", "records", "webhooks", "connections", "scheduler", "gateway")
 KINDS = (*(f"kill {s}" for s in KILLED), "kill relay mid-batch", "postgres restart",
@@ -30,7 +30,14 @@ class Injected:
     at_progress: float
     at_seconds: float
     detail: str = ""
-    recovered_seconds: float | None = None
+    lasted_seconds: float = 0.0  # the fault itself: down, restarting, answering errors
+    recovered_seconds: float | None = None  # from its start until progress again
+
+
+    def line(self) -> str:
+        return (f"{self.kind:22} at {self.at_progress:4.0%} ({self.at_seconds:4.0f} s): lasted "
+                f"{self.lasted_seconds:5.1f} s, recovered {self.recovered_seconds or 0:5.1f} s "
+                f"after its start; {self.detail}")
 
 
 def plan(rng: random.Random, repeats: int, only: tuple[str, ...] = ()) -> list[tuple[float, str]]:
@@ -61,9 +68,9 @@ class Injector:
             self.log.append(entry)
             self._watch = None
             entry.detail = await self.inject(kind)
+            entry.lasted_seconds = time.monotonic() - started
             entry.recovered_seconds = await self.recovered(started)
-            print(f"fault {len(self.log)}: {kind} at {progress:.0%} ({entry.at_seconds:.0f} s) "
-                  f"{entry.detail} -> recovered in {entry.recovered_seconds:.1f} s", flush=True)
+            print(f"fault {len(self.log)}: {entry.line()}", flush=True)
 
     async def inject(self, kind: str) -> str:
         actions: dict[str, Callable[[], Awaitable[str]]] = {
@@ -82,10 +89,14 @@ class Injector:
 
     async def kill_relay(self) -> str:
         """The outbox relay is a task inside each service: SIGKILL the service at an instant its
-        outbox holds rows (its relay is mid-batch), preferring the one with the most."""
+        outbox holds rows (its relay is mid-batch), preferring the one with the most. A full sync
+        of one connection is requested first, so that the outboxes fill (pages, changes)."""
+        assert self.work.api is not None
+        await retrying(self.work.api.sync, self.rng.choice(self.work.connections)["id"],
+                       full_sync=True)
         conn = await asyncpg.connect(self.stack.infra.dsn)
         try:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
                 rows = await conn.fetch(OUTBOXES)
                 if rows and rows[0]["n"]:
@@ -94,7 +105,7 @@ class Injector:
                 await asyncio.sleep(0.01)
         finally:
             await conn.close()
-        return await self.kill("records", "SIGKILL records (its outbox stayed empty for 30 s)")
+        return await self.kill("records", "SIGKILL records (every outbox stayed empty for 60 s)")
 
     async def restart_postgres(self) -> str:
         await asyncio.to_thread(self.stack.postgres.restart)
