@@ -76,6 +76,7 @@ class Ledger:
             mine = [e for e in unique.values() if e["connection_id"] == conn["id"]]
             self.records(conn["id"], at_provider, ferry)
             self.changes(conn["id"], mine, ferry)
+        self.wire_order(events)
         self.webhooks(list(unique.values()))
         await self.jobs()
         return self
@@ -111,6 +112,19 @@ class Ledger:
         off = [i for i, r in state.items() if i not in last or _state(last[i]) != _state(r)]
         self.check(not off, f"{cid}: {len(off)} records whose events do not end in their state")
         self.figures[f"{cid} events by action"] = dict(Counter(e["data"]["action"] for e in events))
+
+    def wire_order(self, events: list[dict]) -> None:
+        """On the topic (one partition per connection), each connection's changes in cursor
+        order, counting each event where it first appears."""
+        positions: dict[str, list[int]] = defaultdict(list)
+        seen: set[str] = set()
+        for e in events:
+            if e["id"] not in seen:
+                seen.add(e["id"])
+                positions[e["connection_id"]].append(position(e["data"]["cursor"]))
+        for cid, p in positions.items():
+            back = sum(1 for a, b in zip(p, p[1:], strict=False) if b < a)
+            self.check(back == 0, f"record.changed/{cid}: {back} events behind a later change")
 
     def webhooks(self, events: list[dict]) -> None:
         expected = {(e["connection_id"], e["data"]["record_id"], e["data"]["cursor"],

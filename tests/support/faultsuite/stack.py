@@ -52,8 +52,7 @@ class FaultStack:
 
     def stop(self) -> None:
         for hook in self.hooks:
-            hook.proc.stop()
-            hook.log_path.unlink(missing_ok=True)
+            hook.proc.stop()  # its log stays, for a look after a failed run
         self.platform.stop()
         self.infra.stop()
 
