@@ -12,11 +12,22 @@ import random
 import pytest
 from support.faultsuite.ledger import Ledger
 from support.faultsuite.sizes import Sizes
+from support.faultsuite.stack import FaultStack
 from support.faultsuite.work import Work
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 REPLICAS = {"executor-2": "executor", "executor-3": "executor", "records-2": "records"}
+
+
+@pytest.fixture
+def scaled():
+    """One job per executor process at a time, so that the jobs spread over the three."""
+    s = FaultStack(FERRY_EXECUTOR_CONCURRENCY="1")
+    try:
+        yield s.start()
+    finally:
+        s.stop()
 
 
 async def leaseholder(work: Work, names: list[str], timeout: float = 300) -> tuple[str, set[str]]:
@@ -37,7 +48,8 @@ async def leaseholder(work: Work, names: list[str], timeout: float = 300) -> tup
     raise AssertionError("no executor process ever held a running job")
 
 
-async def test_killed_replicas_hand_over_partitions_and_leased_jobs(stack):
+async def test_killed_replicas_hand_over_partitions_and_leased_jobs(scaled):
+    stack = scaled
     sizes = dataclasses.replace(
         Sizes.from_env(), records=int(os.environ.get("FERRY_FAULTS_SCALE_RECORDS", 10_000)),
         connections=4, endpoints=1, change_rounds=2, changes_per_round=20)
@@ -49,7 +61,9 @@ async def test_killed_replicas_hand_over_partitions_and_leased_jobs(stack):
     await work.api.faults(latency_ms=30)  # pages slow enough for the kill to land mid-sync
     running = asyncio.create_task(work.run())
     try:
-        victim, jobs = await leaseholder(work, ["executor", "executor-2", "executor-3"])
+        # A replica: the other services call the first process's internal API (one URL, as
+        # compose's service name would balance over the replicas).
+        victim, jobs = await leaseholder(work, ["executor-2", "executor-3"])
         while await work.stored() < sizes.records:  # records flowing through both processes
             await asyncio.sleep(0.2)
         stack.platform.procs[victim].kill()
