@@ -116,15 +116,16 @@ class Ledger:
     def wire_order(self, events: list[dict]) -> None:
         """On the topic (one partition per connection), each connection's changes in cursor
         order, counting each event where it first appears."""
-        positions: dict[str, list[int]] = defaultdict(list)
+        order: dict[str, list[tuple[int, str]]] = defaultdict(list)
         seen: set[str] = set()
         for e in events:
             if e["id"] not in seen:
                 seen.add(e["id"])
-                positions[e["connection_id"]].append(position(e["data"]["cursor"]))
-        for cid, p in positions.items():
-            back = sum(1 for a, b in zip(p, p[1:], strict=False) if b < a)
-            self.check(back == 0, f"record.changed/{cid}: {back} events behind a later change")
+                order[e["connection_id"]].append((position(e["data"]["cursor"]), e["data"]["action"]))
+        for cid, p in order.items():
+            back = [(a, b) for a, b in zip(p, p[1:], strict=False) if b[0] < a[0]]
+            self.check(not back, f"record.changed/{cid}: {len(back)} events behind a later change, "
+                                 f"e.g. (position, action) then: {back[:3]}")
 
     def webhooks(self, events: list[dict]) -> None:
         expected = {(e["connection_id"], e["data"]["record_id"], e["data"]["cursor"],
