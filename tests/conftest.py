@@ -20,6 +20,17 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from support.infra import Infra, start_infra  # noqa: E402
 
+FAULTS = Path(__file__).parent / "faults"
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """The fault suite is its own command (`./scripts/test.sh tests/faults`): it runs only when a
+    path inside it is named."""
+    if collection_path != FAULTS:
+        return None
+    named = [Path(a.split("::")[0]).resolve() for a in config.args]
+    return not any(FAULTS == p or FAULTS in p.parents for p in named)
+
 
 @pytest.fixture(scope="session")
 def infra() -> Iterator[Infra]:

@@ -50,6 +50,22 @@ class ProcessPlatform:
         proc.wait_http(f"http://127.0.0.1:{self.ports[name]}/healthz", timeout=60)
         return proc
 
+    def start_replica(self, name: str, replica: str) -> ServiceProcess:
+        """One more process of a service (`replica` names it in `procs`), on an HTTP port of its
+        own; it joins the service's consumer group. The other services keep calling the first."""
+        port = free_port()
+        proc = ServiceProcess(f"ferry_{name}", {**self.env, f"FERRY_{name.upper()}_PORT": str(port)})
+        self.procs[replica] = proc.start()
+        self.ports[replica] = port
+        proc.wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60)
+        return proc
+
+    def restart(self, name: str) -> ServiceProcess:
+        """Start again a process that was killed (a replica on its own port)."""
+        proc = self.procs[name].start()
+        proc.wait_http(f"http://127.0.0.1:{self.ports[name]}/healthz", timeout=60)
+        return proc
+
     def start(self) -> ProcessPlatform:
         for name in ("sandbox", *SERVICES):
             self.start_service(name)

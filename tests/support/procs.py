@@ -16,8 +16,10 @@ import httpx
 class ServiceProcess:
     """`python -m <module>` with the given environment; `wait_http` polls a health URL."""
 
-    def __init__(self, module: str, env: dict[str, str], args: list[str] | None = None) -> None:
+    def __init__(self, module: str, env: dict[str, str], args: list[str] | None = None,
+                 script: Path | None = None) -> None:
         self.module = module
+        self.script = script  # `python <script>` instead of `python -m <module>`
         self.env = {**os.environ, **env}
         self.args = args or []
         self.proc: subprocess.Popen[bytes] | None = None
@@ -27,7 +29,8 @@ class ServiceProcess:
 
     def start(self) -> ServiceProcess:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", self.module, *self.args],
+            [sys.executable, *([str(self.script)] if self.script else ["-m", self.module]),
+             *self.args],
             env=self.env,
             stdout=self.log_path.open("ab"),
             stderr=subprocess.STDOUT,

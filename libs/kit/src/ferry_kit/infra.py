@@ -284,6 +284,13 @@ class LocalPostgres:
         cmd = [str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "stop"]
         subprocess.run(_as_user(cmd, self.user), check=False, capture_output=True)
 
+    def restart(self, mode: str = "fast") -> LocalPostgres:
+        """`pg_ctl restart` on the same port and data (`mode="immediate"`: as a crash)."""
+        cmd = [str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", mode, "-w",
+               "-l", str(self.data_dir.parent / "log"), "restart"]
+        _run_checked(_as_user(cmd, self.user), "pg_ctl restart", log=self.data_dir.parent / "log")
+        return self
+
 
 def _as_user(cmd: list[str], user: str | None) -> list[str]:
     if user is None:
@@ -308,7 +315,7 @@ def _postgres_bin_dir() -> Path | None:
     return found[0].parent if found else None
 
 
-def _start_local_postgres() -> LocalPostgres:
+def start_local_postgres() -> LocalPostgres:
     """A throwaway cluster of our own: trust auth on loopback, a free port, data in a temp dir.
 
     Debian's own cluster is not used: its loopback auth wants a password we do not have.
@@ -355,7 +362,7 @@ async def ensure_postgres(dsn: str | None) -> tuple[str, LocalPostgres | None]:
         return dsn, None
     if await _answers(DEFAULT_LOCAL_DSN):
         return DEFAULT_LOCAL_DSN, None
-    local = await asyncio.to_thread(_start_local_postgres)
+    local = await asyncio.to_thread(start_local_postgres)
     return local.dsn, local
 
 

@@ -6,8 +6,6 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 
-import asyncpg
-
 from . import logging as klog
 
 log = klog.get("ferry.ticker")
@@ -39,7 +37,10 @@ class Ticker:
         while True:
             try:
                 done = await self._tick()
-            except (OSError, asyncpg.PostgresError) as exc:
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a database lost mid-tick (a restart) raises
+                # InterfaceError or InternalClientError besides PostgresError: the loop lives on
                 log.warning("tick failed", loop=self.name, error=str(exc))
                 done = 0
             if done < self._full:

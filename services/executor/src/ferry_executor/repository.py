@@ -91,8 +91,9 @@ async def list_jobs(
 
 
 async def claim_next(conn: asyncpg.Connection, owner: str, lease_seconds: float) -> asyncpg.Record | None:
-    """Take the oldest due job whose (connection, model) has no run in progress."""
-    return await conn.fetchrow(
+    """Take over a run whose worker died, else the oldest due job whose (connection, model) has
+    no run in progress."""
+    return await take_over(conn, owner, lease_seconds) or await conn.fetchrow(
         """
         WITH next AS (
             SELECT j.id FROM jobs j
@@ -133,11 +134,33 @@ async def renew_lease(conn: asyncpg.Connection, job_id: str, owner: str, lease_s
     )
 
 
+async def take_over(conn: asyncpg.Connection, owner: str, lease_seconds: float) -> asyncpg.Record | None:
+    """A run whose lease expired (its worker died), leased to `owner` to resume from its
+    checkpoint. Runs with a job waiting behind them come back this way: `expired_leases` cannot
+    queue them again, as their (connection, model) already has its one waiting job."""
+    return await conn.fetchrow(
+        """
+        UPDATE jobs SET attempt = attempt + 1, lease_owner=$1,
+               lease_until = now() + make_interval(secs => $2), modified_at = now(), error = NULL
+        WHERE id = (SELECT id FROM jobs WHERE status='running' AND phase='fetching'
+                    AND lease_until < now() ORDER BY lease_until LIMIT 1 FOR UPDATE SKIP LOCKED)
+        RETURNING *
+        """,
+        owner, lease_seconds,
+    )
+
+
 async def expired_leases(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """Runs whose lease expired, queued again (those with a job waiting behind them are left
+    to `take_over`: queueing them would break the one waiting job of their model)."""
     return await conn.fetch(
         """
         UPDATE jobs SET status='queued', lease_owner=NULL, lease_until=NULL, run_after=now(), modified_at=now()
-        WHERE id IN (SELECT id FROM jobs WHERE status='running' AND phase='fetching' AND lease_until < now()
+        WHERE id IN (SELECT j.id FROM jobs j WHERE j.status='running' AND j.phase='fetching'
+                       AND j.lease_until < now()
+                       AND NOT EXISTS (SELECT 1 FROM jobs w WHERE w.connection_id = j.connection_id
+                                       AND w.data_model = j.data_model
+                                       AND w.status IN ('scheduled', 'queued', 'pending_retry'))
                      FOR UPDATE SKIP LOCKED)
         RETURNING *
         """

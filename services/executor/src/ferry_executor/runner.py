@@ -95,7 +95,8 @@ class Runner:
                         idle = await self._idle_seconds(conn)
             except asyncpg.UniqueViolationError:
                 continue  # another worker started that (connection, model) a moment ago
-            except (OSError, asyncpg.PostgresError) as e:
+            except Exception as e:  # noqa: BLE001 - a database lost mid-claim (a restart) raises
+                # InterfaceError or InternalClientError besides PostgresError: the worker lives on
                 log.warning("claiming jobs failed", error=str(e))
                 await asyncio.sleep(1.0)
                 continue
@@ -136,7 +137,7 @@ class Runner:
                     log.warning("resuming jobs of dead workers", jobs=[r["id"] for r in rows])
                     self.jobs.wake.set()
                 await self.jobs.expire_finishing(self.settings.executor_finishing_timeout_seconds)
-            except (OSError, asyncpg.PostgresError) as e:
+            except Exception as e:  # noqa: BLE001 - as the workers: the sweeper must live on
                 log.warning("lease sweep failed", error=str(e))
 
     async def _heartbeat(self, job_id: str, flags: dict[str, bool]) -> None:
@@ -145,7 +146,7 @@ class Runner:
             try:
                 async with self.pool.acquire() as conn:
                     cancel = await repo.renew_lease(conn, job_id, self.owner, self.settings.executor_lease_seconds)
-            except (OSError, asyncpg.PostgresError):
+            except Exception:  # noqa: BLE001 - a lost database: renew at the next beat
                 continue
             if cancel is None:
                 flags["lost"] = True

@@ -22,6 +22,9 @@ log = klog.get("ferry.webhooks.delivery")
 
 
 EXCERPT_BYTES = 1024
+# LOOP_SURVIVES: the claim and record loops catch every Exception. A database lost mid-operation
+# (a Postgres restart) raises OSError, PostgresError, InterfaceError or InternalClientError; a
+# loop that dies of one stops every delivery of this process, silently.
 
 
 class Deliverer:
@@ -83,8 +86,8 @@ class Deliverer:
             claimed = 0
             try:
                 claimed = await self.dispatch_once()
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("claiming webhook messages failed", error=str(exc))
+            except Exception as exc:  # noqa: BLE001 - see LOOP_SURVIVES
+                log.warning("claiming webhook messages failed", error=repr(exc))
                 await asyncio.sleep(1)
             if claimed == 0 or self.total_in_flight >= self.s.webhooks_max_in_flight:
                 with contextlib.suppress(TimeoutError):
@@ -184,8 +187,8 @@ class Deliverer:
             self._outcome_ready.clear()
             try:
                 await self._flush()
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("recording webhook attempts failed; retrying", error=str(exc))
+            except Exception as exc:  # noqa: BLE001 - see LOOP_SURVIVES
+                log.warning("recording webhook attempts failed; retrying", error=repr(exc))
                 self._outcome_ready.set()
                 await asyncio.sleep(0.5)
 
