@@ -277,7 +277,7 @@ class Records:
         return [Envelope.of(RecordChanged(
             data_model=model, record_id=r["record_id"], action="deleted", cursor=domain.encode_cursor(r["position"]),
             job_id=job_id, modified_at=r["modified_at"], data=None,
-        ), project_id=project_id, connection_id=cid) for r in gone]
+        ), project_id=project_id, connection_id=cid) for r in sorted(gone, key=lambda r: r["position"])]
 
     # --- connection.changed ---------------------------------------------------------------
 
