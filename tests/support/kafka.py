@@ -7,8 +7,15 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from ferry_contracts import Envelope
+from ferry_contracts import ConnectionChanged, Envelope
 from ferry_contracts.topics import dump, parse
+
+
+def connection_changed(key: str, version: int = 3) -> Envelope[Any]:
+    """A `connection.changed` for connection `key`: the event the kit's consumer tests send."""
+    payload = ConnectionChanged(connection_id=key, user_id="u", provider_name="sandbox",
+                                status="CONNECTED", version=version)
+    return Envelope.of(payload, project_id="p", connection_id=key)
 
 
 async def publish(bootstrap: str, topic: str, events: Sequence[Envelope[Any]]) -> None:

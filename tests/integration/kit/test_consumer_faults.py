@@ -7,26 +7,14 @@ import asyncio
 import time
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from ferry_contracts import ConnectionChanged, Envelope
 from ferry_contracts.topics import CONNECTION_CHANGED, dlq, dump
 from ferry_kit.broker import Consumer, ensure_topics, make_broker
 from ferry_kit.settings import KitSettings
+from support.kafka import connection_changed
 
 POISON = 666
 
 
-def _event(version: int, key: str) -> Envelope:
-    return Envelope.of(
-        ConnectionChanged(
-            connection_id=key,
-            user_id="u",
-            provider_name="sandbox",
-            status="CONNECTED",
-            version=version,
-        ),
-        project_id="p",
-        connection_id=key,
-    )
 
 
 async def _dead_letters(bootstrap: str, key: bytes, timeout: float) -> list:
@@ -101,9 +89,9 @@ async def test_a_failed_dead_letter_publish_is_retried_not_committed_past(
     await broker.start()
     broker.publish = flaky_publish  # type: ignore[method-assign]
     try:
-        await real_publish(dump(_event(POISON, key)), topic=CONNECTION_CHANGED, key=key.encode())
+        await real_publish(dump(connection_changed(key, POISON)), topic=CONNECTION_CHANGED, key=key.encode())
         await asyncio.sleep(1.0)
-        await real_publish(dump(_event(7, key)), topic=CONNECTION_CHANGED, key=key.encode())
+        await real_publish(dump(connection_changed(key, 7)), topic=CONNECTION_CHANGED, key=key.encode())
         await _until(lambda: 7 in seen, 60)
     finally:
         await broker.stop()
@@ -129,19 +117,19 @@ async def test_a_poison_message_holds_up_only_its_partition(infra, service_env, 
         # poison messages too) is behind the consumer and the clock measures only ours.
         markers = list(range(1, 1 + len(partitions)))
         for marker, partition in zip(markers, partitions, strict=True):
-            await broker.publish(dump(_event(marker, key)), topic=CONNECTION_CHANGED,
+            await broker.publish(dump(connection_changed(key, marker)), topic=CONNECTION_CHANGED,
                                  key=key.encode(), partition=partition)
         await _until(lambda: set(markers) <= set(seen), 120)
         good = list(range(100, 100 + 3 * (len(partitions) - 1)))
         await broker.publish(
-            dump(_event(POISON, key)),
+            dump(connection_changed(key, POISON)),
             topic=CONNECTION_CHANGED,
             key=key.encode(),
             partition=partitions[0],
         )
         for i, version in enumerate(good):
             await broker.publish(
-                dump(_event(version, key)),
+                dump(connection_changed(key, version)),
                 topic=CONNECTION_CHANGED,
                 key=key.encode(),
                 partition=partitions[1 + i % (len(partitions) - 1)],

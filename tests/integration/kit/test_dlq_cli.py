@@ -7,22 +7,12 @@ import asyncio
 import json
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from ferry_contracts import ConnectionChanged, Envelope
 from ferry_contracts.topics import CONNECTION_CHANGED, dlq, dump
 from ferry_kit.broker import ensure_topics
+from support.kafka import connection_changed
 from typer.testing import CliRunner
 
 from ferry_cli.main import app
-
-
-def _event(key: str) -> Envelope:
-    return Envelope.of(
-        ConnectionChanged(
-            connection_id=key, user_id="u", provider_name="sandbox", status="CONNECTED", version=3
-        ),
-        project_id="p",
-        connection_id=key,
-    )
 
 
 async def _dead_letters(bootstrap: str, key: str, payload: bytes) -> None:
@@ -63,7 +53,7 @@ async def _on_topic(bootstrap: str, key: str) -> list:
 
 def test_an_operator_lists_dead_letters_and_replays_them_to_their_topic(infra, service_env, unique):
     key = f"dlq-cli-{unique}"
-    payload = dump(_event(key))
+    payload = dump(connection_changed(key))
     asyncio.run(_dead_letters(infra.bootstrap, key, payload))
     cli, opts = CliRunner(), ["--key", key, "--bootstrap", infra.bootstrap]
 

@@ -7,27 +7,15 @@ import asyncio
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer
-from ferry_contracts import ConnectionChanged, Envelope
 from ferry_contracts.topics import CONNECTION_CHANGED, dlq, dump
 from ferry_kit import migrate, outbox
 from ferry_kit.broker import ensure_topics
 from ferry_kit.db import create_pool
+from support.kafka import connection_changed
 
 EMPTY = Path(__file__).parent / "no_migrations"
 
 
-def _event(version: int, key: str) -> Envelope:
-    return Envelope.of(
-        ConnectionChanged(
-            connection_id=key,
-            user_id="u",
-            provider_name="sandbox",
-            status="CONNECTED",
-            version=version,
-        ),
-        project_id="p",
-        connection_id=key,
-    )
 
 
 async def _keyed(bootstrap: str, topic: str, key: bytes, seconds: float) -> list:
@@ -53,14 +41,14 @@ async def test_an_oversized_outbox_row_is_dead_lettered_and_the_rows_around_it_g
     schema = f"kit_big_{unique}"
     await migrate.apply(infra.dsn, schema, EMPTY)
     key = f"big-{unique}"
-    before, after = _event(1, key), _event(3, key)
+    before, after = connection_changed(key, 1), connection_changed(key, 3)
     pool = await create_pool(infra.dsn, schema)
     async with pool.acquire() as conn, conn.transaction():
         await outbox.add(conn, [before])
         # Over the producer's own request limit (8 MiB): before, send() raised for it on every pass.
         await conn.execute(
             "INSERT INTO outbox (event_id, topic, key, payload) VALUES ($1, $2, $3, $4)",
-            _event(2, key).id,
+            connection_changed(key, 2).id,
             CONNECTION_CHANGED,
             key,
             b"x" * (9 * 1024 * 1024),
