@@ -8,6 +8,7 @@ not at all. Leaving the block without `commit()` rolls everything back (emitted 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Generic, Self, TypeVar
@@ -35,7 +36,7 @@ def envelope_of(
     return Envelope.of(event, project_id=project_id, connection_id=key)
 
 
-class UnitOfWork(Generic[R]):
+class UnitOfWork(ABC, Generic[R]):
     """What handlers depend on. `PgUnitOfWork` is the real one, `FakeUnitOfWork` the test one."""
 
     repos: R
@@ -97,20 +98,27 @@ class UnitOfWork(Generic[R]):
         if not self._open:
             raise UnitOfWorkClosed("use the unit of work inside `async with`, before commit")
 
+    # What the storage does: Postgres (PgUnitOfWork) or the fake's lists (FakeUnitOfWork).
+
+    @abstractmethod
     async def _begin(self) -> None:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     async def _claim(self, events: Sequence[E]) -> list[E]:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     async def _write_outbox(self, events: Sequence[Envelope[Any]]) -> None:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     async def _commit(self) -> None:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     async def _rollback(self) -> None:
-        raise NotImplementedError
+        ...
 
 
 RepositoryFactory = Callable[[asyncpg.Connection], R]
