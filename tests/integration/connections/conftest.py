@@ -35,7 +35,7 @@ async def _serve(app, port: int) -> tuple[uvicorn.Server, asyncio.Task]:
 
 @pytest.fixture(scope="module")
 async def harness(service_env) -> AsyncIterator[Harness]:
-    from ferry_connections.app import start, stop
+    from ferry_connections.bootstrap import start, stop
     from ferry_connections.settings import Settings
     from ferry_sandbox.app import create_app
     from ferry_sandbox.settings import Settings as SandboxSettings

@@ -30,8 +30,8 @@ class Platform:
 
 @pytest.fixture(scope="module")
 async def platform(service_env):
-    from ferry_connections.app import start as start_connections
-    from ferry_connections.app import stop as stop_connections
+    from ferry_connections.bootstrap import start as start_connections
+    from ferry_connections.bootstrap import stop as stop_connections
     from ferry_connections.settings import Settings as ConnectionsSettings
     from ferry_gateway.app import start, stop
     from ferry_gateway.settings import Settings

@@ -6,6 +6,7 @@ import itertools
 
 import pytest
 from ferry_connections import domain
+from ferry_contracts.values import CONNECTION_STATUSES
 from ferry_connections.catalogue import Catalogue
 from ferry_connections.domain import (
     Conflict,
@@ -18,7 +19,7 @@ from ferry_connections.domain import (
 
 CATALOGUE = Catalogue.load()
 SANDBOX = CATALOGUE.get("sandbox")
-STATUSES = domain.STATUSES
+STATUSES = CONNECTION_STATUSES
 ALLOWED = {("CONNECTED", "DISCONNECTED"), ("AUTH_ERROR", "DISCONNECTED"),
            ("DISCONNECTED", "AUTH_REQUIRED"), ("AUTH_ERROR", "AUTH_REQUIRED")}
 

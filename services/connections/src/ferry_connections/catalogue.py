@@ -10,8 +10,7 @@ from typing import Any
 
 from ferry_connectors.definition import Definition
 from ferry_connectors.loader import load_all
-
-from .domain import Invalid
+from ferry_kit.errors import Conflict, Invalid
 
 _FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 OAUTH = ("oauth2", "oauth2_client_credentials")
@@ -125,6 +124,14 @@ class Catalogue:
 
     def get(self, name: str) -> Provider | None:
         return self._providers.get(name)
+
+    def installed(self, name: str) -> Provider:
+        """A connection's provider; 409 when its connector was removed from this install (its
+        connections cannot work)."""
+        provider = self._providers.get(name)
+        if provider is None:
+            raise Conflict(f"provider {name} is not installed", "unknown_provider")
+        return provider
 
     def all(self) -> list[Provider]:
         return list(self._providers.values())

@@ -31,13 +31,15 @@ def parse_keys(spec: str) -> dict[str, bytes]:
             continue
         kid, sep, b64 = part.partition(":")
         if not sep or not kid or ":" in kid:
-            raise KeyConfigError("FERRY_TOKEN_KEYS entries must look like 'kid:<base64 of 32 bytes>'")
+            raise KeyConfigError(
+                "FERRY_TOKEN_KEYS entries must look like 'kid:<base64 of 32 bytes>'")
         try:
             key = base64.b64decode(b64, validate=True)
         except ValueError as e:
             raise KeyConfigError(f"FERRY_TOKEN_KEYS key {kid!r} is not base64") from e
         if len(key) != 32:
-            raise KeyConfigError(f"FERRY_TOKEN_KEYS key {kid!r} must be 32 bytes (AES-256), not {len(key)}")
+            raise KeyConfigError(
+                f"FERRY_TOKEN_KEYS key {kid!r} must be 32 bytes (AES-256), not {len(key)}")
         keys[kid] = key
     if not keys:
         raise KeyConfigError("FERRY_TOKEN_KEYS holds no key")
@@ -47,7 +49,8 @@ def parse_keys(spec: str) -> dict[str, bytes]:
 class Cipher:
     def __init__(self, keys: dict[str, bytes], active_key_id: str) -> None:
         if active_key_id not in keys:
-            raise KeyConfigError(f"FERRY_TOKEN_ACTIVE_KEY_ID {active_key_id!r} is not among FERRY_TOKEN_KEYS")
+            raise KeyConfigError(
+                f"FERRY_TOKEN_ACTIVE_KEY_ID {active_key_id!r} is not among FERRY_TOKEN_KEYS")
         self._keys = {kid: AESGCM(k) for kid, k in keys.items()}
         self._raw = keys
         self.active = active_key_id

@@ -1,100 +1,110 @@
 """The rules of connections, with no I/O: seed 004's state machine, sync config validation and
-resolution, and the scopes a config needs."""
+resolution, the scopes a config needs, and the service's own records."""
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any, Final, cast
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ferry_contracts import ModelSyncConfig
+from ferry_contracts import ConnectionChanged, ModelSyncConfig
+from ferry_contracts.values import (
+    ACCESS_LEVELS,
+    FREQUENCIES,
+    READABLE,
+    Access,
+    ConnectionStatus,
+    Frequency,
+)
+from ferry_kit.errors import Conflict, Detail, Invalid
 
 if TYPE_CHECKING:
     from .catalogue import Provider
 
-STATUSES = ("AUTH_REQUIRED", "CONNECTING", "CONNECTED", "AUTH_ERROR", "DISCONNECTED")
-FREQUENCIES = ("HOURLY", "DAILY", "WEEKLY", "MONTHLY", "CUSTOM")
-ACCESS = ("DISABLED", "READ", "WRITE", "READ_WRITE")
+__all__ = ["Conflict", "Invalid"]  # the kit's errors, raised by the rules below
 
 # Seed 004: what a customer may set through PATCH, and from which statuses.
-PATCH_ALLOWED_FROM = {
+PATCH_ALLOWED_FROM: Final[dict[str, tuple[ConnectionStatus, ...]]] = {
     "DISCONNECTED": ("CONNECTED", "AUTH_ERROR"),
     "AUTH_REQUIRED": ("DISCONNECTED", "AUTH_ERROR"),
 }
-REQUESTED_TYPES_EDITABLE_IN = ("DISCONNECTED", "AUTH_ERROR")
+REQUESTED_TYPES_EDITABLE_IN: Final[tuple[ConnectionStatus, ...]] = ("DISCONNECTED", "AUTH_ERROR")
 # The connect page starts an authorization from these statuses (CONNECTED: to grant more scopes).
-CONNECTABLE = ("AUTH_REQUIRED", "CONNECTING", "AUTH_ERROR", "CONNECTED")
+CONNECTABLE: Final[tuple[ConnectionStatus, ...]] = (
+    "AUTH_REQUIRED", "CONNECTING", "AUTH_ERROR", "CONNECTED"
+)
+# Credentials typed into the connect page are taken in these statuses.
+GIVABLE: Final[tuple[ConnectionStatus, ...]] = ("AUTH_REQUIRED", "CONNECTING", "AUTH_ERROR")
+# Auth styles with nothing for an end user to authorize.
+NOTHING_TO_AUTHORIZE: Final[tuple[str, ...]] = ("none", "oauth2_client_credentials")
 
 
-class NotFound(Exception):
-    pass
+class StatusDetail(Detail):
+    """A detail naming the connection's current status (409s of the state machine)."""
+
+    current_status: str
 
 
-class Conflict(Exception):
-    """409: the request does not fit the connection's current state."""
-
-    def __init__(self, code: str, message: str, details: list[dict[str, Any]] | None = None) -> None:
-        super().__init__(message)
-        self.code, self.message, self.details = code, message, details or []
+def status_detail(at: str, message: str, current: str) -> StatusDetail:
+    return {"field": at, "message": message, "current_status": current}
 
 
-class Invalid(Exception):
-    """422 with the fields at fault."""
-
-    def __init__(self, message: str, details: list[dict[str, Any]]) -> None:
-        super().__init__(message)
-        self.message, self.details = message, details
+def problem(at: str, message: str) -> Detail:
+    """A field at fault, as this service has always written it (no `type`)."""
+    return {"field": at, "message": message}
 
 
 def check_patch_status(current: str, target: str) -> None:
     allowed = PATCH_ALLOWED_FROM.get(target)
     if allowed is None:
         raise Invalid(f"status can be set to DISCONNECTED or AUTH_REQUIRED, not {target}",
-                      [{"field": "status", "message": "must be DISCONNECTED or AUTH_REQUIRED"}])
+                      [problem("status", "must be DISCONNECTED or AUTH_REQUIRED")])
     if current not in allowed:
         raise Conflict(
-            "invalid_transition",
-            f"status {target} can be set only from {' or '.join(allowed)}; the connection is {current}",
-            [{"field": "status", "message": f"current status is {current}", "current_status": current}],
+            f"status {target} can be set only from {' or '.join(allowed)}; "
+            f"the connection is {current}", "invalid_transition",
+            [status_detail("status", f"current status is {current}", current)],
         )
 
 
 def check_requested_types_editable(current: str) -> None:
     if current not in REQUESTED_TYPES_EDITABLE_IN:
         raise Conflict(
-            "invalid_transition",
-            f"requested_data_types can be changed only while DISCONNECTED or AUTH_ERROR; the connection is {current}",
-            [{"field": "requested_data_types", "message": f"current status is {current}", "current_status": current}],
+            "requested_data_types can be changed only while DISCONNECTED or AUTH_ERROR; "
+            f"the connection is {current}", "invalid_transition",
+            [status_detail("requested_data_types", f"current status is {current}", current)],
         )
 
 
-def normalize_types(provider: Provider, types: Sequence[str], field_name: str = "requested_data_types") -> list[str]:
+def normalize_types(
+    provider: Provider, types: Sequence[str], field_name: str = "requested_data_types"
+) -> list[str]:
     """Upper-cased, de-duplicated, in the given order; 422 for models the provider lacks."""
     out: list[str] = []
-    details = []
+    details: list[Detail] = []
     for i, name in enumerate(types):
         model = provider.model(name)
         if model is None:
-            details.append({"field": f"{field_name}[{i}]",
-                            "message": f"{provider.name} has no data model {name.upper()}"})
+            details.append(problem(f"{field_name}[{i}]",
+                                   f"{provider.name} has no data model {name.upper()}"))
         elif model.name not in out:
             out.append(model.name)
     if details:
         raise Invalid("unsupported data types", details)
     if not out:
-        raise Invalid("at least one data type is required", [{"field": field_name, "message": "empty"}])
+        raise Invalid("at least one data type is required", [problem(field_name, "empty")])
     return out
 
 
 @dataclass(frozen=True)
 class ModelConfig:
     data_model: str
-    frequency: str = "DAILY"
+    frequency: Frequency = "DAILY"
     interval_minutes: int | None = None
-    access: str = "READ"
+    access: Access = "READ"
     sync_from: date | None = None
 
     def to_json(self, with_sync_from: bool = True) -> dict[str, Any]:
@@ -107,7 +117,7 @@ class ModelConfig:
         return out
 
     @classmethod
-    def from_json(cls, doc: dict[str, Any]) -> ModelConfig:
+    def from_json(cls, doc: Mapping[str, Any]) -> ModelConfig:
         sync_from = doc.get("sync_from")
         return cls(
             data_model=doc["data_model"], frequency=doc.get("frequency", "DAILY"),
@@ -152,17 +162,18 @@ def check_return_url(url: str | None, allowed_origins: Sequence[str]) -> None:
         return
     found = origin_of(url)
     if found is None:
-        raise Invalid("invalid return_url", [{"field": "return_url", "message":
-                      "must be an http(s) URL with a host, without spaces or control characters"}])
+        raise Invalid("invalid return_url", [problem(
+            "return_url",
+            "must be an http(s) URL with a host, without spaces or control characters")])
     if allowed_origins and found not in allowed_origins:
-        raise Invalid("return_url is not allowed", [{"field": "return_url", "message":
-                      f"origin {found} is not among the project's allowed_return_origins"}])
+        raise Invalid("return_url is not allowed", [problem(
+            "return_url", f"origin {found} is not among the project's allowed_return_origins")])
 
 
 def validate_origins(origins: Sequence[str]) -> tuple[str, ...]:
     """The project's allowed return origins, normalised; 422 for anything but a bare origin."""
-    details = [{"field": f"allowed_return_origins[{i}]",
-                "message": "must be an http(s) origin such as https://app.example.com"}
+    details = [problem(f"allowed_return_origins[{i}]",
+                       "must be an http(s) origin such as https://app.example.com")
                for i, o in enumerate(origins) if origin_of(o) is None or origin_of(o) != o.lower()]
     if details:
         raise Invalid("invalid allowed_return_origins", details)
@@ -170,7 +181,7 @@ def validate_origins(origins: Sequence[str]) -> tuple[str, ...]:
 
 
 def validate_models(
-    models: Sequence[dict[str, Any]],
+    models: Sequence[Mapping[str, Any]],
     providers: Sequence[Provider],
     *,
     prefix: str = "data_models",
@@ -182,7 +193,7 @@ def validate_models(
     CUSTOM interval must not be below the smallest minimum of those that have it); a
     connection's against its own provider. `allowed` restricts the models (requested types).
     """
-    details: list[dict[str, Any]] = []
+    details: list[Detail] = []
     out: list[ModelConfig] = []
     seen: set[str] = set()
     allowed_set = {a.upper() for a in allowed} if allowed is not None else None
@@ -192,54 +203,82 @@ def validate_models(
         having = [p for p in providers if p.model(name) is not None]
         if not having:
             known = sorted({dm.name for p in providers for dm in p.data_models})
-            details.append({"field": f"{at}.data_model",
-                            "message": f"unknown data model {name}; known: {', '.join(known)}"})
+            details.append(problem(f"{at}.data_model",
+                                   f"unknown data model {name}; known: {', '.join(known)}"))
             continue
         if allowed_set is not None and name not in allowed_set:
-            details.append({"field": f"{at}.data_model",
-                            "message": f"{name} is not among the connection's requested_data_types"})
+            details.append(problem(
+                f"{at}.data_model", f"{name} is not among the connection's requested_data_types"))
         if name in seen:
-            details.append({"field": f"{at}.data_model", "message": f"{name} is listed twice"})
+            details.append(problem(f"{at}.data_model", f"{name} is listed twice"))
         seen.add(name)
-        frequency = m.get("frequency") or "DAILY"
-        interval = m.get("interval_minutes")
-        if frequency not in FREQUENCIES:
-            details.append({"field": f"{at}.frequency", "message": f"must be one of {', '.join(FREQUENCIES)}"})
-        access = m.get("access") or "READ"
-        if access not in ACCESS:
-            details.append({"field": f"{at}.access", "message": f"must be one of {', '.join(ACCESS)}"})
-        if frequency == "CUSTOM":
-            minimum = min(p.min_sync_interval_minutes for p in having)
-            if interval is None:
-                details.append({"field": f"{at}.interval_minutes",
-                                "message": "interval_minutes is required with frequency CUSTOM"})
-            elif not isinstance(interval, int) or interval < minimum:
-                details.append({"field": f"{at}.interval_minutes",
-                                "message": f"must be at least {minimum} (the provider's min_sync_interval_minutes)"})
-        elif interval is not None:
-            details.append({"field": f"{at}.interval_minutes",
-                            "message": "interval_minutes is only used with frequency CUSTOM"})
-        if access in ("WRITE", "READ_WRITE") and not any(p.model(name).supports_write for p in having):  # type: ignore[union-attr]
-            details.append({"field": f"{at}.access", "message": f"{name} does not support writing"})
-        sync_from = m.get("sync_from")
-        if isinstance(sync_from, str):
-            try:
-                sync_from = date.fromisoformat(sync_from)
-            except ValueError:
-                details.append({"field": f"{at}.sync_from", "message": "must be a date (YYYY-MM-DD)"})
-                sync_from = None
-        out.append(ModelConfig(name, frequency, interval if frequency == "CUSTOM" else None, access, sync_from))
+        model, found = _model_config(at, name, m, having)
+        details += found
+        out.append(model)
     if details:
         raise Invalid("invalid sync config: " + ", ".join(d["field"] for d in details), details)
     return out
 
 
-def _narrow(access: str, granted: set[str], model_read: set[str], model_write: set[str]) -> str:
+def _model_config(
+    at: str, name: str, m: Mapping[str, Any], having: Sequence[Provider]
+) -> tuple[ModelConfig, list[Detail]]:
+    """One model's entry of a sync config, and what is wrong with it."""
+    details: list[Detail] = []
+    frequency = m.get("frequency") or "DAILY"
+    interval = m.get("interval_minutes")
+    if frequency not in FREQUENCIES:
+        details.append(problem(f"{at}.frequency", f"must be one of {', '.join(FREQUENCIES)}"))
+    access = m.get("access") or "READ"
+    if access not in ACCESS_LEVELS:
+        details.append(problem(f"{at}.access", f"must be one of {', '.join(ACCESS_LEVELS)}"))
+    details += _interval_problems(at, frequency, interval, having)
+    if access in ("WRITE", "READ_WRITE") and not any(
+            _supports_write(p, name) for p in having):
+        details.append(problem(f"{at}.access", f"{name} does not support writing"))
+    sync_from = m.get("sync_from")
+    if isinstance(sync_from, str):
+        try:
+            sync_from = date.fromisoformat(sync_from)
+        except ValueError:
+            details.append(problem(f"{at}.sync_from", "must be a date (YYYY-MM-DD)"))
+            sync_from = None
+    model = ModelConfig(name, cast(Frequency, frequency),
+                        interval if frequency == "CUSTOM" else None, cast(Access, access),
+                        sync_from)
+    return model, details
+
+
+def _supports_write(provider: Provider, name: str) -> bool:
+    model = provider.model(name)
+    return model is not None and model.supports_write
+
+
+def _interval_problems(
+    at: str, frequency: str, interval: object, having: Sequence[Provider]
+) -> list[Detail]:
+    where = f"{at}.interval_minutes"
+    if frequency != "CUSTOM":
+        if interval is None:
+            return []
+        return [problem(where, "interval_minutes is only used with frequency CUSTOM")]
+    minimum = min(p.min_sync_interval_minutes for p in having)
+    if interval is None:
+        return [problem(where, "interval_minutes is required with frequency CUSTOM")]
+    if not isinstance(interval, int) or interval < minimum:
+        return [problem(
+            where, f"must be at least {minimum} (the provider's min_sync_interval_minutes)")]
+    return []
+
+
+def _narrow(access: Access, granted: set[str], model_read: set[str],
+            model_write: set[str]) -> Access:
     """The part of `access` the granted scopes cover."""
-    can_read = access in ("READ", "READ_WRITE") and model_read <= granted
+    can_read = access in READABLE and model_read <= granted
     can_write = access in ("WRITE", "READ_WRITE") and model_write <= granted
-    return {(True, True): "READ_WRITE", (True, False): "READ", (False, True): "WRITE"}.get(
-        (can_read, can_write), "DISABLED")
+    narrowed: dict[tuple[bool, bool], Access] = {
+        (True, True): "READ_WRITE", (True, False): "READ", (False, True): "WRITE"}
+    return narrowed.get((can_read, can_write), "DISABLED")
 
 
 def desired_config(
@@ -266,24 +305,28 @@ def desired_config(
         if m.access == "DISABLED" or provider.model(m.data_model) is None:
             continue
         if m.frequency == "CUSTOM" and m.interval_minutes is not None:
-            m = ModelConfig(m.data_model, m.frequency, max(m.interval_minutes, provider.min_sync_interval_minutes),
-                            m.access, m.sync_from)
+            least = max(m.interval_minutes, provider.min_sync_interval_minutes)
+            m = ModelConfig(m.data_model, m.frequency, least, m.access, m.sync_from)
         out.append(m)
     return out
 
 
 def required_scopes(provider: Provider, config: Sequence[ModelConfig]) -> list[str]:
-    return provider.scopes_for({m.data_model: m.access for m in config})  # type: ignore[misc]
+    return provider.scopes_for({m.data_model: m.access for m in config})
 
 
-def missing_scopes(provider: Provider, config: Sequence[ModelConfig], granted: Sequence[str] | None) -> list[str]:
+def missing_scopes(
+    provider: Provider, config: Sequence[ModelConfig], granted: Sequence[str] | None
+) -> list[str]:
     """Scopes the config needs that the provider has not granted (none before any grant)."""
     if granted is None or provider.auth_type != "oauth2":
         return []
     return sorted(set(required_scopes(provider, config)) - set(granted))
 
 
-def effective_config(provider: Provider, config: Sequence[ModelConfig], granted: Sequence[str] | None) -> list[ModelConfig]:
+def effective_config(
+    provider: Provider, config: Sequence[ModelConfig], granted: Sequence[str] | None
+) -> list[ModelConfig]:
     """The desired config narrowed to what the grant allows: until the end user re-authorizes,
     a model whose new access needs scopes not granted keeps syncing at the level it was granted."""
     if granted is None or provider.auth_type != "oauth2":
@@ -296,19 +339,19 @@ def effective_config(provider: Provider, config: Sequence[ModelConfig], granted:
             continue
         access = _narrow(m.access, have, set(model.read_scopes), set(model.write_scopes))
         if access != "DISABLED":
-            out.append(ModelConfig(m.data_model, m.frequency, m.interval_minutes, access, m.sync_from))
+            out.append(ModelConfig(m.data_model, m.frequency, m.interval_minutes, access,
+                                   m.sync_from))
     return out
 
 
 def to_contract(config: Sequence[ModelConfig]) -> list[ModelSyncConfig]:
-    return [ModelSyncConfig(data_model=m.data_model, frequency=m.frequency, interval_minutes=m.interval_minutes,  # type: ignore[arg-type]
-                            access=m.access, sync_from=m.sync_from) for m in config]  # type: ignore[arg-type]
+    return [ModelSyncConfig(data_model=m.data_model, frequency=m.frequency,
+                            interval_minutes=m.interval_minutes, access=m.access,
+                            sync_from=m.sync_from) for m in config]
 
 
 def with_query(url: str, **params: str) -> str:
     """`url` with params appended (keeping its own query)."""
-    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
     parts = urlsplit(url)
     query = parse_qsl(parts.query, keep_blank_values=True) + list(params.items())
     return urlunsplit(parts._replace(query=urlencode(query)))
@@ -331,7 +374,7 @@ class Connection:
     requested_data_types: list[str]
     skip_permissions: bool
     return_url: str | None
-    status: str
+    status: ConnectionStatus
     sync_config: list[ModelConfig] | None
     granted_scopes: list[str] | None
     version: int
@@ -342,9 +385,38 @@ class Connection:
     connection_config: dict[str, Any] = field(default_factory=dict)
 
 
+def resolved(c: Connection, provider: Provider, project: ProjectConfig) -> list[ModelConfig]:
+    """The config a connection syncs with: what is asked, narrowed to what was granted."""
+    desired = desired_config(provider, c.requested_data_types, c.sync_config, project)
+    return effective_config(provider, desired, c.granted_scopes)
+
+
+def readable_models(c: Connection, provider: Provider, project: ProjectConfig) -> list[str]:
+    """The models an initial sync of the connection pulls."""
+    return [m.data_model for m in resolved(c, provider, project) if m.access in READABLE]
+
+
+def connection_changed(
+    c: Connection, provider: Provider, project: ProjectConfig, previous: ConnectionStatus | None,
+    reason: str, *, deleted: bool = False, initial_batch_id: str | None = None,
+) -> ConnectionChanged:
+    """The `connection.changed` event telling every service what the connection now is."""
+    return ConnectionChanged(
+        connection_id=c.id, user_id=c.user_id, provider_name=c.provider_name,
+        status="DELETED" if deleted else c.status, previous_status=previous, reason=reason,
+        connected_at=c.connected_at, disconnected_at=c.disconnected_at,
+        sync_config=to_contract(resolved(c, provider, project)),
+        full_sync_interval_hours=project.full_sync_interval_hours,
+        granted_scopes=c.granted_scopes or [],
+        initial_sync_record_events=project.record_events_on_initial_sync,
+        initial_batch_id=initial_batch_id,
+        version=c.version + 1 if deleted else c.version,
+    )
+
+
 @dataclass(frozen=True)
-class Integration:
-    """A project's own app at a provider; `client_secret` stays encrypted here."""
+class NewIntegration:
+    """A project's own app at a provider, to store; `client_secret` stays encrypted here."""
 
     project_id: str
     provider: str
@@ -353,14 +425,125 @@ class Integration:
     scopes: list[str]
     api_base_url: str | None
     auth_base_url: str | None
-    created_at: datetime
-    updated_at: datetime
 
     def __repr__(self) -> str:
-        return f"Integration({self.project_id!r}, {self.provider!r})"
+        return f"{type(self).__name__}({self.project_id!r}, {self.provider!r})"
+
+
+@dataclass(frozen=True, repr=False)
+class Integration(NewIntegration):
+    """A project's app as stored."""
+
+    created_at: datetime
+    updated_at: datetime
 
     def to_json(self) -> dict[str, Any]:
         return {"provider": self.provider, "client_id": self.client_id or None,
                 "scopes": self.scopes, "api_base_url": self.api_base_url,
                 "auth_base_url": self.auth_base_url, "created_at": self.created_at.isoformat(),
                 "updated_at": self.updated_at.isoformat()}
+
+
+@dataclass(frozen=True)
+class NewToken:
+    """A connection's OAuth tokens (encrypted), with when they were fetched."""
+
+    access_token: bytes
+    refresh_token: bytes | None
+    expires_at: datetime | None
+    scopes: list[str]
+    refreshed_at: datetime | None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(expires_at={self.expires_at!r})"
+
+
+@dataclass(frozen=True, repr=False)
+class Token(NewToken):
+    """The tokens as stored."""
+
+    connection_id: str
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ConnectSession:
+    """An authorization in flight, as the callback takes it."""
+
+    connection_id: str
+    code_verifier: bytes
+    scopes: list[str]
+    resume_status: ConnectionStatus
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class NewConnectSession(ConnectSession):
+    """An authorization to record: its `state` and the browser's nonce, both hashed."""
+
+    state_hash: bytes
+    browser_hash: bytes
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    status: str
+    previous_status: str | None
+    changed_at: datetime
+
+
+class UniqueProviderTaken(Exception):
+    """The user already has a connection to a provider that allows one per user."""
+
+
+# ---- the connect flow: what the end user's pages show ----
+
+class LinkInvalid(Exception):
+    """The connect link or the callback is not (or no longer) good; shown as an HTML page."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message, self.status = message, status
+
+
+class CredentialsRefused(Exception):
+    """The key or password typed into the page did not pass: the page is shown again, saying
+    why."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Where the browser goes next: a URL, or (no return_url) a result page."""
+
+    url: str | None
+    status: str  # success | abort | pending
+    connection_id: str
+    message: str = ""
+    # Set when an authorization starts: the cookie (name, nonce) that binds it to this browser.
+    cookie: tuple[str, str] | None = None
+
+
+def finish(c: Connection, status: str, **extra: str) -> Outcome:
+    """Back to the customer's `return_url` (or a result page) with how the connect ended."""
+    if c.return_url:
+        url = with_query(c.return_url, status=status, connection_id=c.id, **extra)
+        return Outcome(url, status, c.id)
+    return Outcome(None, status, c.id, extra.get("error", ""))
+
+
+@dataclass(frozen=True)
+class PageView:
+    connection: Connection
+    provider_display_name: str
+    models: list[ModelConfig]
+    connectable: bool
+    notice: str
+    fields: list[dict[str, str]]
+
+
+NOTICES: Final[dict[str, str]] = {
+    "DISCONNECTED": "This connection was disconnected by the app. Ask it to reconnect you.",
+    "CONNECTED": "This account is already connected.",
+    "AUTH_ERROR": "The connection lost its authorization. Connect again to restore it.",
+}
+MORE_ACCESS = "The app now asks for more access. Connect again to grant it."

@@ -16,7 +16,8 @@ class Settings(KitSettings):
     # Where end users' browsers reach the sandbox provider (its consent page). OAuth clients
     # are each project's own (integrations), never the install's.
     sandbox_public_url: str | None = None
-    # A connect link (`redirect_url`) works this long; GET or PATCH of the connection gives a new one.
+    # A connect link (`redirect_url`) works this long; GET or PATCH of the connection gives a
+    # new one.
     connect_link_ttl_seconds: int = Field(7 * 86_400, ge=60)
     # The `state` of an authorization lives this long and is single use.
     connect_state_ttl_seconds: int = Field(600, ge=30)
