@@ -4,8 +4,8 @@ from __future__ import annotations
 
 
 async def test_the_executor_prunes_only_finished_jobs_past_the_retention(scratch_schema):
-    from ferry_executor import repository as repo
-    from ferry_executor.app import MIGRATIONS
+    from ferry_executor.bootstrap import MIGRATIONS
+    from ferry_executor.repository import prune_finished
 
     conn = await scratch_schema(MIGRATIONS)
     await conn.execute(
@@ -19,6 +19,6 @@ async def test_the_executor_prunes_only_finished_jobs_past_the_retention(scratch
         """
     )
     await conn.execute("UPDATE jobs SET created_at = now() - interval '50 days'")
-    assert await repo.prune_finished(conn, 30) == 2
+    assert await prune_finished(conn, 30) == 2
     left = {r["id"] for r in await conn.fetch("SELECT id FROM jobs")}
     assert left == {"recent_done", "old_running", "old_queued"}

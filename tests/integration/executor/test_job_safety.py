@@ -3,10 +3,14 @@ window, and a job stuck in its finishing phase ends so its model syncs again."""
 
 from __future__ import annotations
 
-from ferry_executor import repository as repo
-from ferry_executor.app import MIGRATIONS
-from ferry_executor.service import Jobs
+from ferry_executor import handlers
+from ferry_executor.bootstrap import MIGRATIONS
+from ferry_executor.domain import JobRequest
+from ferry_executor.repository import PgRepository
+from ferry_executor.settings import Settings
 from ferry_kit.db import create_pool
+from ferry_kit.dispatch import command
+from ferry_kit.uow import UnitOfWorkFactory
 
 PARKED_STATE = {
     "window_start": "2026-03-01T00:00:00+00:00",
@@ -30,17 +34,18 @@ async def _park_incremental(conn) -> None:
     )
 
 
-async def _request(conn, *, full_sync: bool):
-    [row] = await Jobs(None).request(  # type: ignore[arg-type]
-        connection_id="c",
-        project_id="p",
-        provider_name="sandbox",
-        models=[("CONTACTS", None)],
-        full_sync=full_sync,
-        trigger="manual",
-        conn=conn,
-    )
-    return row
+async def _request(infra, conn, *, full_sync: bool):
+    schema = await conn.fetchval("SELECT current_schema()")
+    pool = await create_pool(infra.dsn, schema, min_size=1, max_size=2)
+    request = JobRequest(connection_id="c", project_id="p", provider_name="sandbox",
+                         models=[("CONTACTS", None)], full_sync=full_sync, trigger="manual")
+    try:
+        async with UnitOfWorkFactory(pool, PgRepository)() as uow:
+            [job] = await handlers.queue_jobs(uow, request)
+            await uow.commit()
+    finally:
+        await pool.close()
+    return job
 
 
 async def test_a_full_sync_coalesced_into_a_parked_incremental_job_starts_a_full_window(
@@ -50,14 +55,14 @@ async def test_a_full_sync_coalesced_into_a_parked_incremental_job_starts_a_full
     and then call every record unchanged since then deleted."""
     conn = await scratch_schema(MIGRATIONS)
     await _park_incremental(conn)
-    row = await _request(conn, full_sync=True)
-    assert row["id"] == "job_parked" and row["full_sync"] and row["status"] == "pending_retry"
-    state = dict(row["pagination_state"])
+    row = await _request(infra, conn, full_sync=True)
+    assert row.id == "job_parked" and row.full_sync and row.status == "pending_retry"
+    state = dict(row.pagination_state)
     # The runner fixes a new window (from sync_from, i.e. everything) when none is stored.
     assert "window_end" not in state and "window_start" not in state and "paging" not in state
     assert state.get("full_sync") is not False and not state.get("pages")
     assert state.get("failures") == 1  # the retry budget is not reset by a widening
-    assert row["timerange_start"] is None and row["timerange_end"] is None
+    assert row.timerange_start is None and row.timerange_end is None
 
 
 async def test_an_incremental_request_coalesced_into_a_parked_incremental_job_keeps_its_checkpoint(
@@ -65,8 +70,8 @@ async def test_an_incremental_request_coalesced_into_a_parked_incremental_job_ke
 ):
     conn = await scratch_schema(MIGRATIONS)
     await _park_incremental(conn)
-    row = await _request(conn, full_sync=False)
-    assert dict(row["pagination_state"]) == PARKED_STATE
+    row = await _request(infra, conn, full_sync=False)
+    assert dict(row.pagination_state) == PARKED_STATE
 
 
 async def test_a_job_stuck_finishing_fails_and_its_model_syncs_again(infra, scratch_schema):
@@ -85,17 +90,21 @@ async def test_a_job_stuck_finishing_fails_and_its_model_syncs_again(infra, scra
         "('job_next', 'c', 'sandbox', 'CONTACTS', 'queued', 'fetching', now())"
     )
     pool = await create_pool(infra.dsn, schema, min_size=1, max_size=2)
+    settings = Settings(internal_token="t" * 16, executor_finishing_timeout_seconds=3600)
+    expire = command(handlers.expire_finishing, UnitOfWorkFactory(pool, PgRepository),
+                     {"settings": settings})
     try:
-        assert await Jobs(pool).expire_finishing(3600) == ["job_stuck"]
+        assert await expire() == 1
     finally:
         await pool.close()
-    stuck = await repo.get_job(conn, "job_stuck")
-    assert stuck["status"] == "failed" and "finishing" in stuck["error"] and stuck["completed_at"]
-    assert (await repo.get_job(conn, "job_recent"))["status"] == "running"
-    state = await repo.model_state(conn, "c", "CONTACTS")
+    repo = PgRepository(conn)
+    stuck = await repo.job("job_stuck")
+    assert stuck.status == "failed" and "finishing" in stuck.error and stuck.completed_at
+    assert (await repo.job("job_recent")).status == "running"
+    state = await conn.fetchrow("SELECT * FROM model_state WHERE connection_id = 'c'")
     assert state["last_status"] == "failed" and state["high_water_mark"].isoformat().startswith(
         "2026-03-01"
     )
     assert await conn.fetchval("SELECT count(*) FROM outbox WHERE topic = 'sync.job.changed'") == 1
-    claimed = await repo.claim_next(conn, "w", 30)
-    assert claimed is not None and claimed["id"] == "job_next"
+    claimed = await repo.claim_next("w", 30)
+    assert claimed is not None and claimed.id == "job_next"

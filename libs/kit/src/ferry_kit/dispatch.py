@@ -63,6 +63,22 @@ def command(
     return run
 
 
+def use_case(
+    handler: Callable[..., Awaitable[T]], uow: UnitOfWorkMaker[Any], deps: Mapping[str, object]
+) -> Callable[[Any], Awaitable[T]]:
+    """`handler(command, uow, **deps)` run in its own unit of work, committed when it returns
+    (an API route's one call); an exception rolls it back."""
+    bound = bind(handler, deps)
+
+    async def run(arg: Any) -> T:
+        async with uow() as unit:
+            result: T = await bound(arg, unit)
+            await unit.commit()
+        return result
+
+    return run
+
+
 def _batch_handler(handler: BoundHandler, make_uow: UnitOfWorkMaker[Any]) -> Handler:
     async def handle(events: list[Envelope[Any]]) -> None:
         async with make_uow() as uow:

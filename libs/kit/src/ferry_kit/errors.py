@@ -36,11 +36,13 @@ class ApiError(Exception):
     """An error with its HTTP status, a stable code and field details; the base of the others."""
 
     def __init__(
-        self, status: int, code: str, message: str, details: Sequence[Detail] | None = None
+        self, status: int, code: str, message: str, details: Sequence[Detail] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
         self.details: list[Detail] = list(details or [])
+        self.headers = headers  # e.g. `retry-after` on a 429
 
 
 class NotFound(ApiError):
@@ -91,7 +93,8 @@ def body(code: str, message: str, details: Sequence[Detail] | None = None) -> di
 
 
 def response(exc: ApiError) -> JSONResponse:
-    return JSONResponse(body(exc.code, exc.message, exc.details), status_code=exc.status)
+    return JSONResponse(body(exc.code, exc.message, exc.details), status_code=exc.status,
+                        headers=exc.headers)
 
 
 def validation_details(errors: Sequence[Any]) -> list[Detail]:

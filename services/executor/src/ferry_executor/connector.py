@@ -14,7 +14,9 @@ from ferry_connectors.template import get_path, parse_time
 from .provider import Credentials
 
 
-def client_for(definition: Definition, creds: Credentials, http: httpx.AsyncClient) -> ConnectorClient:
+def client_for(
+    definition: Definition, creds: Credentials, http: httpx.AsyncClient
+) -> ConnectorClient:
     return ConnectorClient(definition, http, base_url=creds.base_url, headers=creds.headers,
                            params=creds.params, connection_config=creds.connection_config,
                            hook=hook_of(definition))
@@ -33,11 +35,14 @@ def record_time(model: Model, record: dict[str, Any]) -> datetime | None:
     return parse_time(get_path(record, path)) if path else None
 
 
-async def fetch_page(client: ConnectorClient, name: str, model: Model, position: dict[str, Any] | None,
-                since: datetime | None) -> Page:
+async def fetch_page(
+    client: ConnectorClient, name: str, model: Model, position: dict[str, Any] | None,
+    since: datetime | None,
+) -> Page:
     """One page; after the last page of an incremental run, the "deleted since" endpoint too."""
     page = await client.fetch_page(name, position, since=since)
-    if page.next_state is None and since is not None and isinstance(model.deletion, EndpointDeletion):
+    deletions = isinstance(model.deletion, EndpointDeletion)
+    if page.next_state is None and since is not None and deletions:
         gone = await client.fetch_deleted(name, since)
         page = replace(page, deleted_ids=[*page.deleted_ids, *gone])
     return page

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
-import asyncpg
 import httpx
 from ferry_connectors.definition import RateLimit
-from ferry_kit import internal
+from ferry_kit import errors, internal
 
 from . import domain
-from . import repository as repo
+from .domain import KnownConnection
+from .repository import Repository
+
+# Repositories on a pooled connection, no transaction (`UnitOfWorkFactory.read`).
+Reader = Callable[[], AbstractAsyncContextManager[Repository]]
 
 
 class CredentialsError(Exception):
@@ -47,8 +53,13 @@ class Credentials:
                    dict(body.get("params") or {}), dict(body.get("connection_config") or {}))
 
 
+def _unreachable(e: Exception) -> str:
+    return f"the connections service is unreachable ({type(e).__name__})"
+
+
 class CredentialsClient:
-    """Asks the connections service, which refreshes tokens before they expire."""
+    """Asks the connections service, which refreshes tokens before they expire (and knows every
+    connection's current state)."""
 
     def __init__(self, base_url: str, token: str) -> None:
         self.http = internal.client(base_url, token, timeout=30.0)
@@ -64,10 +75,11 @@ class CredentialsClient:
             if rejected is None:
                 resp = await self.http.get(path)
             else:
+                fingerprint = internal.token_fingerprint(rejected)
                 resp = await self.http.post(path + "/refresh",
-                                            json={"rejected_token_sha256": internal.token_fingerprint(rejected)})
+                                            json={"rejected_token_sha256": fingerprint})
         except httpx.HTTPError as e:
-            raise CredentialsError(f"the connections service is unreachable ({type(e).__name__})", retryable=True) from e
+            raise CredentialsError(_unreachable(e), retryable=True) from e
         if resp.status_code == 200:
             return Credentials.from_answer(resp.json())
         try:
@@ -81,7 +93,29 @@ class CredentialsClient:
         if code in ("provider_auth_config", "provider_unavailable"):
             # Faults of Ferry's OAuth client or of the provider, not of the end user's grant.
             raise CredentialsError(f"{code}: {message}", retryable=code == "provider_unavailable")
-        raise CredentialsError(f"credentials unavailable ({resp.status_code}): {message}", retryable=resp.status_code >= 500)
+        raise CredentialsError(f"credentials unavailable ({resp.status_code}): {message}",
+                               retryable=resp.status_code >= 500)
+
+    async def connection(self, project_id: str, connection_id: str) -> KnownConnection | None:
+        """The connection's current status and readable models; None when it does not exist."""
+        where = "/internal/projects/{}/connections/{}".format(
+            quote(project_id, safe=""), quote(connection_id, safe=""))
+        try:
+            resp = await self.http.get(where)
+        except httpx.HTTPError as e:
+            raise errors.ApiError(503, "service_unavailable", _unreachable(e)) from e
+        if resp.status_code == 404:
+            return None
+        if resp.status_code != 200:
+            raise errors.ApiError(503, "service_unavailable",
+                                  f"the connections service answered {resp.status_code}")
+        body = resp.json()
+        config = body.get("resolved_sync_config") or []
+        return KnownConnection(
+            connection_id=connection_id, project_id=project_id, provider_name=body["provider_name"],
+            status=body["status"], readable=domain.readable((m["data_model"], m.get("access", ""))
+                                                            for m in config),
+        )
 
 
 class Budget:
@@ -91,9 +125,9 @@ class Budget:
     The rate and burst are the provider's (its definition's `rate_limit`); `override_rate` /
     `override_burst` (settings) replace them for every provider, e.g. for benchmarks."""
 
-    def __init__(self, pool: asyncpg.Pool, override_rate: float | None = None,
+    def __init__(self, read: Reader, override_rate: float | None = None,
                  override_burst: int | None = None) -> None:
-        self.pool = pool
+        self.read = read
         self.override_rate = override_rate
         self.override_burst = override_burst
         self._buckets: dict[str, tuple[float, float]] = {}
@@ -105,8 +139,8 @@ class Budget:
         burst = float(self.override_burst or limit.burst)
         lock = self._locks.setdefault(connection_id, asyncio.Lock())
         async with lock:
-            async with self.pool.acquire() as conn:
-                until = await repo.blocked_until(conn, connection_id)
+            async with self.read() as repos:
+                until = await repos.blocked_until(connection_id)
             if until is not None:
                 await asyncio.sleep(max(0.0, (until - domain.utcnow()).total_seconds()))
             now = time.monotonic()
@@ -119,5 +153,5 @@ class Budget:
             self._buckets[connection_id] = (tokens - 1.0, now)
 
     async def slow_down(self, connection_id: str, seconds: float) -> None:
-        async with self.pool.acquire() as conn:
-            await repo.block(conn, connection_id, seconds)
+        async with self.read() as repos:  # one statement: no transaction needed
+            await repos.block(connection_id, seconds)

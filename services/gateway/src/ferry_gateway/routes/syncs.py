@@ -49,36 +49,9 @@ async def request_sync(
     connection_id: ConnectionId, principal: CurrentPrincipal, up: Up, body: SyncIn | None = None
 ) -> Any:
     body = body or SyncIn()
-    connection = await load_connection(up, principal, connection_id)
-    if connection["status"] != "CONNECTED":
-        raise ApiError(
-            409, "connection_not_connected",
-            f"a sync needs a CONNECTED connection; current status is {connection['status']}",
-            [{"field": "status", "message": connection["status"]}],
-        )
-    enabled = readable_models(connection)
-    if body.data_models_to_sync is None:
-        models = [{"data_model": name, "sync_from": None} for name in enabled]
-    else:
-        models, details = [], []
-        for i, m in enumerate(body.data_models_to_sync):
-            name = m.data_model.upper()
-            if name not in enabled:
-                details.append({"field": f"data_models_to_sync[{i}].data_model",
-                                "message": f"{name} is not enabled for reading on this connection"})
-            models.append({"data_model": name, "sync_from": m.sync_from.isoformat() if m.sync_from else None})
-        if details:
-            raise ApiError(422, "validation_error", "some data models are not enabled", details)
-    if not models:
-        raise ApiError(422, "validation_error", "this connection has no data model enabled for reading",
-                       [{"field": "data_models_to_sync", "message": "no enabled data model"}])
-    payload = {
-        "project_id": principal.project.id,
-        "provider_name": connection["provider_name"],
-        "full_sync": body.full_sync,
-        "models": models,
-        "trigger": "manual",
-    }
+    await load_connection(up, principal, connection_id)
+    # The executor decides: CONNECTED (409 otherwise), models enabled for reading (422).
+    payload = {"project_id": principal.project.id, **body.model_dump(mode="json")}
     where = path("internal", "connections", connection_id, "syncs")
     return relay(await call(up.executor, "POST", where, json=payload))
 

@@ -1,0 +1,103 @@
+"""Composition root of the executor: builds every dependency, hands them in, closes them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+from ferry_contracts.topics import SYNC_COMPLETED, SYNC_REQUESTED
+from ferry_kit.dispatch import command, consumer_handlers, use_case
+from ferry_kit.runtime import Runtime
+from ferry_kit.uow import UnitOfWorkFactory
+
+from . import handlers
+from .api import Commands, create_api
+from .job_run import RunDeps
+from .provider import Budget, CredentialsClient
+from .repository import PgRepository, prune_finished
+from .runner import Runner, owner_name
+from .settings import Settings
+from .writeback import WriteBack
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+__all__ = ["MIGRATIONS", "Service", "Settings", "start", "stop"]
+
+T = TypeVar("T")
+
+
+@dataclass
+class Service:
+    runtime: Runtime
+    uow: UnitOfWorkFactory[PgRepository]
+    runner: Runner
+    stack: AsyncExitStack
+
+
+def waking(step: Callable[..., Awaitable[T]], wake: asyncio.Event) -> Callable[..., Awaitable[T]]:
+    """`step`, then wake the workers: after its commit, so a woken worker finds the new jobs."""
+
+    async def run(*args: Any) -> T:
+        result = await step(*args)
+        wake.set()
+        return result
+
+    return run
+
+
+async def start(settings: Settings) -> Service:
+    stack = AsyncExitStack()
+    try:
+        return await _start(settings, stack)
+    except BaseException:
+        await stack.aclose()  # what was opened before the failing step closes again
+        raise
+
+
+async def _start(settings: Settings, stack: AsyncExitStack) -> Service:
+    credentials = CredentialsClient(settings.connections_url, settings.internal_token)
+    stack.push_async_callback(credentials.close)
+    http = httpx.AsyncClient(timeout=settings.provider_timeout_seconds, limits=httpx.Limits(
+        max_connections=100, max_keepalive_connections=20))
+    stack.push_async_callback(http.aclose)
+    runtime = Runtime("executor", settings, MIGRATIONS)
+    stack.push_async_callback(runtime.close)
+    await runtime.open_database()
+    await runtime.start_relay()
+    uow = UnitOfWorkFactory(runtime.pool, PgRepository)
+    budget = Budget(uow.read, settings.provider_requests_per_second, settings.provider_burst)
+    wake = asyncio.Event()  # set when a job becomes runnable in this process
+    deps = {"settings": settings, "connections": credentials}
+    days = settings.history_retention_days
+    runtime.add_chore("finished jobs", lambda conn: prune_finished(conn, days))
+    consumer = consumer_handlers(handlers.HANDLERS, uow, deps)
+    for topic in (SYNC_REQUESTED, SYNC_COMPLETED):
+        consumer[topic] = waking(consumer[topic], wake)
+    await runtime.start_consumer(consumer)
+    # Pages go to the bus straight from the run (ids fixed per page, see domain.page_event_id)
+    # instead of through an outbox row each: the checkpoint alone is written per page.
+    producer = runtime.producer if settings.executor_publish_pages_directly else None
+    runner = Runner(
+        RunDeps(settings, uow, credentials, budget, http, producer, owner_name(uow)), wake,
+        [command(handlers.requeue_expired, uow, deps),
+         command(handlers.expire_finishing, uow, deps)],
+    )
+    runner.start()
+    stack.push_async_callback(runner.stop)
+    commands = Commands(
+        request_sync=waking(use_case(handlers.request_sync, uow, deps), wake),
+        cancel=use_case(handlers.cancel_job, uow, deps),
+        write=WriteBack(uow, credentials, budget, http),
+    )
+    api = create_api(uow.read, commands, settings.internal_token)
+    await runtime.serve_http(api, settings.internal_host, settings.executor_port)
+    return Service(runtime, uow, runner, stack)
+
+
+async def stop(service: Service) -> None:
+    await service.stack.aclose()
