@@ -32,4 +32,5 @@ JobOutcome = Literal["complete", "failed", "cancelled"]
 Trigger = Literal["initial", "schedule", "full_schedule", "manual"]
 
 # The public sync status of one data model of a connection.
-SyncStatus = Literal["IDLE", "SYNCING", "PAUSED", "ERROR"]
+SyncStatus = Literal["IDLE", "SYNCING", "PAUSED", "ERROR", "DISABLED"]
+SYNC_STATUSES: Final[tuple[SyncStatus, ...]] = get_args(SyncStatus)
