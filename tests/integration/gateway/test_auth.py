@@ -7,7 +7,7 @@ import time
 import httpx
 import jwt
 import pytest
-from ferry_gateway.app import start, stop
+from ferry_gateway.bootstrap import start, stop
 from ferry_gateway.settings import Settings
 from ferry_kit.infra import free_port
 

@@ -33,7 +33,7 @@ async def platform(service_env):
     from ferry_connections.bootstrap import start as start_connections
     from ferry_connections.bootstrap import stop as stop_connections
     from ferry_connections.settings import Settings as ConnectionsSettings
-    from ferry_gateway.app import start, stop
+    from ferry_gateway.bootstrap import start, stop
     from ferry_gateway.settings import Settings
 
     port, connections_port = free_port(), free_port()

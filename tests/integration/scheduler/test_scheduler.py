@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import httpx
 from ferry_contracts import ConnectionChanged, Envelope, ModelSyncConfig
-from ferry_contracts.topics import CONNECTION_CHANGED, SYNC_REQUESTED
+from ferry_contracts.sync import SyncCompleted, SyncJob, SyncJobChanged
+from ferry_contracts.topics import (
+    CONNECTION_CHANGED,
+    SYNC_COMPLETED,
+    SYNC_JOB_CHANGED,
+    SYNC_REQUESTED,
+)
 from ferry_kit.infra import free_port
 from support.kafka import Collector, publish
 from support.procs import ServiceProcess
@@ -29,6 +36,19 @@ def _changed(cid: str, status: str, version: int, previous: str | None = None, *
 async def _schedules(url: str, cid: str, token: str) -> list[dict]:
     async with httpx.AsyncClient(base_url=url, headers={"x-ferry-internal-token": token}) as c:
         return (await c.get(f"/internal/connections/{cid}/schedules")).json()["schedules"]
+
+
+async def _sync_status(url: str, cid: str, token: str) -> dict[str, dict]:
+    async with httpx.AsyncClient(base_url=url, headers={"x-ferry-internal-token": token}) as c:
+        body = (await c.get(f"/internal/connections/{cid}/sync-status")).json()
+    return {m["data_model"]: m for m in body["data_models"]}
+
+
+def _job(cid: str, job_id: str, status: str, minute: int, error: str | None = None) -> Envelope:
+    at = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=minute)
+    job = SyncJob(id=job_id, connection_id=cid, data_model="CONTACTS", model_id="m", status=status,
+                  created_at=at, modified_at=at, error=error)
+    return Envelope.of(SyncJobChanged(job=job), project_id="p-sched", connection_id=cid)
 
 
 async def _until(predicate, timeout: float = 20.0):
@@ -96,6 +116,40 @@ async def test_a_connection_gets_its_initial_sync_then_pauses_and_disappears_wit
                 return await _schedules(url, cid, token) == []
             await _until(gone)
             assert len(requests.events) == 2
+    finally:
+        await stop(service)
+
+
+async def test_the_sync_status_follows_jobs_and_outcomes_in_job_order(infra, service_env, unique):
+    from ferry_scheduler.bootstrap import start, stop
+    from ferry_scheduler.settings import Settings
+
+    port = free_port()
+    service = await start(Settings(scheduler_port=port))
+    url, token = f"http://127.0.0.1:{port}", service_env["FERRY_INTERNAL_TOKEN"]
+    cid = f"con_st_{unique}"
+
+    async def status_is(expected: dict[str, str]):
+        rows = await _sync_status(url, cid, token)
+        return (rows or True) if {k: v["status"] for k, v in rows.items()} == expected else None
+
+    try:
+        assert await _sync_status(url, cid, token) == {}  # not known yet: nothing to say
+        await publish(infra.bootstrap, CONNECTION_CHANGED, [
+            _changed(cid, "CONNECTED", 1, "CONNECTING", requested_data_types=["CONTACTS", "FILES"])])
+        await _until(lambda: status_is({"CONTACTS": "IDLE", "FILES": "DISABLED"}))
+        await publish(infra.bootstrap, SYNC_JOB_CHANGED, [_job(cid, "job_1", "running", 1)])
+        await _until(lambda: status_is({"CONTACTS": "SYNCING", "FILES": "DISABLED"}))
+        failed = SyncCompleted(job_id="job_1", connection_id=cid, provider_name="sandbox",
+                               data_model="CONTACTS", status="failed", error="boom")
+        await publish(infra.bootstrap, SYNC_COMPLETED, [
+            Envelope.of(failed, project_id="p-sched", connection_id=cid)])
+        await publish(infra.bootstrap, SYNC_JOB_CHANGED, [
+            _job(cid, "job_1", "failed", 2, "boom"), _job(cid, "job_1", "running", 1)])
+        rows = await _until(lambda: status_is({"CONTACTS": "ERROR", "FILES": "DISABLED"}))
+        assert rows["CONTACTS"]["last_error"] == "boom" and rows["CONTACTS"]["next_sync_at"]
+        await publish(infra.bootstrap, CONNECTION_CHANGED, [_changed(cid, "DELETED", 2, "CONNECTED")])
+        await _until(lambda: status_is({}))
     finally:
         await stop(service)
 

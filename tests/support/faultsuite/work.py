@@ -105,19 +105,33 @@ class Work:
             await asyncio.sleep(1)
         raise AssertionError("sync jobs still not finished")
 
-    async def wait_delivered(self, timeout: float = 1800) -> None:
-        """Every webhook message delivered (or failed for good), and the endpoints quiet."""
-        deadline, last, quiet = time.monotonic() + timeout, -1, 0
-        while time.monotonic() < deadline:
+    async def wait_delivered(self, stall: float = 600, cap: float = 5400) -> None:
+        """Every webhook message delivered (or failed for good), and the endpoints quiet.
+
+        Fails when nothing moves for `stall` seconds (a stuck lane), not on a slow machine that
+        is still delivering; `cap` bounds the whole wait."""
+        start = time.monotonic()
+        moved, last, quiet = start, None, 0
+        while time.monotonic() - start < cap and time.monotonic() - moved < stall:
             rows = await self.query("SELECT count(*) AS n FROM webhooks.messages "
                                     "WHERE status IN ('pending', 'retrying')")
-            seen = await self.delivered()
-            quiet = quiet + 1 if rows[0]["n"] == 0 and seen == last else 0
+            now = (rows[0]["n"], await self.delivered())
+            quiet = quiet + 1 if now[0] == 0 and now == last else 0
             if quiet >= 3:
                 return
-            last = seen
+            if now != last:
+                moved, last = time.monotonic(), now
             await asyncio.sleep(1)
-        raise AssertionError("webhook messages still undelivered")
+        print(await self.undelivered_report(), flush=True)
+        raise AssertionError(f"webhook messages still undelivered (pending, delivered) = {last}")
+
+    async def undelivered_report(self) -> str:
+        rows = await self.query(
+            "SELECT endpoint_id, status, ready, count(*) AS n, max(tries) AS tries, "
+            "min(next_attempt_at) AS next_at, max(last_error) AS error, "
+            "count(DISTINCT lane) AS lanes FROM webhooks.messages "
+            "WHERE status IN ('pending', 'retrying') GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")
+        return "undelivered:\n" + "\n".join(f"  {dict(r)}" for r in rows)
 
     async def delivered(self) -> int:
         total = 0

@@ -17,7 +17,7 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
-CONVERTED = ["scheduler", "connections", "executor"]
+CONVERTED = ["scheduler", "connections", "executor", "gateway"]
 KIT_SHAPE = ["uow.py", "fake_uow.py", "dispatch.py", "errors.py", "clock.py", "ticker.py",
              "main.py"]
 SQL_HOMES = {"queries.py", "repository.py"}
@@ -73,6 +73,7 @@ def test_no_function_is_longer_than_fifty_lines():
     assert offenders == []
 
 
+# Files waiting for another change to land: gateway request_sync moves to the executor.
 def test_no_line_is_longer_than_a_hundred_characters():
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or "ruff"
     paths = [str(p) for p in _measured()]

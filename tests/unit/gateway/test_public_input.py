@@ -18,9 +18,9 @@ import jwt
 import pytest
 from ferry_gateway.api import create_api
 from ferry_gateway.domain import Project
-from ferry_gateway.errors import ApiError
 from ferry_gateway.limits import BodyGuard
 from ferry_gateway.upstream import Upstreams, path
+from ferry_kit.errors import ApiError
 
 HOST = "ferry.test"
 PROJECT = Project("proj_0123456789abcdef", "acme", "fsig_signing-key-for-tests-0123456789", datetime.now(UTC))
@@ -57,7 +57,8 @@ class FakeProjects:
 
 
 class Upstream:
-    """Answers every internal call as a connected connection of user u-1 with WRITE access."""
+    """Answers every internal call as a connected connection of user u-1 with WRITE access
+    (and an empty sync status)."""
 
     def __init__(self) -> None:
         self.calls: list[str] = []
@@ -68,6 +69,7 @@ class Upstream:
             "id": VALID["connection_id"], "connection_id": VALID["connection_id"], "user_id": "u-1",
             "status": "CONNECTED", "provider_name": "sandbox", "requested_data_types": ["CONTACTS"],
             "resolved_sync_config": [{"data_model": "CONTACTS", "access": "READ_WRITE"}],
+            "data_models": [],
         })
 
 

@@ -39,6 +39,9 @@ class ConnectionChanged(Payload):
     connected_at: datetime | None = None
     disconnected_at: datetime | None = None
     sync_config: list[ModelSyncConfig] = []
+    # The data models the end user was asked for, in order (upper case); sync-status lists each
+    # one, DISABLED when `sync_config` does not sync it. Empty from senders that predate it.
+    requested_data_types: list[str] = []
     full_sync_interval_hours: int = 24
     granted_scopes: list[str] = []
     initial_sync_record_events: bool = False

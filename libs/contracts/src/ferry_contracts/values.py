@@ -11,6 +11,8 @@ Access = Literal["DISABLED", "READ", "WRITE", "READ_WRITE"]
 ACCESS_LEVELS: Final[tuple[Access, ...]] = get_args(Access)
 # Models with these access levels are pulled from the provider; WRITE-only ones are not.
 READABLE: Final[frozenset[Access]] = frozenset({"READ", "READ_WRITE"})
+# Models with these access levels take write-back (create and update at the provider).
+WRITABLE: Final[frozenset[Access]] = frozenset({"WRITE", "READ_WRITE"})
 
 ConnectionStatus = Literal["AUTH_REQUIRED", "CONNECTING", "CONNECTED", "AUTH_ERROR", "DISCONNECTED"]
 CONNECTION_STATUSES: Final[tuple[ConnectionStatus, ...]] = get_args(ConnectionStatus)
@@ -32,4 +34,5 @@ JobOutcome = Literal["complete", "failed", "cancelled"]
 Trigger = Literal["initial", "schedule", "full_schedule", "manual"]
 
 # The public sync status of one data model of a connection.
-SyncStatus = Literal["IDLE", "SYNCING", "PAUSED", "ERROR"]
+SyncStatus = Literal["IDLE", "SYNCING", "PAUSED", "ERROR", "DISABLED"]
+SYNC_STATUSES: Final[tuple[SyncStatus, ...]] = get_args(SyncStatus)

@@ -407,6 +407,7 @@ def connection_changed(
         connected_at=c.connected_at, disconnected_at=c.disconnected_at,
         sync_config=to_contract(resolved(c, provider, project)),
         full_sync_interval_hours=project.full_sync_interval_hours,
+        requested_data_types=[t.upper() for t in c.requested_data_types],
         granted_scopes=c.granted_scopes or [],
         initial_sync_record_events=project.record_events_on_initial_sync,
         initial_batch_id=initial_batch_id,

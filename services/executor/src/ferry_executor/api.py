@@ -5,35 +5,23 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from fastapi import FastAPI, Query
+from ferry_contracts.internal.executor import ManualSyncIn
 from ferry_contracts.sync import SyncJob
 from ferry_kit import errors, internal
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from . import views
 from .domain import Job, ManualSync, to_sync_job
 from .writeback import RecordWrite
 
 
-class ModelIn(BaseModel):
-    data_model: str = Field(min_length=1)
-    sync_from: date | None = None
-
-
-class SyncIn(BaseModel):
-    """The public sync request (API.md), with the project it is made in."""
-
-    project_id: str = Field(min_length=1)
-    full_sync: bool = False
-    data_models_to_sync: list[ModelIn] | None = None
-
-    def command(self, connection_id: str) -> ManualSync:
-        models = self.data_models_to_sync
-        return ManualSync(connection_id, self.project_id, self.full_sync,
-                          None if models is None else [(m.data_model, m.sync_from) for m in models])
+def _manual_sync(body: ManualSyncIn, connection_id: str) -> ManualSync:
+    models = body.data_models_to_sync
+    return ManualSync(connection_id, body.project_id, body.full_sync,
+                      None if models is None else [(m.data_model, m.sync_from) for m in models])
 
 
 class RecordIn(BaseModel):
@@ -61,8 +49,9 @@ def create_api(read: views.Reader, commands: Commands, token: str) -> FastAPI:
         return {"status": "ok"}
 
     @api.post("/connections/{connection_id}/syncs", status_code=202)
-    async def request_sync(connection_id: str, body: SyncIn) -> list[SyncJob]:
-        return [to_sync_job(j) for j in await commands.request_sync(body.command(connection_id))]
+    async def request_sync(connection_id: str, body: ManualSyncIn) -> list[SyncJob]:
+        jobs = await commands.request_sync(_manual_sync(body, connection_id))
+        return [to_sync_job(j) for j in jobs]
 
     @api.get("/connections/{connection_id}/syncs")
     async def list_syncs(

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from ferry_contracts.internal import UnsafePath
+from ferry_kit import errors
+from pydantic import ValidationError
 
-from . import console, errors
+from . import console
 from .limits import MAX_BODY_BYTES, MAX_WRITE_BACK_BYTES, BodyGuard
 from .routes import (
     catalogue,
@@ -31,6 +35,8 @@ def create_api(max_body_bytes: int = MAX_BODY_BYTES,
         redirect_slashes=False,
     )
     errors.install(app)
+    app.add_exception_handler(UnsafePath, _no_such_resource)
+    app.add_exception_handler(ValidationError, _bad_upstream)
     app.add_middleware(BodyGuard, max_bytes=max_body_bytes, write_back_bytes=write_back_bytes)
 
     @app.get("/healthz", include_in_schema=False)
@@ -43,6 +49,17 @@ def create_api(max_body_bytes: int = MAX_BODY_BYTES,
     console.install(app)
     _document_body_limits(app, max_body_bytes, write_back_bytes)
     return app
+
+
+async def _no_such_resource(_: Request, exc: Exception) -> JSONResponse:
+    """A piece of an internal URL that cannot be one (`..`): no such resource."""
+    return errors.response(errors.NotFound("no such resource"))
+
+
+async def _bad_upstream(_: Request, exc: Exception) -> JSONResponse:
+    """An internal answer that does not fit its contract (request bodies fail before this)."""
+    return errors.response(errors.ApiError(
+        502, "bad_upstream", "a Ferry service answered with something unexpected"))
 
 
 def _document_body_limits(app: FastAPI, max_body_bytes: int, write_back_bytes: int) -> None:

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, Request
+from ferry_kit.errors import ApiError
 
 from .domain import PROJECT_ID, SECRET_KEY_PREFIX, Project, audience
-from .errors import ApiError
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,8 @@ class Principal:
 
     def require_user(self, user_id: str) -> None:
         if self.is_end_user and user_id != self.user_id:
-            raise ApiError(403, "forbidden", "an end-user token reaches only its own user's resources")
+            raise ApiError(403, "forbidden",
+                           "an end-user token reaches only its own user's resources")
 
 
 def _unauthorized(code: str, message: str) -> ApiError:
@@ -39,7 +40,8 @@ def _audiences(token: str) -> list[str]:
     try:
         claims = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError as exc:
-        raise _unauthorized("invalid_token", f"the bearer token is not a valid key or JWT: {exc}") from exc
+        raise _unauthorized("invalid_token",
+                            f"the bearer token is not a valid key or JWT: {exc}") from exc
     aud = claims.get("aud")
     if isinstance(aud, str):
         return [aud]
@@ -74,7 +76,8 @@ async def _as_admin(request: Request) -> Principal:
     """The admin token acts as the project named by the Ferry-Project header."""
     project_id = request.headers.get(PROJECT_HEADER, "")
     if not PROJECT_ID.fullmatch(project_id):
-        raise _unauthorized("missing_project", f"with the admin token, send {PROJECT_HEADER}: <project_id>")
+        raise _unauthorized("missing_project",
+                            f"with the admin token, send {PROJECT_HEADER}: <project_id>")
     project = await request.app.state.projects.get(project_id)
     if project is None:
         raise ApiError(404, "not_found", f"no project {project_id}")
@@ -84,7 +87,8 @@ async def _as_admin(request: Request) -> Principal:
 async def authenticate(request: Request) -> Principal:
     token = _bearer(request)
     if not token:
-        raise _unauthorized("missing_token", "send Authorization: Bearer <secret key or end-user token>")
+        raise _unauthorized("missing_token",
+                            "send Authorization: Bearer <secret key or end-user token>")
     projects = request.app.state.projects
     if _is_admin(request, token):
         return await _as_admin(request)
@@ -99,16 +103,22 @@ async def authenticate(request: Request) -> Principal:
     candidates = [a[len(prefix):] for a in _audiences(token)
                   if a.startswith(prefix) and PROJECT_ID.fullmatch(a[len(prefix):])]
     if not candidates:
-        raise _unauthorized("invalid_audience", f"the token's aud must contain \"{host}/<project_id>\"")
-    project = None
-    for project_id in candidates:
-        project = await projects.get(project_id)
-        if project is not None:
-            break
+        raise _unauthorized("invalid_audience",
+                            f"the token's aud must contain \"{host}/<project_id>\"")
+    project = await _first_project(projects, candidates)
     if project is None:
-        raise _unauthorized("invalid_audience", "the token's audience names no project of this instance")
+        raise _unauthorized("invalid_audience",
+                            "the token's audience names no project of this instance")
     claims = _verify(token, project, host)
     return Principal(project, user_id=str(claims["sub"]))
+
+
+async def _first_project(projects: Any, candidates: list[str]) -> Project | None:
+    for project_id in candidates:
+        project: Project | None = await projects.get(project_id)
+        if project is not None:
+            return project
+    return None
 
 
 def _verify(token: str, project: Project, host: str) -> dict[str, Any]:

@@ -11,10 +11,9 @@ import json
 import re
 from typing import Any
 
+from ferry_kit.errors import body
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from .errors import body
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_WRITE_BACK_BYTES = 256 * 1024
@@ -75,8 +74,8 @@ class BodyGuard:
             return
         field = _nul_field(scope, content)
         if field is not None:
-            await _refuse(scope, receive, send, 422, "validation_error",
-                          f"{field} holds a NUL character (\\u0000), which Ferry cannot store", field)
+            message = f"{field} holds a NUL character (\\u0000), which Ferry cannot store"
+            await _refuse(scope, receive, send, 422, "validation_error", message, field)
             return
         await self.app(scope, _replay(content, receive), send)
 

@@ -1,18 +1,41 @@
-"""Calls to the services that own the data; the gateway never reads another schema."""
+"""Calls to the services that own the data; the gateway never reads another schema.
+
+Routes speak to each service through its typed client (`ferry_contracts.internal`), here given
+an httpx transport; every internal URL is built by `path`, one encoded segment per piece.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json as jsonlib
+from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 from fastapi import Response
 from fastapi.responses import JSONResponse
+from ferry_contracts.internal import Reply, UnsafePath
+from ferry_contracts.internal import path as _path
+from ferry_contracts.internal.base import Params
+from ferry_contracts.internal.connections import ConnectionsClient
+from ferry_contracts.internal.executor import ExecutorClient
+from ferry_contracts.internal.records import RecordsClient
+from ferry_contracts.internal.scheduler import SchedulerClient
+from ferry_contracts.internal.webhooks import WebhooksClient
 from ferry_kit import internal
+from ferry_kit.errors import ApiError, NotFound
 
-from .errors import ApiError
 from .settings import Settings
+
+
+@dataclass(frozen=True)
+class Clients:
+    """One typed client per service."""
+
+    connections: ConnectionsClient
+    scheduler: SchedulerClient
+    executor: ExecutorClient
+    records: RecordsClient
+    webhooks: WebhooksClient
 
 
 @dataclass
@@ -22,6 +45,16 @@ class Upstreams:
     executor: httpx.AsyncClient
     records: httpx.AsyncClient
     webhooks: httpx.AsyncClient
+    clients: Clients = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.clients = Clients(
+            connections=ConnectionsClient(HttpTransport(self.connections)),
+            scheduler=SchedulerClient(HttpTransport(self.scheduler)),
+            executor=ExecutorClient(HttpTransport(self.executor)),
+            records=RecordsClient(HttpTransport(self.records)),
+            webhooks=WebhooksClient(HttpTransport(self.webhooks)),
+        )
 
     @classmethod
     def build(cls, settings: Settings) -> Upstreams:
@@ -41,16 +74,30 @@ class Upstreams:
             await c.aclose()
 
 
-def path(*segments: str) -> str:
-    """An upstream path from pieces, each percent-encoded as exactly one segment.
+class HttpTransport:
+    """`ferry_contracts.internal.Transport` over one service's httpx client."""
 
-    Route patterns already refuse odd ids; this is the second wall: a piece can never add a
-    segment, climb out of one (`..`) or end up empty, whatever a route lets through.
-    """
-    for s in segments:
-        if s in ("", ".", ".."):
-            raise ApiError(404, "not_found", "no such resource")
-    return "/" + "/".join(quote(s, safe="") for s in segments)
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+
+    async def send(
+        self, method: str, path: str, *, json: Any = None, params: Params | None = None
+    ) -> Reply:
+        resp = await call(self._client, method, path, json=json, params=params)
+        return Reply(resp.status_code, resp.content)
+
+    async def fetch(
+        self, method: str, path: str, *, json: Any = None, params: Params | None = None
+    ) -> Any:
+        return ok_json(await call(self._client, method, path, json=json, params=params))
+
+
+def path(*segments: str) -> str:
+    """`ferry_contracts.internal.path`, refusing a bad piece as the gateway's 404."""
+    try:
+        return _path(*segments)
+    except UnsafePath:
+        raise NotFound("no such resource") from None
 
 
 async def call(
@@ -59,7 +106,7 @@ async def call(
     path: str,
     *,
     json: Any = None,
-    params: dict[str, Any] | None = None,
+    params: Params | None = None,
 ) -> httpx.Response:
     clean = {k: v for k, v in (params or {}).items() if v is not None}
     try:
@@ -67,18 +114,21 @@ async def call(
     except httpx.TimeoutException as exc:
         raise ApiError(504, "upstream_timeout", "a Ferry service did not answer in time") from exc
     except httpx.HTTPError as exc:
-        raise ApiError(503, "service_unavailable", "a Ferry service is unavailable; retry shortly") from exc
+        raise ApiError(503, "service_unavailable",
+                       "a Ferry service is unavailable; retry shortly") from exc
 
 
-def relay(resp: httpx.Response) -> Response:
+def relay(resp: httpx.Response | Reply) -> Response:
     """Pass an internal answer through: status and JSON body as they are."""
-    if resp.status_code == 204 or not resp.content:
-        return Response(status_code=resp.status_code)
+    status = resp.status if isinstance(resp, Reply) else resp.status_code
+    if status == 204 or not resp.content:
+        return Response(status_code=status)
     try:
-        payload = resp.json()
+        payload = jsonlib.loads(resp.content)
     except ValueError:
-        raise ApiError(502, "bad_upstream", "a Ferry service answered with something that is not JSON") from None
-    return JSONResponse(payload, status_code=resp.status_code)
+        raise ApiError(502, "bad_upstream",
+                       "a Ferry service answered with something that is not JSON") from None
+    return JSONResponse(payload, status_code=status)
 
 
 def ok_json(resp: httpx.Response) -> Any:
@@ -89,5 +139,6 @@ def ok_json(resp: httpx.Response) -> Any:
         except (ValueError, AttributeError):
             err = {}
         status = resp.status_code if resp.status_code < 500 else 502
-        raise ApiError(status, err.get("code", "error"), err.get("message", resp.text[:200]), err.get("details"))
+        raise ApiError(status, err.get("code", "error"), err.get("message", resp.text[:200]),
+                       err.get("details"))
     return resp.json() if resp.content else None

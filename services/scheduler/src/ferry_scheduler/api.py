@@ -22,5 +22,9 @@ def create_api(read: views.Reader, token: str) -> FastAPI:
     async def schedules(connection_id: str) -> views.SchedulesOut:
         return await views.schedules(read, connection_id)
 
+    @api.get("/connections/{connection_id}/sync-status")
+    async def sync_status(connection_id: str) -> views.SyncStatusOut:
+        return await views.sync_status(read, connection_id)
+
     app.include_router(api)
     return app

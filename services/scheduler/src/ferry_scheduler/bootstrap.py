@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from ferry_kit.clock import SystemClock
@@ -14,7 +15,7 @@ from ferry_kit.uow import UnitOfWorkFactory
 
 from .api import create_api
 from .handlers import HANDLERS, fire_due
-from .repository import PgRepository
+from .repository import PgRepository, prune_finished_jobs
 from .settings import Settings
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -38,7 +39,11 @@ async def start(settings: Settings) -> Service:
         await runtime.open_database()
         await runtime.start_relay()
         uow = UnitOfWorkFactory(runtime.pool, PgRepository)
-        deps = {"clock": SystemClock(), "settings": settings}
+        clock = SystemClock()
+        deps = {"clock": clock, "settings": settings}
+        keep = timedelta(days=settings.history_retention_days)
+        runtime.add_chore("finished jobs",
+                          lambda conn: prune_finished_jobs(conn, clock.now() - keep))
         await runtime.start_consumer(consumer_handlers(HANDLERS, uow, deps))
         ticker = Ticker("scheduler-loop", command(fire_due, uow, deps),
                         full=settings.scheduler_batch_size,

@@ -10,8 +10,8 @@ from typing import Final
 from ferry_contracts import Envelope
 from ferry_contracts.connections import ConnectionChanged
 from ferry_contracts.envelope import uuid7
-from ferry_contracts.sync import ModelSyncRequest, SyncRequested
-from ferry_contracts.topics import CONNECTION_CHANGED
+from ferry_contracts.sync import ModelSyncRequest, SyncCompleted, SyncJobChanged, SyncRequested
+from ferry_contracts.topics import CONNECTION_CHANGED, SYNC_COMPLETED, SYNC_JOB_CHANGED
 from ferry_contracts.values import Trigger
 from ferry_kit.clock import Clock
 from ferry_kit.dispatch import EventHandler
@@ -40,6 +40,7 @@ async def on_connection_changed(
         connection_id=changed.connection_id, project_id=event.project_id,
         provider_name=changed.provider_name, status=changed.status,
         full_sync_interval_hours=changed.full_sync_interval_hours, version=changed.version,
+        data_models=domain.requested_models(changed),
     ))
     specs = _specs(changed, settings)
     now = clock.now()
@@ -71,7 +72,24 @@ async def fire_due(uow: Uow, clock: Clock, settings: Settings) -> int:
     return len(rows)
 
 
-HANDLERS: Final[dict[str, EventHandler]] = {CONNECTION_CHANGED: on_connection_changed}
+async def on_sync_job_changed(event: Envelope[SyncJobChanged], uow: Uow) -> None:
+    """Track whether each model has a job under way; a job the executor failed ends in ERROR."""
+    job = event.data.job
+    await uow.repos.save_job(domain.job_state(job))
+    if job.status == "failed":
+        await uow.repos.save_outcome(domain.failed_outcome(job))
+
+
+async def on_sync_completed(event: Envelope[SyncCompleted], uow: Uow) -> None:
+    """The model's last outcome: status, error, last synced time and held deletions."""
+    await uow.repos.save_outcome(domain.completed_outcome(event.data))
+
+
+HANDLERS: Final[dict[str, EventHandler]] = {
+    CONNECTION_CHANGED: on_connection_changed,
+    SYNC_JOB_CHANGED: on_sync_job_changed,
+    SYNC_COMPLETED: on_sync_completed,
+}
 
 
 def _specs(changed: ConnectionChanged, settings: Settings) -> list[ScheduleSpec]:

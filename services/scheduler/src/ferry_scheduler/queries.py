@@ -1,21 +1,71 @@
 """Every SQL statement of the scheduler, named; only `repository.py` runs them."""
 
 CONNECTION_FOR_UPDATE = """
-SELECT connection_id, project_id, provider_name, status, full_sync_interval_hours, version
+SELECT connection_id, project_id, provider_name, status, full_sync_interval_hours, version,
+       data_models
 FROM connections WHERE connection_id = $1 FOR UPDATE
+"""
+
+CONNECTION = """
+SELECT connection_id, project_id, provider_name, status, full_sync_interval_hours, version,
+       data_models
+FROM connections WHERE connection_id = $1
 """
 
 UPSERT_CONNECTION = """
 INSERT INTO connections (connection_id, project_id, provider_name, status,
-                         full_sync_interval_hours, version)
-VALUES ($1, $2, $3, $4, $5, $6)
+                         full_sync_interval_hours, version, data_models)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (connection_id) DO UPDATE SET
     project_id = EXCLUDED.project_id, provider_name = EXCLUDED.provider_name,
     status = EXCLUDED.status, full_sync_interval_hours = EXCLUDED.full_sync_interval_hours,
-    version = EXCLUDED.version
+    version = EXCLUDED.version, data_models = EXCLUDED.data_models
 """
 
 DELETE_CONNECTION = "DELETE FROM connections WHERE connection_id = $1"
+DELETE_JOB_STATES = "DELETE FROM job_states WHERE connection_id = $1"
+DELETE_OUTCOMES = "DELETE FROM model_outcomes WHERE connection_id = $1"
+
+# A finished job stays finished; otherwise the newest event of a job wins.
+UPSERT_JOB_STATE = """
+INSERT INTO job_states (job_id, connection_id, data_model, status, changed_at)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (job_id) DO UPDATE SET status = EXCLUDED.status, changed_at = EXCLUDED.changed_at
+WHERE job_states.status = ANY($6::text[]) AND job_states.changed_at <= EXCLUDED.changed_at
+"""
+
+# The outcome of a newer job (or a higher rank for the same job) replaces the stored one.
+UPSERT_OUTCOME = """
+INSERT INTO model_outcomes (connection_id, data_model, outcome_job_id, outcome_rank, last_status,
+                            last_error, last_synced_at, held_deletions)
+VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8, 0))
+ON CONFLICT (connection_id, data_model) DO UPDATE SET
+    outcome_job_id = EXCLUDED.outcome_job_id, outcome_rank = EXCLUDED.outcome_rank,
+    last_status = EXCLUDED.last_status, last_error = EXCLUDED.last_error,
+    last_synced_at = greatest(model_outcomes.last_synced_at, EXCLUDED.last_synced_at),
+    held_deletions = coalesce($8, model_outcomes.held_deletions)
+WHERE (model_outcomes.outcome_job_id, model_outcomes.outcome_rank)
+      <= (EXCLUDED.outcome_job_id, EXCLUDED.outcome_rank)
+"""
+
+MODEL_FACTS = """
+SELECT m.data_model,
+       EXISTS (SELECT 1 FROM job_states j WHERE j.connection_id = $1
+               AND j.data_model = m.data_model AND j.status = ANY($2::text[])) AS active,
+       o.last_status, o.last_error, o.last_synced_at,
+       coalesce(o.held_deletions, 0) AS held_deletions
+FROM (SELECT data_model FROM job_states WHERE connection_id = $1
+      UNION SELECT data_model FROM model_outcomes WHERE connection_id = $1) m
+LEFT JOIN model_outcomes o ON o.connection_id = $1 AND o.data_model = m.data_model
+ORDER BY m.data_model
+"""
+
+# Finished jobs past the history retention; active ones stay whatever their age.
+PRUNE_FINISHED_JOBS = """
+DELETE FROM job_states WHERE job_id IN (
+    SELECT job_id FROM job_states
+    WHERE changed_at < $1 AND NOT (status = ANY($2::text[])) LIMIT $3)
+"""
 
 SCHEDULES = """
 SELECT data_model, frequency, interval_minutes, next_run_at, next_full_sync_at, paused,

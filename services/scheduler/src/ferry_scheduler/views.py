@@ -4,30 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from datetime import datetime
-from typing import Annotated
 
-from pydantic import BaseModel, PlainSerializer
+from ferry_contracts.internal.scheduler import (
+    ModelSyncStatusOut,
+    ScheduleOut,
+    SchedulesOut,
+    SyncStatusOut,
+)
 
+from . import domain
 from .repository import Repository
 
 Reader = Callable[[], AbstractAsyncContextManager[Repository]]
-# Times as Python's isoformat (`+00:00`), as this API has always written them.
-IsoTime = Annotated[datetime, PlainSerializer(datetime.isoformat, return_type=str)]
-
-
-class ScheduleOut(BaseModel):
-    data_model: str
-    frequency: str
-    interval_minutes: int
-    next_run_at: IsoTime
-    next_full_sync_at: IsoTime
-    paused: bool
-    last_run_at: IsoTime | None
-
-
-class SchedulesOut(BaseModel):
-    schedules: list[ScheduleOut]
 
 
 async def schedules(read: Reader, connection_id: str) -> SchedulesOut:
@@ -36,3 +24,15 @@ async def schedules(read: Reader, connection_id: str) -> SchedulesOut:
         rows = await repos.schedules(connection_id)
     return SchedulesOut(schedules=[ScheduleOut.model_validate(r, from_attributes=True)
                                    for r in rows])
+
+
+async def sync_status(read: Reader, connection_id: str) -> SyncStatusOut:
+    """Each requested model's sync status; none while the connection is not known here yet."""
+    async with read() as repos:
+        known = await repos.connection(connection_id)
+        if known is None:
+            return SyncStatusOut(data_models=[])
+        rows = domain.sync_status(known, await repos.schedules(connection_id),
+                                  await repos.model_facts(connection_id))
+    return SyncStatusOut(data_models=[ModelSyncStatusOut.model_validate(r, from_attributes=True)
+                                      for r in rows])

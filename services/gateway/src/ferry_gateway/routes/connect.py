@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import httpx
 from fastapi import APIRouter, Query, Request, Response
+from ferry_kit.errors import ApiError
 
-from ..errors import ApiError
 from ..upstream import path
 from .deps import Up
 from .params import ConnectionId
@@ -40,7 +40,8 @@ async def _request(
         return await up.connections.request(method, where, params=params, content=body or None,
                                             headers=headers)
     except httpx.HTTPError as exc:
-        raise ApiError(503, "service_unavailable", "the connect service is unavailable; retry shortly") from exc
+        raise ApiError(503, "service_unavailable",
+                       "the connect service is unavailable; retry shortly") from exc
 
 
 # Only what the connections service serves to browsers, by explicit route: anything else under

@@ -5,22 +5,34 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from ferry_contracts.internal.connections import ConnectionOut
 
 from ..auth import Principal
-from ..upstream import Upstreams, call, ok_json, path
+from ..upstream import Clients, Upstreams
 
 
 def upstreams(request: Request) -> Upstreams:
-    return request.app.state.upstreams
+    found: Upstreams = request.app.state.upstreams
+    return found
+
+
+def clients(request: Request) -> Clients:
+    return upstreams(request).clients
 
 
 Up = Annotated[Upstreams, Depends(upstreams)]
+Api = Annotated[Clients, Depends(clients)]
 
 
-async def load_connection(up: Upstreams, principal: Principal, connection_id: str) -> dict[str, Any]:
+async def connection_of(api: Clients, principal: Principal, connection_id: str) -> ConnectionOut:
     """The connection if it exists in the caller's project and the caller may see it."""
-    where = path("internal", "projects", principal.project.id, "connections", connection_id)
-    resp = await call(up.connections, "GET", where)
-    connection = ok_json(resp)
-    principal.require_user(connection["user_id"])
+    connection = await api.connections.connection(principal.project.id, connection_id)
+    principal.require_user(connection.user_id)
     return connection
+
+
+async def load_connection(
+    up: Upstreams, principal: Principal, connection_id: str
+) -> dict[str, Any]:
+    """`connection_of` as the JSON the connections service answered."""
+    return (await connection_of(up.clients, principal, connection_id)).public()

@@ -23,8 +23,8 @@ MessageId = Annotated[str, Path(pattern=rf"^msg_{_HEX_ID}$", max_length=36)]
 UserId = Annotated[str, Path(pattern=_NAME, max_length=255,
                              description="Your own id of the end user (1-255 URL-safe characters)")]
 # Providers choose record ids: anything but control characters, a slash or a leading dot.
-RecordId = Annotated[str, Path(pattern=r"^[^\x00-\x1f\x7f/.][^\x00-\x1f\x7f/]{0,254}$", max_length=255,
-                               description="The provider's record id")]
+RecordId = Annotated[str, Path(pattern=r"^[^\x00-\x1f\x7f/.][^\x00-\x1f\x7f/]{0,254}$",
+                               max_length=255, description="The provider's record id")]
 DataModel = Annotated[str, Path(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$", max_length=64,
                                 description="A data model name such as CONTACTS (any case)")]
 ProviderName = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,62}$", max_length=63,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from ferry_kit.errors import ApiError
 from pydantic import BaseModel, Field
 
 from ..auth import require_admin
-from ..errors import ApiError
 from .params import ProjectId
 
 router = APIRouter(tags=["projects"])
