@@ -1,5 +1,6 @@
 """Services in the one shape stay in it: SQL only in their queries and repository, short
-functions, lines of at most 100 characters, and mypy strict on the typed core.
+functions, lines of at most 100 characters, and mypy strict on the typed core. All of libs/ is
+held to the same lengths and to mypy strict.
 
 Convert a service, then add it to `CONVERTED` (and its handlers, views and domain to the
 `[tool.mypy] files` of the root pyproject).
@@ -12,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -28,6 +30,15 @@ SQL = re.compile(
 def _sources() -> list[Path]:
     paths = [p for s in CONVERTED for p in (ROOT / "services" / s / "src").rglob("*.py")]
     return paths + [ROOT / "libs/kit/src/ferry_kit" / name for name in KIT_SHAPE]
+
+
+def _libs() -> list[Path]:
+    """Every module of libs/ (kit, contracts, connectors): held to the length gates whole."""
+    return sorted((ROOT / "libs").glob("*/src/**/*.py"))
+
+
+def _measured() -> list[Path]:
+    return sorted({*_sources(), *_libs()})
 
 
 def _where(path: Path, node: ast.AST) -> str:
@@ -53,7 +64,7 @@ def test_the_sql_check_sees_sql():
 
 def test_no_function_is_longer_than_fifty_lines():
     offenders = []
-    for path in _sources():
+    for path in _measured():
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 length = (node.end_lineno or node.lineno) - node.lineno + 1
@@ -64,12 +75,25 @@ def test_no_function_is_longer_than_fifty_lines():
 
 def test_no_line_is_longer_than_a_hundred_characters():
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or "ruff"
-    paths = [str(p) for p in _sources()]
+    paths = [str(p) for p in _measured()]
     done = subprocess.run(
         [ruff, "check", "--isolated", "--select", "E501", "--line-length", "100", *paths],
         capture_output=True, text=True, cwd=ROOT,
     )
     assert done.returncode == 0, done.stdout
+
+
+def test_the_length_gates_read_all_of_libs():
+    names = {p.relative_to(ROOT / "libs").parts[0] for p in _libs()}
+    assert {"kit", "contracts", "connectors"} <= names
+    assert ROOT / "libs/kit/src/ferry_kit/infra/process.py" in _measured()
+
+
+def test_mypy_reads_all_of_libs():
+    files = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]["files"]
+    for lib in ("contracts/src/ferry_contracts", "kit/src/ferry_kit",
+                "connectors/src/ferry_connectors"):
+        assert f"libs/{lib}" in files
 
 
 def test_mypy_strict_passes_on_the_typed_core():

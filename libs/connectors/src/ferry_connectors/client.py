@@ -56,7 +56,8 @@ class ConnectorClient:
 
     def __init__(self, definition: Definition, http: httpx.AsyncClient, *, base_url: str,
                  headers: Mapping[str, str] | None = None, params: Mapping[str, str] | None = None,
-                 connection_config: Mapping[str, Any] | None = None, hook: Hook | None = None) -> None:
+                 connection_config: Mapping[str, Any] | None = None,
+                 hook: Hook | None = None) -> None:
         self.definition = definition
         self.http = http
         self.base_url = base_url.rstrip("/")
@@ -115,7 +116,8 @@ class ConnectorClient:
         if inc.param is not None:
             request.params[inc.param] = value
         else:
-            extra = render_value(inc.body_filter, {"since": value, "connection_config": self.config})
+            context = {"since": value, "connection_config": self.config}
+            extra = render_value(inc.body_filter, context)
             request.json = {**(request.json or {}), **extra}
 
     async def fetch_page(self, model_name: str, state: Mapping[str, Any] | None, *,
@@ -136,7 +138,8 @@ class ConnectorClient:
         limit = self.definition.rate_limit
         return Page(page[0], nxt, page[1], page[2], exhausted_wait(response, limit))
 
-    def _split(self, name: str, model: Model, rows: list[Any]) -> tuple[list[Any], list[str], list[str]]:
+    def _split(self, name: str, model: Model,
+               rows: list[Any]) -> tuple[list[Any], list[str], list[str]]:
         records: list[dict[str, Any]] = []
         ids: list[str] = []
         deleted: list[str] = []
@@ -185,7 +188,8 @@ class ConnectorClient:
                     record_id_: str | None = None) -> dict[str, Any]:
         """Create (no id) or update a record as the model's `write` declares; the stored record."""
         model = self.model(model_name)
-        op = (model.write.create if record_id_ is None else model.write.update) if model.write else None
+        write = model.write
+        op = (write.create if record_id_ is None else write.update) if write else None
         if op is None:
             raise ProviderError(f"{model_name} does not support this write")
         ctx = {"base_url": self.base_url, "connection_config": self.config,

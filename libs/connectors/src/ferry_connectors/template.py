@@ -64,7 +64,8 @@ def render(template: str, context: Mapping[str, Any]) -> str:
 
 
 def render_value(template: Any, context: Mapping[str, Any]) -> Any:
-    """A JSON template (dicts, lists, strings) rendered; a lone placeholder keeps its value's type."""
+    """A JSON template (dicts, lists, strings) rendered; a lone placeholder keeps its value's
+    type."""
     if isinstance(template, str):
         whole = _WHOLE.match(template)
         return _lookup(context, whole.group(1)) if whole else render(template, context)

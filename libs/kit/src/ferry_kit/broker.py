@@ -51,8 +51,12 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 AT_LEAST_ONCE = {AckPolicy.MANUAL, AckPolicy.NACK_ON_ERROR}
 
 
-def make_broker(settings: KitSettings, service: str, tracer_provider: TracerProvider | None = None) -> KafkaBroker:
-    middlewares = [KafkaTelemetryMiddleware(tracer_provider=tracer_provider)] if tracer_provider else []
+def make_broker(
+    settings: KitSettings, service: str, tracer_provider: TracerProvider | None = None
+) -> KafkaBroker:
+    middlewares = (
+        [KafkaTelemetryMiddleware(tracer_provider=tracer_provider)] if tracer_provider else []
+    )
     return KafkaBroker(
         settings.kafka_bootstrap,
         client_id=f"ferry-{service}",
@@ -60,13 +64,16 @@ def make_broker(settings: KitSettings, service: str, tracer_provider: TracerProv
         max_batch_size=1024 * 1024,
         max_request_size=8 * 1024 * 1024,
         graceful_timeout=10.0,
-        log_level=10,  # per-message access lines only at DEBUG: at tens of thousands a second they are noise
+        # Per-message access lines only at DEBUG: at tens of thousands a second they are noise.
+        log_level=10,
         # Its own logger would print INFO lines whatever FERRY_LOG_LEVEL says.
         logger=logging.getLogger(klog.KAFKA_LOGGER),
     )
 
 
-async def ensure_topics(bootstrap: str, partitions: int, topics: Iterable[str] = ALL_TOPICS) -> None:
+async def ensure_topics(
+    bootstrap: str, partitions: int, topics: Iterable[str] = ALL_TOPICS
+) -> None:
     """Create the topics explicitly: auto-created ones get an arbitrary partition count."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
@@ -152,21 +159,19 @@ class Consumer:
 
     async def process(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         """Handle records in order, a run of one topic at a time; return when all are durable."""
-        run: list[_Item] = []
-        run_topic: str | None = None
+        run: list[_Item] = []  # every item of a run has the first one's topic
         for record in records:
             try:
                 envelope = parse(record.value or b"", record.topic)
             except (ValueError, ValidationError) as exc:
                 await self._dead_letter(record, f"invalid message: {exc}")
                 continue
-            if run and record.topic != run_topic:
-                await self._handle(run_topic, run)  # type: ignore[arg-type]
+            if run and record.topic != run[0].record.topic:
+                await self._handle(run[0].record.topic, run)
                 run = []
-            run_topic = record.topic
             run.append(_Item(record, envelope))
         if run:
-            await self._handle(run_topic, run)  # type: ignore[arg-type]
+            await self._handle(run[0].record.topic, run)
 
     async def _handle(self, topic: str, items: list[_Item]) -> None:
         handler = self._handlers[topic]
@@ -197,7 +202,8 @@ class Consumer:
                 raise
             except TRANSIENT_ERRORS as exc:
                 delay = min(30.0, self._retry_base * 2 ** min(failures, 8))
-                log.warning("transient failure; retrying", topic=items[0].record.topic, error=repr(exc), delay=delay)
+                log.warning("transient failure; retrying", topic=items[0].record.topic,
+                            error=repr(exc), delay=delay)
                 failures += 1
                 await asyncio.sleep(delay)
             except Exception as exc:  # noqa: BLE001 - any other failure counts as an attempt
@@ -218,7 +224,8 @@ class Consumer:
 
     async def _dead_letter(self, record: ConsumerRecord[Any, Any], reason: str) -> None:
         self.dead_lettered += 1
-        log.error("message sent to the dead-letter topic", topic=record.topic, offset=record.offset, reason=reason)
+        log.error("message sent to the dead-letter topic", topic=record.topic,
+                  offset=record.offset, reason=reason)
         await self._broker.publish(
             record.value or b"",
             topic=dlq(record.topic),

@@ -38,7 +38,9 @@ async def connect(dsn: str, schema: str) -> asyncpg.Connection:
     return conn
 
 
-async def delete_in_batches(conn: asyncpg.Connection, sql: str, *args: Any, batch: int = 10_000) -> int:
+async def delete_in_batches(
+    conn: asyncpg.Connection, sql: str, *args: Any, batch: int = 10_000
+) -> int:
     """Run a DELETE whose last parameter is a batch size (`... IN (SELECT ... LIMIT $n)`) until
     it deletes less than a batch: no statement holds many row locks for long. Returns the total."""
     total = 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -12,7 +13,7 @@ import structlog.tracebacks
 _SECRET_KEYS = re.compile(r"(token|secret|password|authorization|code_verifier|key)$", re.I)
 
 
-def _redact(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for name in list(event):
         if _SECRET_KEYS.search(name) and event[name] is not None:
             event[name] = "***"

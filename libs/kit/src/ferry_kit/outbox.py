@@ -173,15 +173,19 @@ class OutboxRelay:
         headers = [(k, v.encode()) for k, v in headers_of(row["headers"]).items()]
         key = row["key"].encode() if row["key"] else None
         size = len(row["payload"]) + len(key or b"") + sum(len(k) + len(v) for k, v in headers)
+        # aiokafka is untyped: these names say what its calls give.
         if size > self._max_bytes:
-            return MessageSizeTooLargeError(
+            too_large: BaseException = MessageSizeTooLargeError(
                 f"outbox row of {size} bytes exceeds the broker's limit of {self._max_bytes} bytes")
+            return too_large
         try:
-            return await self._producer.send(
+            sent: asyncio.Future[Any] = await self._producer.send(
                 row["topic"], value=bytes(row["payload"]), key=key, headers=headers
             )
         except MessageSizeTooLargeError as exc:
-            return exc
+            refused: BaseException = exc
+            return refused
+        return sent
 
     async def _dead_letter(
         self, conn: asyncpg.Connection, row: asyncpg.Record, reason: str

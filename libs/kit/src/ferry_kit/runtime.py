@@ -9,10 +9,11 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import uvicorn
+from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 
@@ -27,6 +28,7 @@ KEEP_ALIVE_SECONDS = 75
 log = klog.get("ferry.runtime")
 
 Chore = Callable[[asyncpg.Connection], Awaitable[int]]
+Started = TypeVar("Started")
 
 
 class Runtime:
@@ -38,7 +40,7 @@ class Runtime:
         self.broker: KafkaBroker | None = None
         self.consumer: Consumer | None = None
         self.relay: OutboxRelay | None = None
-        self._producer: Any = None
+        self._producer: AIOKafkaProducer | None = None
         self._servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
         self._housekeeping: asyncio.Task[None] | None = None
         self._chores: list[tuple[str, Chore]] = []
@@ -46,7 +48,8 @@ class Runtime:
 
     async def open_database(self) -> None:
         if self.migrations_dir is not None:
-            applied = await migrate.apply(self.settings.database_url, self.name, self.migrations_dir)
+            applied = await migrate.apply(
+                self.settings.database_url, self.name, self.migrations_dir)
             if applied:
                 log.info("migrations applied", service=self.name, versions=applied)
         self.pool = await db.create_pool(
@@ -64,20 +67,25 @@ class Runtime:
         self.relay.start()
 
     @property
-    def producer(self) -> Any:
-        """The relay's producer (after `start_relay`), for events published without an outbox row."""
+    def producer(self) -> AIOKafkaProducer:
+        """The relay's producer (after `start_relay`), for events published without an outbox
+        row."""
         return self._producer
 
-    async def start_consumer(self, handlers: dict[str, Handler], max_records: int | None = None) -> None:
+    async def start_consumer(
+        self, handlers: dict[str, Handler], max_records: int | None = None
+    ) -> None:
         await ensure_topics(self.settings.kafka_bootstrap, self.settings.topic_partitions)
         self.broker = make_broker(self.settings, self.name, self.tracer_provider)
-        self.consumer = Consumer(self.broker, self.settings, self.name, handlers, max_records=max_records)
+        self.consumer = Consumer(
+            self.broker, self.settings, self.name, handlers, max_records=max_records)
         await self.broker.start()
         self.consumer.pace.start(self.consumer.subscriber.consumer)
         if self.pool is not None:
             retention = self.settings.inbox_retention_hours
             self._chores.insert(0, ("inbox", lambda conn: inbox.prune(conn, retention)))
-            self._housekeeping = asyncio.create_task(self._housekeep(), name=f"housekeeping-{self.name}")
+            self._housekeeping = asyncio.create_task(
+                self._housekeep(), name=f"housekeeping-{self.name}")
 
     def add_chore(self, name: str, chore: Chore) -> None:
         """A periodic clean-up (pruning old history): `chore(conn)` returns how many rows went.
@@ -92,8 +100,10 @@ class Runtime:
                         removed = await chore(conn)
                     if removed:
                         log.info("history pruned", service=self.name, what=name, rows=removed)
-                except Exception as exc:  # noqa: BLE001 - one failing chore must not stop the others or the loop
-                    log.warning("housekeeping failed", service=self.name, what=name, error=repr(exc))
+                # One failing chore must stop neither the others nor the loop.
+                except Exception as exc:  # noqa: BLE001
+                    log.warning("housekeeping failed", service=self.name, what=name,
+                                error=repr(exc))
             await asyncio.sleep(self.settings.housekeeping_interval_seconds)
 
     async def health(self) -> dict[str, Any]:
@@ -108,7 +118,8 @@ class Runtime:
         config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off",
                                 timeout_keep_alive=KEEP_ALIVE_SECONDS)
         server = uvicorn.Server(config)
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        # Read by uvicorn before 0.29 only (later ones capture the signals while serving).
+        server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]
         task = asyncio.create_task(server.serve(), name=f"http-{self.name}")
         self._servers.append((server, task))
         for _ in range(200):
@@ -144,7 +155,9 @@ class Runtime:
                 await asyncio.wait_for(self.pool.close(), 5)
 
 
-async def run_forever(start: Any, stop: Any) -> None:
+async def run_forever(
+    start: Callable[[], Awaitable[Started]], stop: Callable[[Started], Awaitable[object]]
+) -> None:
     """Run a service until SIGINT/SIGTERM, then stop it cleanly."""
     import signal
 
