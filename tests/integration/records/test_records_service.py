@@ -25,7 +25,7 @@ from support.kafka import Collector, publish
 
 @pytest.fixture(scope="module")
 async def records_service(infra, service_env):
-    from ferry_records.app import start, stop
+    from ferry_records.bootstrap import start, stop
     from ferry_records.settings import Settings
 
     port = free_port()
@@ -357,15 +357,20 @@ async def test_a_poller_following_next_cursor_during_concurrent_ingest_never_mis
     """Two writers ingest overlapping updates into one connection while a poller follows the cursor:
     the poller ends up with every record's final version, and never sees one version twice."""
     from ferry_kit import db
-    from ferry_records.service import Records
+    from ferry_kit.clock import SystemClock
+    from ferry_kit.dispatch import consumer_handlers
+    from ferry_kit.uow import UnitOfWorkFactory
+    from ferry_records.handlers import HANDLERS
+    from ferry_records.repository import PgRepository
     from ferry_records.settings import Settings
 
     cid = _cid()
     pool = await db.create_pool(infra.dsn, "records", max_size=4)
-    writer = Records(Settings(), pool)
+    deps = {"clock": SystemClock(), "settings": Settings()}
+    writer = consumer_handlers(HANDLERS, UnitOfWorkFactory(pool, PgRepository), deps)
 
     async def ingest(batch: list[dict]) -> None:
-        await writer.on_records_fetched([Sync(infra, cid).page(batch)])
+        await writer[RECORDS_FETCHED]([Sync(infra, cid).page(batch)])
 
     seen: dict[str, str] = {}
     versions: set[tuple[str, str]] = set()

@@ -4,7 +4,6 @@ only public routes are the connect page, the OAuth callback and its health check
 from __future__ import annotations
 
 import re
-from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -22,7 +21,7 @@ APPS = {
     "connections": lambda: connections_api(None, None, None, TOKEN),
     "scheduler": lambda: scheduler_api(None, TOKEN),
     "executor": lambda: executor_api(None, None, TOKEN),
-    "records": lambda: records_api(SimpleNamespace(pool=None), TOKEN),
+    "records": lambda: records_api(None, None, TOKEN),
     "webhooks": lambda: webhooks_api(None, None, None, TOKEN),
 }
 

@@ -3,8 +3,6 @@ under it, as on a Postgres restart: asyncpg's InterfaceError is not a PostgresEr
 
 from __future__ import annotations
 
-import asyncio
-
 from ferry_kit.ticker import Ticker
 from support.losing_pool import LosingPool, survives
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from .envelope import Payload
+from .values import RecordAction
 
 
 class RecordsPage(BaseModel):
@@ -69,7 +70,7 @@ class RecordChanged(Payload):
 
     data_model: str
     record_id: str
-    action: Literal["created", "updated", "deleted"]
+    action: RecordAction
     cursor: str
     job_id: str | None = None
     is_initial_sync: bool = False

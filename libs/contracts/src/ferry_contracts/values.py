@@ -31,6 +31,9 @@ ACTIVE_JOB_STATUSES: Final[tuple[JobStatus, ...]] = (
 # How a sync job ended, as `sync.completed` says.
 JobOutcome = Literal["complete", "failed", "cancelled"]
 
+# What happened to a record, as `record.changed` says.
+RecordAction = Literal["created", "updated", "deleted"]
+
 Trigger = Literal["initial", "schedule", "full_schedule", "manual"]
 
 # The public sync status of one data model of a connection.

@@ -4,13 +4,18 @@ A handler is `async def on_<event>(event: Envelope[Payload], uow: UnitOfWork[R],
 The kit opens one unit of work per batch of one topic, claims the batch in the inbox, calls the
 handler for each fresh event and commits: a handler cannot skip the inbox, and whatever it
 emits is written to the outbox in that same transaction.
+
+A `Batch` entry takes the fresh events together instead, `handler(events, uow, **deps)`, one
+unit of work per group of its `split` (the whole batch by default): a consumer that writes in
+bulk (the records service's pages) keeps its bulk, and still cannot skip the inbox or outbox.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ferry_contracts import Envelope
@@ -23,6 +28,21 @@ T = TypeVar("T")
 EventHandler = Callable[..., Awaitable[None]]
 BoundHandler = Callable[[Envelope[Any], UnitOfWork[Any]], Awaitable[None]]
 UnitOfWorkMaker = Callable[[], UnitOfWork[R]]
+Split = Callable[[Sequence[Envelope[Any]]], Iterable[Sequence[Envelope[Any]]]]
+
+
+def whole(events: Sequence[Envelope[Any]]) -> list[Sequence[Envelope[Any]]]:
+    return [events]
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A handler of a topic's fresh events together: `handler(events, uow, **deps)`, run once
+    per group that `split` makes of a consumer batch (in order), each in its own unit of work
+    (its inbox claim, its effect and its events commit together)."""
+
+    handler: Callable[..., Awaitable[None]]
+    split: Split = whole
 
 
 class MissingDependency(TypeError):
@@ -40,12 +60,12 @@ def bind(handler: Callable[..., Any], deps: Mapping[str, object], skip: int = 2)
 
 
 def consumer_handlers(
-    table: Mapping[str, EventHandler],
+    table: Mapping[str, EventHandler | Batch],
     uow: UnitOfWorkMaker[Any],
     deps: Mapping[str, object],
 ) -> dict[str, Handler]:
     """The `{topic: handler}` map for `Runtime.start_consumer`, from `{topic: typed handler}`."""
-    return {topic: _batch_handler(bind(handler, deps), uow) for topic, handler in table.items()}
+    return {topic: _topic_handler(entry, uow, deps) for topic, entry in table.items()}
 
 
 def command(
@@ -77,6 +97,26 @@ def use_case(
         return result
 
     return run
+
+
+def _topic_handler(
+    entry: EventHandler | Batch, uow: UnitOfWorkMaker[Any], deps: Mapping[str, object]
+) -> Handler:
+    if isinstance(entry, Batch):
+        return _groups_handler(bind(entry.handler, deps), entry.split, uow)
+    return _batch_handler(bind(entry, deps), uow)
+
+
+def _groups_handler(handler: Any, split: Split, make_uow: UnitOfWorkMaker[Any]) -> Handler:
+    async def handle(events: list[Envelope[Any]]) -> None:
+        for group in split(events):
+            async with make_uow() as uow:
+                fresh = await uow.claim_all(group)
+                if fresh:
+                    await handler(fresh, uow)
+                await uow.commit()
+
+    return handle
 
 
 def _batch_handler(handler: BoundHandler, make_uow: UnitOfWorkMaker[Any]) -> Handler:

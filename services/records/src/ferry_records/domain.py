@@ -1,13 +1,20 @@
-"""Pure rules of the records service: canonical hashing, diffs, cursors."""
+"""Pure rules of the records service (canonical hashing, diffs, cursors, the mass-delete
+guard, how pages group and what they emit) and the service's own records. No I/O."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
+from ferry_contracts import Envelope
+from ferry_contracts.records import FieldChange, RecordChanged, RecordsEnd, RecordsPage
+from ferry_contracts.sync import SyncCompleted, SyncCounts
+from ferry_contracts.values import JobOutcome, RecordAction
 from ferry_kit import cursor
 
 _CANON = orjson.OPT_SORT_KEYS
@@ -91,3 +98,186 @@ def should_hold(deletions: int, live: int, threshold: float, minimum: int) -> bo
     if deletions >= live:
         return True
     return deletions > minimum and deletions / live > threshold
+
+
+# --- the service's records ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmDeletions:
+    """The customer confirms a model's held deletions."""
+
+    connection_id: str
+    data_model: str
+
+
+@dataclass(frozen=True, slots=True)
+class PageCounts:
+    """What a group of pages adds to its job's counts."""
+
+    fetched: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    seen: int = 0
+    first_position: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KnownConnection:
+    """What the records service keeps of a connection; `deleted` is a tombstone."""
+
+    connection_id: str
+    project_id: str | None
+    initial_sync_record_events: bool
+    deleted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """A stored record an upsert changed; `old_data` is the version before it, for updates."""
+
+    record_id: str
+    action: RecordAction
+    position: int
+    modified_at: datetime
+    old_data: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Deleted:
+    record_id: str
+    position: int
+    modified_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    """A record as the change feed and the record view show it (`version` only in the view)."""
+
+    record_id: str
+    data: dict[str, Any]
+    action: str
+    position: int
+    first_seen_at: datetime
+    modified_at: datetime
+    deleted_at: datetime | None
+    version: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    """A later version of a record: its cursor position and the fields it changed."""
+
+    position: int
+    changes: dict[str, Any]
+    recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ModelState:
+    data_model: str
+    last_synced_at: datetime | None
+    last_status: str | None
+    last_error: str | None
+    held_deletions: int
+
+
+# --- rules of ingest --------------------------------------------------------------------------
+
+
+def ingest_groups(events: Sequence[Envelope[Any]]) -> list[list[Envelope[Any]]]:
+    """Consecutive pages of one job (same connection and model) go together, in one
+    transaction; an end marker goes alone, after the pages before it."""
+    groups: list[list[Envelope[Any]]] = []
+    group: list[Envelope[Any]] = []
+    for event in events:
+        item = event.data.item
+        if group and not (isinstance(item, RecordsPage) and _same_job(group[0], event)):
+            groups.append(group)
+            group = []
+        group.append(event)
+        if isinstance(item, RecordsEnd):
+            groups.append(group)
+            group = []
+    if group:
+        groups.append(group)
+    return groups
+
+
+def _same_job(head: Envelope[Any], event: Envelope[Any]) -> bool:
+    a, b = head.data.item, event.data.item
+    return (a.job_id == b.job_id and head.connection_id == event.connection_id
+            and a.data_model == b.data_model)
+
+
+def latest_records(pages: Sequence[RecordsPage]) -> tuple[dict[str, dict[str, Any]], int]:
+    """The pages' records by id (a record twice: its last version wins; no id: not stored) and
+    how many records were fetched. The id becomes a string (NULs removed) in the record too,
+    so `->>'id'` and the API agree whatever type the provider uses."""
+    latest: dict[str, dict[str, Any]] = {}
+    fetched = 0
+    for p in pages:
+        fetched += len(p.records)
+        for i, record in enumerate(p.records):
+            rid = p.ids[i] if p.ids is not None and i < len(p.ids) else record.get("id")
+            if rid is not None:
+                latest[str(rid).replace("\x00", "")] = record
+    return {rid: data if data.get("id") == rid else {**data, "id": rid}
+            for rid, data in latest.items()}, fetched
+
+
+def listed_deletions(pages: Sequence[RecordsPage], latest: dict[str, Any]) -> list[str]:
+    """Ids the provider listed as deleted in these pages, but for those it also sent."""
+    return sorted({str(i) for p in pages for i in p.deleted_ids} - set(latest))
+
+
+def job_outcome(end: RecordsEnd, stored: int) -> tuple[JobOutcome, str | None]:
+    """The job's outcome as stored here. A page that did not make it (sent to the dead-letter
+    topic) fails a sync the executor calls complete: its records were not seen (no deletion
+    may be inferred) and an incremental sync must not move its high-water mark past them."""
+    if end.status != "complete" or stored >= end.fetched:
+        return end.status, end.error
+    return "failed", (f"{end.fetched - stored} of the {end.fetched} records fetched could "
+                      "not be stored (see the records.fetched dead-letter topic); "
+                      "nothing was deleted")
+
+
+def window_start(sync_from: date | None) -> datetime | None:
+    """A full sync bounded by `sync_from` sees, and so deletes, only records from then on."""
+    return datetime.combine(sync_from, datetime.min.time(), UTC) if sync_from else None
+
+
+def change_event(
+    model: str, page: RecordsPage, w: Written, data: dict[str, Any]
+) -> RecordChanged:
+    """The `record.changed` of a record written by a page (created, or updated with its diff)."""
+    changes = changed_fields(w.old_data, data) if w.action == "updated" else {}
+    return RecordChanged(
+        data_model=model, record_id=w.record_id, action=w.action,
+        cursor=encode_cursor(w.position), job_id=page.job_id,
+        is_initial_sync=page.is_initial_sync, modified_at=w.modified_at, data=data,
+        changed_fields={k: FieldChange(**v) for k, v in changes.items()},
+    )
+
+
+def deletion_events(model: str, job_id: str | None, gone: Iterable[Deleted]) -> list[RecordChanged]:
+    """`record.changed` deletions in cursor order (`UPDATE ... RETURNING` has no set order, and
+    webhooks deliver a connection's events in the order they are emitted)."""
+    return [RecordChanged(data_model=model, record_id=d.record_id, action="deleted",
+                          cursor=encode_cursor(d.position), job_id=job_id,
+                          modified_at=d.modified_at, data=None)
+            for d in sorted(gone, key=lambda d: d.position)]
+
+
+def sync_completed(
+    end: RecordsEnd, connection_id: str, model: str, status: JobOutcome, error: str | None,
+    counts: SyncCounts, held: int, synced_at: datetime | None,
+) -> SyncCompleted:
+    return SyncCompleted(
+        job_id=end.job_id, batch_id=end.batch_id, connection_id=connection_id,
+        provider_name=end.provider_name,
+        data_model=model, status=status, full_sync=end.full_sync,
+        is_initial_sync=end.is_initial_sync, counts=counts, held_deletions=held, error=error,
+        last_synced_at=synced_at, high_water_mark=end.high_water_mark,
+    )

@@ -1,0 +1,302 @@
+"""What the records service does, one typed function per event or command, listed in `HANDLERS`.
+
+Each runs inside a unit of work the kit opened (inbox claimed, outbox written on commit). Pages
+of `records.fetched` are taken a group at a time (`domain.ingest_groups`: consecutive pages of
+one job, or an end marker), one transaction per group, so a redelivered page changes nothing and
+memory stays bounded by the consumer's batch, never by a sync's size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from ferry_contracts import Envelope
+from ferry_contracts.connections import ConnectionChanged
+from ferry_contracts.records import RecordsEnd, RecordsFetched, RecordsPage
+from ferry_contracts.topics import CONNECTION_CHANGED, RECORDS_FETCHED
+from ferry_kit import logging as klog
+from ferry_kit.clock import Clock
+from ferry_kit.dispatch import Batch, EventHandler
+from ferry_kit.uow import UnitOfWork
+
+from . import domain
+from .domain import ConfirmDeletions, Deleted, KnownConnection, PageCounts, Written
+from .repository import NewRecord, Repository
+from .settings import Settings
+
+Uow = UnitOfWork[Repository]
+log = klog.get("ferry.records")
+
+# Records per chunk of the ingest pipeline, and per slice of hashing between two looks at
+# Postgres.
+CHUNK = 2500
+SLICE = 250
+
+
+async def on_records_fetched(
+    events: list[Envelope[RecordsFetched]], uow: Uow, clock: Clock, settings: Settings
+) -> None:
+    """One group of fresh events: consecutive pages of one job, or its end marker."""
+    head = events[0]
+    known = await _known(uow, head)
+    if known is None:
+        return  # in flight when its connection was deleted
+    item = head.data.item
+    if isinstance(item, RecordsEnd):
+        await _end(uow, head, item, clock, settings)
+    else:
+        pages = [e.data.item for e in events if isinstance(e.data.item, RecordsPage)]
+        await _ingest(uow, head, pages, known, settings)
+
+
+async def on_connection_changed(event: Envelope[ConnectionChanged], uow: Uow) -> None:
+    change = event.data
+    if change.status == "DELETED":
+        await uow.repos.purge_connection(change.connection_id)
+    else:
+        await uow.repos.remember_connection(change.connection_id, event.project_id,
+                                            change.initial_sync_record_events)
+
+
+async def confirm_deletions(command: ConfirmDeletions, uow: Uow) -> int:
+    """Apply a model's held deletions (but for records changed since); returns how many."""
+    cid, model = command.connection_id, command.data_model.upper()
+    await uow.repos.lock_cursor(cid)
+    n = await uow.repos.count_held_live(cid, model)
+    first = await uow.repos.take_positions(cid, n) if n else 0
+    gone = await uow.repos.delete_held(cid, model, first)
+    known = await uow.repos.connection(cid)
+    _emit_deletions(uow, known.project_id if known else None, cid, model, None, gone)
+    await uow.repos.set_model_state(cid, model, "complete", None, None, 0)
+    return len(gone)
+
+
+HANDLERS: Final[dict[str, EventHandler | Batch]] = {
+    RECORDS_FETCHED: Batch(on_records_fetched, split=domain.ingest_groups),
+    CONNECTION_CHANGED: on_connection_changed,
+}
+
+
+# --- pages --------------------------------------------------------------------------------
+
+
+async def _known(uow: Uow, head: Envelope[Any]) -> KnownConnection | None:
+    """The event's connection, remembered now if new; None once it is deleted."""
+    cid = _connection_id(head)
+    known = await uow.repos.connection(cid)
+    if known is not None and known.deleted:
+        return None
+    if known is None or known.project_id is None:
+        await uow.repos.remember_connection(cid, head.project_id, None)
+        known = await uow.repos.connection(cid)
+    return known
+
+
+def _connection_id(event: Envelope[Any]) -> str:
+    if event.connection_id is None:
+        raise ValueError(f"{event.type} {event.id} names no connection")
+    return event.connection_id
+
+
+@dataclass
+class _Written:
+    """What a group's chunks wrote: indexes of new records, changed rows, ids noted as seen."""
+
+    new: list[int] = field(default_factory=list)
+    changed: list[Written] = field(default_factory=list)
+    seen: int = 0
+
+
+async def _ingest(
+    uow: Uow, head: Envelope[Any], pages: list[RecordsPage], known: KnownConnection,
+    settings: Settings,
+) -> None:
+    page, cid = pages[0], _connection_id(head)
+    model = page.data_model.upper()
+    latest, fetched = domain.latest_records(pages)
+    await _delete_listed(uow, head, pages, domain.listed_deletions(pages, latest), settings)
+    if not latest:  # no record with an id: nothing to store, but the records were fetched
+        await uow.repos.add_counts(page.job_id, cid, model, PageCounts(fetched=fetched))
+        return
+    values, ids = list(latest.values()), list(latest)
+    # Positions are reserved first: that takes the connection's cursor lock, which orders
+    # this page against other writers of the connection (held deletions, purges).
+    first = await uow.repos.take_positions(cid, len(values))
+    done = _Written()
+    await _write_pipelined(uow.repos, cid, model, values, first,
+                           page.job_id if page.full_sync else None, done)
+    created = len(done.new) + sum(1 for c in done.changed if c.action == "created")
+    written = len(done.new) + len(done.changed)
+    await uow.repos.add_counts(page.job_id, cid, model, PageCounts(
+        fetched=fetched, created=created, updated=written - created,
+        unchanged=len(latest) - written, seen=done.seen, first_position=first))
+    updates = [c for c in done.changed if c.action == "updated"]
+    await uow.repos.add_versions(cid, model, [
+        (c.record_id, c.position, domain.changed_fields(c.old_data, latest[c.record_id]))
+        for c in updates])
+    if not written or (page.is_initial_sync and not known.initial_sync_record_events):
+        return  # an initial sync reports its counts in sync_completed instead
+    changed = done.changed
+    if done.new:
+        now = await uow.repos.transaction_time()
+        changed = sorted([*changed, *(Written(ids[i], "created", first + i, now, None)
+                                      for i in done.new)], key=lambda c: c.position)
+    for c in changed:
+        uow.emit(domain.change_event(model, page, c, latest[c.record_id]),
+                 project_id=head.project_id, connection_id=cid)
+
+
+async def _delete_listed(
+    uow: Uow, head: Envelope[Any], pages: list[RecordsPage], ids: list[str], settings: Settings
+) -> None:
+    """Records the provider listed as deleted (tombstones, a "deleted since" endpoint), through
+    the mass-delete guard: too many of the live ones at once are held, not deleted."""
+    if not ids:
+        return
+    cid, model, job_id = _connection_id(head), pages[0].data_model.upper(), pages[0].job_id
+    await uow.repos.lock_cursor(cid)
+    n = await uow.repos.count_listed_live(cid, model, ids)
+    if not n:
+        return
+    live = await uow.repos.count_live(cid, model)
+    if _should_hold(n, live, settings):
+        held = await uow.repos.hold_listed(cid, model, job_id, ids)
+        log.warning("mass deletion held", connection_id=cid, data_model=model, held=held,
+                    live=live)
+        return
+    first = await uow.repos.take_positions(cid, n)
+    gone = await uow.repos.delete_listed(cid, model, ids, first)
+    await uow.repos.add_deleted(job_id, cid, model, len(gone))
+    _emit_deletions(uow, head.project_id, cid, model, job_id, gone)
+
+
+async def _write_pipelined(
+    repos: Repository, cid: str, model: str, values: list[dict[str, Any]], first: int,
+    seen_by: str | None, done: _Written,
+) -> None:
+    """Write records chunk by chunk, hashing the next chunk while Postgres runs the statements
+    of the previous one: the service and Postgres each have a core, instead of taking turns.
+    One connection, one statement at a time; the hashing yields between slices so the writer
+    can send its next statement as soon as the last one is answered."""
+    writer: asyncio.Task[None] | None = None
+    try:
+        for lo in range(0, len(values), CHUNK):
+            hashed: list[tuple[bytes, bytes]] = []
+            for s in range(lo, min(lo + CHUNK, len(values)), SLICE):
+                hashed += [domain.content_hash(v) for v in values[s:s + SLICE]]
+                if writer is not None:
+                    await asyncio.sleep(0)
+            if writer is not None:
+                await writer
+            chunk = _Chunk(cid, model, values[lo:lo + len(hashed)], hashed, first + lo, seen_by)
+            writer = asyncio.create_task(_write_chunk(repos, chunk, lo, done))
+            await asyncio.sleep(0)  # let it send its first statement
+        if writer is not None:
+            await writer
+    finally:
+        if writer is not None and not writer.done():
+            writer.cancel()
+            with contextlib.suppress(BaseException):
+                await writer
+
+
+@dataclass(frozen=True, slots=True)
+class _Chunk:
+    """Records of a group to write together, their (canonical JSON, hash) and first position."""
+
+    cid: str
+    model: str
+    records: list[dict[str, Any]]
+    hashed: list[tuple[bytes, bytes]]
+    first: int
+    seen_by: str | None
+
+
+async def _write_chunk(repos: Repository, c: _Chunk, lo: int, done: _Written) -> None:
+    """New records COPYed in, stored ones upserted when their hash differs (or they were
+    deleted), unchanged ones only noted as seen."""
+    todo, seen = await repos.to_write(c.cid, c.model, [v["id"] for v in c.records],
+                                      b"".join(h for _, h in c.hashed), c.seen_by)
+    done.seen += seen
+    new = [i for i, has_row in todo.items() if not has_row]
+    if new:  # no row yet: COPY, no conflict to check
+        rows: list[NewRecord] = [
+            (c.records[i]["id"], c.hashed[i][0], c.hashed[i][1], c.first + i,
+             domain.provider_time(c.records[i].get("updated_at"))) for i in new]
+        await repos.insert_new(c.cid, c.model, rows)
+        done.new += [lo + i for i in new]
+    old = [i for i, has_row in todo.items() if has_row]
+    if old:
+        done.changed += await repos.upsert(
+            c.cid, c.model, [c.hashed[i][0] for i in old], b"".join(c.hashed[i][1] for i in old),
+            [domain.provider_time(c.records[i].get("updated_at")) for i in old],
+            [c.first + i for i in old])
+
+
+# --- the end of a job ---------------------------------------------------------------------
+
+
+async def _end(
+    uow: Uow, head: Envelope[Any], end: RecordsEnd, clock: Clock, settings: Settings
+) -> None:
+    cid, model = _connection_id(head), end.data_model.upper()
+    stored = await uow.repos.fetched_so_far(end.job_id)
+    status, error = domain.job_outcome(end, stored)
+    if status != end.status:
+        log.error("pages of a sync were not stored; the sync fails", connection_id=cid,
+                  data_model=model, job_id=end.job_id, fetched=end.fetched, stored=stored,
+                  full_sync=end.full_sync)
+    deleted = held = 0
+    full = status == "complete" and end.full_sync
+    if full:
+        deleted, held = await _delete_unseen(uow, head, end, settings)
+    await uow.repos.end_job(end.job_id, cid, model, deleted)
+    counts = await uow.repos.job_counts(end.job_id)
+    synced_at = clock.now() if status == "complete" else None
+    await uow.repos.set_model_state(cid, model, status, error, synced_at,
+                                    held if full else None)
+    uow.emit(domain.sync_completed(end, cid, model, status, error, counts, held, synced_at),
+             project_id=head.project_id, connection_id=cid)
+
+
+async def _delete_unseen(
+    uow: Uow, head: Envelope[Any], end: RecordsEnd, settings: Settings
+) -> tuple[int, int]:
+    """After a complete full sync: delete (or hold, past the guard) what it did not see.
+    Returns (deleted, held)."""
+    cid, model = _connection_id(head), end.data_model.upper()
+    if not await uow.repos.seen_intact(end.job_id):
+        log.error("seen ids were lost (Postgres restarted?); deletions skipped for this sync",
+                  connection_id=cid, data_model=model, job_id=end.job_id)
+        return 0, 0
+    unseen = (end.job_id, domain.window_start(end.sync_from), end.started_at)
+    await uow.repos.lock_cursor(cid)
+    n = await uow.repos.count_unseen(cid, model, unseen)
+    if not n:
+        return 0, 0
+    live = await uow.repos.count_live(cid, model)
+    if _should_hold(n, live, settings):
+        held = await uow.repos.hold_unseen(cid, model, unseen)
+        log.warning("mass deletion held", connection_id=cid, data_model=model, held=held,
+                    live=live)
+        return 0, held
+    first = await uow.repos.take_positions(cid, n)
+    gone = await uow.repos.delete_unseen(cid, model, unseen, first)
+    _emit_deletions(uow, head.project_id, cid, model, end.job_id, gone)
+    return len(gone), 0
+
+
+def _should_hold(deletions: int, live: int, settings: Settings) -> bool:
+    return domain.should_hold(deletions, live, settings.records_mass_delete_threshold,
+                              settings.records_mass_delete_min)
+
+
+def _emit_deletions(
+    uow: Uow, project_id: str | None, cid: str, model: str, job_id: str | None,
+    gone: list[Deleted],
+) -> None:
+    for event in domain.deletion_events(model, job_id, gone):
+        uow.emit(event, project_id=project_id, connection_id=cid)
