@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
-CONVERTED = ["scheduler"]
+CONVERTED = ["scheduler", "webhooks"]
 KIT_SHAPE = ["uow.py", "fake_uow.py", "dispatch.py", "errors.py", "clock.py", "ticker.py",
              "main.py"]
 SQL_HOMES = {"queries.py", "repository.py"}

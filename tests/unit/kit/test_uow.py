@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 from ferry_contracts import ConnectionChanged, Envelope
-from ferry_kit.dispatch import MissingDependency, bind, consumer_handlers
+from ferry_kit.dispatch import (
+    MissingDependency,
+    RequestRunner,
+    bind,
+    consumer_handlers,
+    per_batch,
+)
 from ferry_kit.fake_uow import FakeUnitOfWork
 from ferry_kit.uow import UnitOfWork, UnitOfWorkClosed
 
@@ -98,3 +104,34 @@ def test_a_missing_dependency_fails_at_start_not_at_the_first_event():
 
     with pytest.raises(MissingDependency, match="clock"):
         bind(on_changed, {})
+
+
+async def test_a_per_batch_handler_gets_the_fresh_events_of_a_batch_in_one_call():
+    calls: list[list[str]] = []
+
+    @per_batch
+    async def on_changed(events: list[Envelope[ConnectionChanged]], uow: UnitOfWork[None]) -> None:
+        calls.append([e.data.connection_id for e in events])
+
+    uow = FakeUnitOfWork(repos=None)
+    handle = consumer_handlers({"connection.changed": on_changed}, uow, {})["connection.changed"]
+    first, second = _changed("a"), _changed("b")
+    await handle([first, second, first])
+    await handle([first, second])  # nothing fresh: the handler is not called
+    assert calls == [["a", "b"]] and uow.commits == 2
+
+
+async def test_a_request_runs_in_its_own_unit_of_work_and_answers_the_handler_result():
+    async def rename(request: str, uow: UnitOfWork[None], suffix: str) -> str:
+        uow.emit(_changed(request))
+        if request == "bad":
+            raise ValueError(request)
+        return request + suffix
+
+    uow = FakeUnitOfWork(repos=None)
+    run = RequestRunner(uow, {"suffix": "!"})
+    assert await run(rename, "a") == "a!"
+    with pytest.raises(ValueError):
+        await run(rename, "bad")
+    assert [e.connection_id for e in uow.committed] == ["a"]
+    assert (uow.commits, uow.rollbacks) == (1, 1)

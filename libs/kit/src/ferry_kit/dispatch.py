@@ -3,7 +3,10 @@
 A handler is `async def on_<event>(event: Envelope[Payload], uow: UnitOfWork[R], **deps)`.
 The kit opens one unit of work per batch of one topic, claims the batch in the inbox, calls the
 handler for each fresh event and commits: a handler cannot skip the inbox, and whatever it
-emits is written to the outbox in that same transaction.
+emits is written to the outbox in that same transaction. A handler marked `@per_batch` gets
+the batch's fresh events at once, for fan-outs that read and write once per batch.
+API writes run through a `RequestRunner`: `await run(handler, request)` calls
+`handler(request, uow, **deps)` in its own unit of work, committed when it returns.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from ferry_contracts import Envelope
 
@@ -23,6 +26,8 @@ T = TypeVar("T")
 EventHandler = Callable[..., Awaitable[None]]
 BoundHandler = Callable[[Envelope[Any], UnitOfWork[Any]], Awaitable[None]]
 UnitOfWorkMaker = Callable[[], UnitOfWork[R]]
+H = TypeVar("H", bound=Callable[..., Awaitable[None]])
+_PER_BATCH = "_ferry_per_batch"
 
 
 class MissingDependency(TypeError):
@@ -45,7 +50,17 @@ def consumer_handlers(
     deps: Mapping[str, object],
 ) -> dict[str, Handler]:
     """The `{topic: handler}` map for `Runtime.start_consumer`, from `{topic: typed handler}`."""
-    return {topic: _batch_handler(bind(handler, deps), uow) for topic, handler in table.items()}
+    return {
+        topic: _batch_handler(bind(handler, deps), uow, getattr(handler, _PER_BATCH, False))
+        for topic, handler in table.items()
+    }
+
+
+def per_batch(handler: H) -> H:
+    """Mark a handler that takes all the fresh events of a batch in one call:
+    `async def on_x(events: list[Envelope[P]], uow, **deps)` (never called with none)."""
+    setattr(handler, _PER_BATCH, True)
+    return handler
 
 
 def command(
@@ -63,11 +78,36 @@ def command(
     return run
 
 
-def _batch_handler(handler: BoundHandler, make_uow: UnitOfWorkMaker[Any]) -> Handler:
+class RequestRunner(Generic[R]):
+    """Runs a request's handler, `handler(request, uow, **deps)`, in its own unit of work,
+    committed when it returns (rolled back when it raises); answers what the handler returns.
+    Dependencies are bound by name on a handler's first call."""
+
+    def __init__(self, uow: UnitOfWorkMaker[R], deps: Mapping[str, object]) -> None:
+        self._uow = uow
+        self._deps = deps
+        self._bound: dict[Callable[..., Any], Any] = {}
+
+    async def __call__(self, handler: Callable[..., Awaitable[T]], request: object) -> T:
+        bound = self._bound.get(handler)
+        if bound is None:
+            bound = self._bound[handler] = bind(handler, self._deps)
+        async with self._uow() as unit:
+            result: T = await bound(request, unit)
+            await unit.commit()
+        return result
+
+
+def _batch_handler(handler: Any, make_uow: UnitOfWorkMaker[Any], whole: bool) -> Handler:
     async def handle(events: list[Envelope[Any]]) -> None:
         async with make_uow() as uow:
-            for event in await uow.claim_all(events):
-                await handler(event, uow)
+            fresh = await uow.claim_all(events)
+            if whole:
+                if fresh:
+                    await handler(fresh, uow)
+            else:
+                for event in fresh:
+                    await handler(event, uow)
             await uow.commit()
 
     return handle
