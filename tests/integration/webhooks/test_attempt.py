@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from ferry_webhooks.delivery import Deliverer
+from ferry_webhooks.model import Claimed
 from ferry_webhooks.settings import Settings
 from support.ssrf import TABLE, LoopbackOnly, StubDNS
 
@@ -64,9 +65,9 @@ def _deliverer(dns: StubDNS, network: LoopbackOnly, loopback: bool = False) -> D
     return Deliverer(settings, None, dns, network)  # type: ignore[arg-type]
 
 
-def _message(url: str) -> dict:
-    return {"id": "msg_1", "endpoint_id": "ep_1", "lane": "", "url": url, "tries": 0,
-            "secret": "whsec_" + "A" * 32, "previous_secret": None, "body": '{"id":"msg_1"}'}
+def _message(url: str) -> Claimed:
+    return Claimed(id="msg_1", endpoint_id="ep_1", lane="", url=url, tries=0,
+                   secret="whsec_" + "A" * 32, previous_secret=None, body='{"id":"msg_1"}')
 
 
 async def _attempt(url: str, dns: StubDNS | None = None, loopback: bool = False):

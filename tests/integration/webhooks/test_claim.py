@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import asyncpg
 from ferry_kit import db
-from ferry_webhooks import repository as repo
-from ferry_webhooks.app import MIGRATIONS
+from ferry_webhooks.bootstrap import MIGRATIONS
+from ferry_webhooks.repository import PgRepository
 
 
 async def _seed(conn: asyncpg.Connection, endpoint: str, n: int, *, enabled: bool = True, age_s: int = 0) -> None:
@@ -33,15 +33,15 @@ async def test_a_claim_takes_a_few_of_each_endpoint_oldest_first_and_skips_disab
         await _seed(conn, "ep_off", 100, enabled=False, age_s=7200)
 
         async with conn.transaction():
-            rows = await repo.claim(conn, 64, [], 16)
-            by_endpoint = {e: [r["id"] for r in rows if r["endpoint_id"] == e] for e in ("ep_backlog", "ep_quiet", "ep_off")}
+            rows = await PgRepository(conn).claim(64, [], 16)
+            by_endpoint = {e: [r.id for r in rows if r.endpoint_id == e] for e in ("ep_backlog", "ep_quiet", "ep_off")}
             assert by_endpoint == {"ep_backlog": [f"ep_backlog-{g:05d}" for g in range(1, 17)],
                                    "ep_quiet": [f"ep_quiet-{g:05d}" for g in range(1, 6)], "ep_off": []}
-            assert [r["id"] for r in rows][:16] == by_endpoint["ep_backlog"]  # oldest first
+            assert [r.id for r in rows][:16] == by_endpoint["ep_backlog"]  # oldest first
 
             # Another dispatcher meanwhile: the locked rows are skipped, the next ones taken.
             async with other.transaction():
-                more = await repo.claim(other, 64, ["ep_quiet"], 16)
-                assert [r["id"] for r in more] == [f"ep_backlog-{g:05d}" for g in range(17, 33)]
+                more = await PgRepository(other).claim(64, ["ep_quiet"], 16)
+                assert [r.id for r in more] == [f"ep_backlog-{g:05d}" for g in range(17, 33)]
     finally:
         await other.close()

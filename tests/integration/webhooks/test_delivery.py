@@ -20,7 +20,7 @@ from ferry_cli.receiver import WebhookReceiver  # noqa: E402
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def svc(service_env):
-    from ferry_webhooks.app import start, stop
+    from ferry_webhooks.bootstrap import start, stop
     from ferry_webhooks.settings import Settings
 
     port = free_port()

@@ -19,7 +19,7 @@ from webhooks_helpers import Sink, api, sync_completed, until  # noqa: E402
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def svc(service_env):
-    from ferry_webhooks.app import start, stop
+    from ferry_webhooks.bootstrap import start, stop
     from ferry_webhooks.settings import Settings
 
     port = free_port()

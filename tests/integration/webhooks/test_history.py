@@ -4,8 +4,8 @@ from __future__ import annotations
 
 
 async def test_the_webhooks_service_prunes_old_delivered_and_failed_messages_with_their_attempts(scratch_schema):
-    from ferry_webhooks import repository as repo
-    from ferry_webhooks.app import MIGRATIONS
+    from ferry_webhooks.bootstrap import MIGRATIONS
+    from ferry_webhooks.repository import PgRepository
 
     conn = await scratch_schema(MIGRATIONS)
     await conn.execute("INSERT INTO endpoints (id, project_id, url, secret) VALUES ('ep', 'p', 'http://x', 's')")
@@ -20,6 +20,6 @@ async def test_the_webhooks_service_prunes_old_delivered_and_failed_messages_wit
     )
     await conn.execute("INSERT INTO attempts (message_id, attempted_at, latency_ms) "
                        "SELECT id, now(), 1 FROM messages")
-    assert await repo.prune_finished(conn, 30) == 2
+    assert await PgRepository(conn).prune_finished(30) == 2
     assert {r["id"] for r in await conn.fetch("SELECT id FROM messages")} == {"old_retrying", "new_delivered"}
     assert {r["message_id"] for r in await conn.fetch("SELECT message_id FROM attempts")} == {"old_retrying", "new_delivered"}

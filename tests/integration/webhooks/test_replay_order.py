@@ -4,8 +4,10 @@ lane, so it never overtakes messages already waiting there, and a lane has one m
 from __future__ import annotations
 
 import asyncpg
-from ferry_webhooks import repository as repo
-from ferry_webhooks.app import MIGRATIONS
+from ferry_kit.fake_uow import FakeUnitOfWork
+from ferry_webhooks.bootstrap import MIGRATIONS
+from ferry_webhooks.handlers import MessageRef, replay_message
+from ferry_webhooks.repository import PgRepository
 
 
 async def _lane(conn: asyncpg.Connection) -> None:
@@ -38,7 +40,9 @@ async def _order(conn: asyncpg.Connection) -> tuple[list[str], list[str]]:
 async def test_a_replayed_message_joins_the_back_of_its_ordered_lane(infra, scratch_schema):
     conn = await scratch_schema(MIGRATIONS)
     await _lane(conn)
-    assert await repo.replay_message(conn, "p", "m1") is True
+    uow = FakeUnitOfWork(PgRepository(conn))  # the real repository on the test's connection
+    async with uow:
+        assert await replay_message(MessageRef("p", "m1"), uow) is True
     assert await _order(conn) == (["m2", "m3", "m1"], ["m2"])
 
 
@@ -47,5 +51,5 @@ async def test_replaying_failed_messages_keeps_one_ready_message_per_ordered_lan
 ):
     conn = await scratch_schema(MIGRATIONS)
     await _lane(conn)
-    assert await repo.replay_failed(conn, "ep", None) == 1
+    assert await PgRepository(conn).replay_failed("ep", None) == 1
     assert await _order(conn) == (["m2", "m3", "m1"], ["m2"])

@@ -22,7 +22,7 @@ APPS = {
     "scheduler": lambda: scheduler_api(None, TOKEN),
     "executor": lambda: executor_api(None, None, TOKEN),
     "records": lambda: records_api(None, None, TOKEN),
-    "webhooks": lambda: webhooks_api(None, None, None, TOKEN),
+    "webhooks": lambda: webhooks_api(None, None, TOKEN),
 }
 
 

@@ -17,7 +17,7 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
-CONVERTED = ["scheduler", "connections", "executor", "gateway", "records"]
+CONVERTED = ["scheduler", "connections", "executor", "gateway", "records", "webhooks"]
 KIT_SHAPE = ["uow.py", "fake_uow.py", "dispatch.py", "errors.py", "clock.py", "ticker.py",
              "main.py"]
 SQL_HOMES = {"queries.py", "repository.py"}

@@ -6,7 +6,6 @@ import itertools
 
 import pytest
 from ferry_connections import domain
-from ferry_contracts.values import CONNECTION_STATUSES
 from ferry_connections.catalogue import Catalogue
 from ferry_connections.domain import (
     Conflict,
@@ -16,6 +15,7 @@ from ferry_connections.domain import (
     check_return_url,
     validate_origins,
 )
+from ferry_contracts.values import CONNECTION_STATUSES
 
 CATALOGUE = Catalogue.load()
 SANDBOX = CATALOGUE.get("sandbox")

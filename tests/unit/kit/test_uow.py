@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 from ferry_contracts import ConnectionChanged, Envelope
-from ferry_kit.dispatch import MissingDependency, bind, consumer_handlers
+from ferry_kit.dispatch import (
+    MissingDependency,
+    RequestRunner,
+    bind,
+    consumer_handlers,
+)
 from ferry_kit.fake_uow import FakeUnitOfWork
 from ferry_kit.uow import UnitOfWork, UnitOfWorkClosed
 
@@ -98,3 +103,19 @@ def test_a_missing_dependency_fails_at_start_not_at_the_first_event():
 
     with pytest.raises(MissingDependency, match="clock"):
         bind(on_changed, {})
+
+
+async def test_a_request_runs_in_its_own_unit_of_work_and_answers_the_handler_result():
+    async def rename(request: str, uow: UnitOfWork[None], suffix: str) -> str:
+        uow.emit(_changed(request))
+        if request == "bad":
+            raise ValueError(request)
+        return request + suffix
+
+    uow = FakeUnitOfWork(repos=None)
+    run = RequestRunner(uow, {"suffix": "!"})
+    assert await run(rename, "a") == "a!"
+    with pytest.raises(ValueError):
+        await run(rename, "bad")
+    assert [e.connection_id for e in uow.committed] == ["a"]
+    assert (uow.commits, uow.rollbacks) == (1, 1)

@@ -8,6 +8,9 @@ emits is written to the outbox in that same transaction.
 A `Batch` entry takes the fresh events together instead, `handler(events, uow, **deps)`, one
 unit of work per group of its `split` (the whole batch by default): a consumer that writes in
 bulk (the records service's pages) keeps its bulk, and still cannot skip the inbox or outbox.
+
+An API write runs its handler in a unit of work of its own: `use_case(handler, uow, deps)` for
+one handler, or a `RequestRunner` for many (`await run(handler, request)`).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import functools
 import inspect
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from ferry_contracts import Envelope
 
@@ -83,18 +86,35 @@ def command(
     return run
 
 
+class RequestRunner(Generic[R]):
+    """Runs a request's handler, `handler(request, uow, **deps)`, in its own unit of work,
+    committed when it returns (rolled back when it raises); answers what the handler returns.
+    Dependencies are bound by name on a handler's first call."""
+
+    def __init__(self, uow: UnitOfWorkMaker[R], deps: Mapping[str, object]) -> None:
+        self._uow = uow
+        self._deps = deps
+        self._bound: dict[Callable[..., Any], Any] = {}
+
+    async def __call__(self, handler: Callable[..., Awaitable[T]], request: object) -> T:
+        bound = self._bound.get(handler)
+        if bound is None:
+            bound = self._bound[handler] = bind(handler, self._deps)
+        async with self._uow() as unit:
+            result: T = await bound(request, unit)
+            await unit.commit()
+        return result
+
+
 def use_case(
     handler: Callable[..., Awaitable[T]], uow: UnitOfWorkMaker[Any], deps: Mapping[str, object]
 ) -> Callable[[Any], Awaitable[T]]:
     """`handler(command, uow, **deps)` run in its own unit of work, committed when it returns
     (an API route's one call); an exception rolls it back."""
-    bound = bind(handler, deps)
+    runner: RequestRunner[Any] = RequestRunner(uow, deps)
 
     async def run(arg: Any) -> T:
-        async with uow() as unit:
-            result: T = await bound(arg, unit)
-            await unit.commit()
-        return result
+        return await runner(handler, arg)
 
     return run
 

@@ -1,19 +1,6 @@
 """`python -m ferry_webhooks`: run the webhooks service alone."""
 
-import asyncio
-
-from ferry_kit import logging as klog
-from ferry_kit.runtime import run_forever
-
-from .app import start, stop
-from .settings import Settings
-
-
-def main() -> None:
-    settings = Settings()
-    klog.configure(settings.log_level, settings.log_format)
-    asyncio.run(run_forever(lambda: start(settings), stop))
-
+from ferry_kit.main import run_service
 
 if __name__ == "__main__":
-    main()
+    run_service("webhooks")

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,8 +15,10 @@ import httpcore
 from ferry_kit import logging as klog
 
 from . import domain, guard
-from . import repository as repo
+from . import queries as q
 from .client import WebhookClient
+from .model import Claimed, Outcome
+from .repository import PgRepository
 from .settings import Settings
 
 log = klog.get("ferry.webhooks.delivery")
@@ -39,7 +42,7 @@ class Deliverer:
         self.in_flight: Counter[str] = Counter()
         self.total_in_flight = 0
         self._wake = asyncio.Event()
-        self._outcomes: list[repo.Outcome] = []
+        self._outcomes: list[Outcome] = []
         self._outcome_ready = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
         self._deliveries: set[asyncio.Task[Any]] = set()
@@ -50,7 +53,7 @@ class Deliverer:
     async def start(self) -> None:
         try:
             self._listener = await asyncpg.connect(self.s.database_url)
-            await self._listener.add_listener(repo.CHANNEL, lambda *_: self._wake.set())
+            await self._listener.add_listener(q.CHANNEL, lambda *_: self._wake.set())
         except (OSError, asyncpg.PostgresError) as exc:
             log.warning("LISTEN unavailable, polling only", error=str(exc))
         self._tasks = [asyncio.create_task(self._dispatch_loop(), name="webhooks-dispatch"),
@@ -76,6 +79,15 @@ class Deliverer:
     def wake(self) -> None:
         self._wake.set()
 
+    @contextlib.asynccontextmanager
+    async def _repository(self, transaction: bool = True) -> AsyncIterator[PgRepository]:
+        async with self.pool.acquire() as conn:
+            if not transaction:
+                yield PgRepository(conn)
+                return
+            async with conn.transaction():
+                yield PgRepository(conn)
+
     # --- claim ------------------------------------------------------------------------------
 
     async def _dispatch_loop(self) -> None:
@@ -99,8 +111,8 @@ class Deliverer:
         if claimed or self.total_in_flight:
             return s.webhooks_poll_seconds
         try:
-            async with self.pool.acquire() as conn:
-                due = await repo.seconds_until_next_due(conn)
+            async with self._repository(transaction=False) as repo:
+                due = await repo.seconds_until_next_due()
         except (OSError, asyncpg.PostgresError):
             return s.webhooks_poll_seconds
         if due is None:
@@ -113,19 +125,19 @@ class Deliverer:
             return 0
         cap = self.s.webhooks_endpoint_concurrency
         full = [ep for ep, n in self.in_flight.items() if n >= cap]
-        async with self.pool.acquire() as conn, conn.transaction():
-            rows = await repo.claim(conn, min(free, self.s.webhooks_claim_batch), full, cap)
+        async with self._repository() as repo:
+            rows = await repo.claim(min(free, self.s.webhooks_claim_batch), full, cap)
             taken = []
             counts = Counter(self.in_flight)
             for r in rows:
-                if counts[r["endpoint_id"]] >= cap:
+                if counts[r.endpoint_id] >= cap:
                     continue  # left for later: its row lock ends with this transaction
-                counts[r["endpoint_id"]] += 1
+                counts[r.endpoint_id] += 1
                 taken.append(r)
             if taken:
-                await repo.lease(conn, [r["id"] for r in taken], self.s.lease_seconds)
+                await repo.lease([r.id for r in taken], self.s.lease_seconds)
         for r in taken:
-            self.in_flight[r["endpoint_id"]] += 1
+            self.in_flight[r.endpoint_id] += 1
             self.total_in_flight += 1
             task = asyncio.create_task(self._deliver(r))
             self._deliveries.add(task)
@@ -134,19 +146,19 @@ class Deliverer:
 
     # --- one attempt ------------------------------------------------------------------------
 
-    async def _deliver(self, m: asyncpg.Record) -> None:
+    async def _deliver(self, m: Claimed) -> None:
         try:
             outcome = await self.attempt(m)
             self._outcomes.append(outcome)
             self._outcome_ready.set()
         finally:
-            self.in_flight[m["endpoint_id"]] -= 1
-            if self.in_flight[m["endpoint_id"]] <= 0:
-                del self.in_flight[m["endpoint_id"]]
+            self.in_flight[m.endpoint_id] -= 1
+            if self.in_flight[m.endpoint_id] <= 0:
+                del self.in_flight[m.endpoint_id]
             self.total_in_flight -= 1
             self._wake.set()
 
-    async def attempt(self, m: asyncpg.Record) -> repo.Outcome:
+    async def attempt(self, m: Claimed) -> Outcome:
         at = datetime.now(UTC)
         started = time.perf_counter()
         status: int | None = None
@@ -154,11 +166,11 @@ class Deliverer:
         excerpt: str | None = None
         try:
             # The URL here; its addresses when the client opens a connection (client.py).
-            target = guard.parse(m["url"])
-            secrets = [m["secret"]] + ([m["previous_secret"]] if m["previous_secret"] else [])
-            headers = domain.headers(m["id"], at, m["body"], secrets)
+            target = guard.parse(m.url)
+            secrets = [m.secret] + ([m.previous_secret] if m.previous_secret else [])
+            headers = domain.headers(m.id, at, m.body, secrets)
             async with asyncio.timeout(self.s.webhooks_timeout_seconds):
-                status, raw = await self.client.post(target, m["body"].encode(), headers)
+                status, raw = await self.client.post(target, m.body.encode(), headers)
             excerpt = raw.decode(errors="replace") or None
         except guard.Blocked as exc:
             error = f"blocked: {exc}"
@@ -167,16 +179,13 @@ class Deliverer:
         except Exception as exc:  # refused, reset, TLS, malformed response: all failed attempts
             error = f"{type(exc).__name__}: {exc}"[:500]
         latency_ms = (time.perf_counter() - started) * 1000
-        tries = m["tries"] + 1
-        if status is not None and 200 <= status < 300:
-            state, next_at = "delivered", None
-        else:
-            next_at = domain.next_retry(self.s.webhooks_retry_schedule_seconds, tries, datetime.now(UTC))
-            state = "retrying" if next_at is not None else "failed"
-        return repo.Outcome(
-            message_id=m["id"], endpoint_id=m["endpoint_id"], lane=m["lane"], attempted_at=at,
-            response_status=status, latency_ms=latency_ms, error=error, excerpt=excerpt, status=state,
-            tries=tries, next_attempt_at=next_at,
+        tries = m.tries + 1
+        state, next_at = domain.verdict(status, tries, self.s.webhooks_retry_schedule_seconds,
+                                        datetime.now(UTC))
+        return Outcome(
+            message_id=m.id, endpoint_id=m.endpoint_id, lane=m.lane, attempted_at=at,
+            response_status=status, latency_ms=latency_ms, error=error, excerpt=excerpt,
+            status=state, tries=tries, next_attempt_at=next_at,
         )
 
     # --- recording --------------------------------------------------------------------------
@@ -202,18 +211,11 @@ class Deliverer:
                 raise
             self._wake.set()
 
-    async def _record(self, batch: list[repo.Outcome]) -> None:
-        failed: dict[str, datetime] = {}
-        ok: set[str] = set()
-        for o in batch:
-            if o.status == "delivered":
-                ok.add(o.endpoint_id)
-            else:
-                failed.setdefault(o.endpoint_id, o.attempted_at)
-        failed = {ep: at for ep, at in failed.items() if ep not in ok}  # one success breaks the streak
-        async with self.pool.acquire() as conn, conn.transaction():
-            await repo.record_outcomes(conn, batch)
-            disabled = await repo.endpoint_health(conn, failed, sorted(ok), self.s.webhooks_disable_after_hours)
+    async def _record(self, batch: list[Outcome]) -> None:
+        failed, ok = domain.health(batch)
+        async with self._repository() as repo:
+            await repo.record_outcomes(batch)
+            disabled = await repo.endpoint_health(failed, ok, self.s.webhooks_disable_after_hours)
         for ep in disabled:
             log.warning("webhook endpoint disabled after failing continuously", endpoint_id=ep,
                         hours=self.s.webhooks_disable_after_hours)

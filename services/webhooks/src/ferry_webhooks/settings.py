@@ -11,7 +11,8 @@ DEFAULT_SCHEDULE = [5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200, 8640
 
 class Settings(KitSettings):
     # Delay before each retry; once every delay is used, the message is `failed`.
-    webhooks_retry_schedule_seconds: list[float] = Field(default_factory=lambda: list(DEFAULT_SCHEDULE))
+    webhooks_retry_schedule_seconds: list[float] = Field(
+        default_factory=lambda: list(DEFAULT_SCHEDULE))
     webhooks_timeout_seconds: float = Field(10.0, gt=0)
     # A claimed message comes back to other workers after this (at least timeout + 1 s).
     webhooks_lease_seconds: float = Field(60.0, gt=0)
