@@ -19,6 +19,7 @@ from faststream.kafka import KafkaBroker
 from . import db, health, inbox, migrate, telemetry
 from . import logging as klog
 from .broker import Consumer, Handler, ensure_topics, make_broker
+from .httpserver import QuietServer
 from .outbox import OutboxRelay, make_producer
 from .settings import KitSettings
 
@@ -107,7 +108,7 @@ class Runtime:
         # connection at the instant the server closes it ("Server disconnected").
         config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off",
                                 timeout_keep_alive=KEEP_ALIVE_SECONDS)
-        server = uvicorn.Server(config)
+        server = QuietServer(config)
         server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         task = asyncio.create_task(server.serve(), name=f"http-{self.name}")
         self._servers.append((server, task))
