@@ -1,4 +1,4 @@
-"""`ferry dev`: the whole platform on one machine, in one process.
+"""`ferry dev`: the whole platform on one machine, in one command (a process per service).
 
 The broker is the embedded Tansu (or Apache Kafka with `--broker kafka`, its data kept in
 `.ferry/kafka`) unless FERRY_KAFKA_BOOTSTRAP is set; Postgres is
@@ -23,9 +23,12 @@ import asyncpg
 import uvicorn
 from ferry_kit import logging as klog
 from ferry_kit.broker import ensure_topics
+from ferry_kit.httpserver import QuietServer
 from ferry_kit.infra import EmbeddedBroker, KafkaBroker, ensure_postgres, free_port
 
-from .services import START_ORDER, composition_root, module
+from .services import START_ORDER
+from .workers import InProcess, Worker
+from .workers import context as worker_context
 
 STATE_DIR = Path(".ferry")
 SANDBOX_CLIENT_ID = "ferry-dev"
@@ -73,12 +76,20 @@ async def _ensure_database(admin_dsn: str, name: str) -> str:
     return f"{base}/{name}"
 
 
+# The processes of `ferry dev`, each with its own event loop, so that the API's answers do not
+# wait for a sync's pages (GET /v1/syncs/{id} p99 83 ms with every service in one loop): the two
+# busy services of a sync apart, the API's path (with the executor) apart from them. The last
+# one holds the gateway, started once the others are up. Each process costs ~40 MB.
+PROCESSES: tuple[tuple[str, ...], ...] = (
+    ("records", "webhooks"), ("executor",), ("connections", "scheduler", "gateway"))
+
+
 class DevPlatform:
-    """Every service of Ferry plus the sandbox, started in this event loop."""
+    """Every service of Ferry in worker processes, plus the sandbox in this event loop."""
 
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
-        self.services: list[tuple[str, Any, Any]] = []
+        self.workers: list[Worker | InProcess] = []
         self.sandbox: tuple[uvicorn.Server, asyncio.Task[None]] | None = None
         self.rollover: asyncio.Task[None] | None = None
 
@@ -86,9 +97,8 @@ class DevPlatform:
         """Recreate drained topics of the embedded broker now and then: it frees no message."""
         from .rollover import TopicRollover
 
-        runtimes = [handle.runtime for _, _, handle in self.services]
         rollover = TopicRollover(self.env["FERRY_KAFKA_BOOTSTRAP"],
-                                 int(self.env["FERRY_TOPIC_PARTITIONS"]), runtimes)
+                                 int(self.env["FERRY_TOPIC_PARTITIONS"]), members=self.workers)
         self.rollover = asyncio.create_task(rollover.run(), name="topic-rollover")
 
     async def start(self) -> None:
@@ -100,27 +110,27 @@ class DevPlatform:
         await ensure_topics(kit.kafka_bootstrap, kit.topic_partitions)  # once, not raced by six services
         # Joining a consumer group takes about two seconds: the services behind the gateway join
         # theirs together, and the gateway, the only public door, opens once they are all up.
-        *behind, gateway = START_ORDER
-        outcomes = await asyncio.gather(*(self._start_one(name) for name in behind), return_exceptions=True)
+        if self.env.get("FERRY_DEV_PROCESSES") == "one":
+            self.workers = [InProcess(PROCESSES, kit.topic_partitions)]
+            await self.workers[0].start()
+            return
+        ctx = worker_context()
+        self.workers = [Worker(ctx, names, self.env) for names in PROCESSES]
+        *behind, gateway = self.workers
+        outcomes = await asyncio.gather(*(w.start() for w in behind), return_exceptions=True)
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 raise outcome
-        await self._start_one(gateway)
-
-    async def _start_one(self, name: str) -> None:
-        app = composition_root(name)
-        settings = module(name, "settings").Settings()
-        handle = await app.start(settings)
-        self.services.append((name, app, handle))
-        log.info("service started", service=name)
+        await gateway.start()
+        log.info("services started", processes=len(self.workers))
 
     async def _start_sandbox(self) -> None:
         from ferry_sandbox.app import create_app
         from ferry_sandbox.settings import Settings
 
         port = int(self.env["FERRY_SANDBOX_PORT"])
-        server = uvicorn.Server(uvicorn.Config(create_app(Settings()), host="127.0.0.1", port=port,
-                                                log_level="warning", timeout_keep_alive=75))
+        server = QuietServer(uvicorn.Config(create_app(Settings()), host="127.0.0.1", port=port,
+                                            log_level="warning", timeout_keep_alive=75))
         server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         task = asyncio.create_task(server.serve())
         while not server.started:
@@ -134,10 +144,10 @@ class DevPlatform:
             self.rollover.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.rollover
-        for name, app, handle in reversed(self.services):
+        for worker in reversed(self.workers):  # the gateway first
             with contextlib.suppress(Exception):
-                await app.stop(handle)
-            log.info("service stopped", service=name)
+                await worker.stop()
+            log.info("services stopped", services=worker.names)
         if self.sandbox:
             self.sandbox[0].should_exit = True
             with contextlib.suppress(Exception):
@@ -187,7 +197,8 @@ def build_env(bootstrap: str, dsn: str, values: dict[str, str], gateway_port: in
         "FERRY_TOKEN_ACTIVE_KEY_ID": values["token_keys"].split(":", 1)[0],
         "FERRY_SANDBOX_ADMIN_TOKEN": values["sandbox_admin_token"],
         "FERRY_KAFKA_SESSION_TIMEOUT_MS": "3000",
-        "FERRY_KAFKA_HEARTBEAT_INTERVAL_MS": "750",
+        # A third of the session, as Kafka advises: idle, heartbeats are half the broker's requests.
+        "FERRY_KAFKA_HEARTBEAT_INTERVAL_MS": "1000",
         # Tansu holds an empty fetch for its whole wait: quiet consumers fetch twice a second
         # (see ferry_kit/fetchpace.py), busy ones every 50 ms.
         "FERRY_KAFKA_IDLE_FETCH_MAX_WAIT_MS": "500",
@@ -195,6 +206,8 @@ def build_env(bootstrap: str, dsn: str, values: dict[str, str], gateway_port: in
         # One process consumes every partition here: more partitions add nothing but the
         # broker's work per fetch (idle Tansu: 9.1% of a core with 4, 3.8% with 1).
         "FERRY_TOPIC_PARTITIONS": os.environ.get("FERRY_TOPIC_PARTITIONS", "1"),
+        # "one": every service in the process of `ferry dev` (see workers.InProcess).
+        "FERRY_DEV_PROCESSES": os.environ.get("FERRY_DEV_PROCESSES", "several"),
         "FERRY_LOG_LEVEL": os.environ.get("FERRY_LOG_LEVEL", "WARNING"),
     }
     for name, port in ports.items():

@@ -193,7 +193,7 @@ def dev(
         "tansu", help="tansu (in memory, light) or kafka (Apache Kafka, kept in .ferry/kafka; "
         "needs Java and Maven)."),
 ) -> None:
-    """Start the embedded platform: broker, Postgres, every service and the sandbox, in one process."""
+    """Start the embedded platform: broker, Postgres, every service and the sandbox, in one command."""
     from .dev import run_dev
 
     if broker not in ("tansu", "kafka"):

@@ -28,9 +28,11 @@ from support.infra import _drop  # noqa: E402
 
 
 def processes(ferry: psutil.Process, database: str) -> dict[str, psutil.Process]:
-    procs = {"ferry dev (all services + sandbox)": ferry}
+    procs = {"ferry dev (sandbox, and the services with FERRY_DEV_PROCESSES=one)": ferry}
     for child in ferry.children(recursive=True):
-        procs[f"broker ({child.name()})"] = child
+        name = child.name()
+        label = f"broker ({name})" if "tansu" in name else f"service worker pid {child.pid}"
+        procs[label] = child
     for p in psutil.process_iter(["name", "cmdline"]):
         cmd = " ".join(p.info["cmdline"] or [])
         if (p.info["name"] or "").startswith("postgres") and f" {database} " in f"{cmd} ":

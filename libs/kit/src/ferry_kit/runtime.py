@@ -20,6 +20,7 @@ from faststream.kafka import KafkaBroker
 from . import db, health, inbox, migrate, telemetry
 from . import logging as klog
 from .broker import Consumer, Handler, ensure_topics, make_broker
+from .httpserver import QuietServer
 from .outbox import OutboxRelay, make_producer
 from .settings import KitSettings
 
@@ -117,7 +118,7 @@ class Runtime:
         # connection at the instant the server closes it ("Server disconnected").
         config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off",
                                 timeout_keep_alive=KEEP_ALIVE_SECONDS)
-        server = uvicorn.Server(config)
+        server = QuietServer(config)
         # Read by uvicorn before 0.29 only (later ones capture the signals while serving).
         server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]
         task = asyncio.create_task(server.serve(), name=f"http-{self.name}")
