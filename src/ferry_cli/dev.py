@@ -107,7 +107,8 @@ class DevPlatform:
         from ferry_kit.settings import KitSettings
 
         kit = KitSettings()  # type: ignore[call-arg]
-        await ensure_topics(kit.kafka_bootstrap, kit.topic_partitions)  # once, not raced by six services
+        # Once, not raced by six services.
+        await ensure_topics(kit.kafka_bootstrap, kit.topic_partitions)
         # Joining a consumer group takes about two seconds: the services behind the gateway join
         # theirs together, and the gateway, the only public door, opens once they are all up.
         if self.env.get("FERRY_DEV_PROCESSES") == "one":
@@ -161,13 +162,13 @@ async def _project(gateway_url: str, admin_token: str, previous: dict[str, Any] 
     async with httpx.AsyncClient(base_url=gateway_url, timeout=30) as client:
         project: dict[str, str] | None = None
         if previous and previous.get("secret_key"):
-            resp = await client.get("/v1/providers", headers={"authorization": f"Bearer {previous['secret_key']}"})
+            resp = await client.get(
+                "/v1/providers", headers={"authorization": f"Bearer {previous['secret_key']}"})
             if resp.status_code == 200:
                 project = {k: previous[k] for k in ("project_id", "secret_key", "signing_key")}
         if project is None:
-            resp = await client.post(
-                "/v1/projects", json={"name": "Ferry dev"}, headers={"authorization": f"Bearer {admin_token}"}
-            )
+            resp = await client.post("/v1/projects", json={"name": "Ferry dev"},
+                                     headers={"authorization": f"Bearer {admin_token}"})
             resp.raise_for_status()
             project = {k: resp.json()[k] for k in ("project_id", "secret_key", "signing_key")}
         # The demo project's own app at the sandbox, so connecting needs no extra step.
@@ -178,7 +179,9 @@ async def _project(gateway_url: str, admin_token: str, previous: dict[str, Any] 
         return project
 
 
-def build_env(bootstrap: str, dsn: str, values: dict[str, str], gateway_port: int) -> dict[str, str]:
+def build_env(
+    bootstrap: str, dsn: str, values: dict[str, str], gateway_port: int
+) -> dict[str, str]:
     ports = {
         "GATEWAY": _pick(gateway_port),
         "CONNECTIONS": _pick(8081),
@@ -229,6 +232,27 @@ def _start_broker(kind: str) -> EmbeddedBroker | KafkaBroker:
     return EmbeddedBroker().start()
 
 
+def _dev_state(env: dict[str, str], values: dict[str, str],
+               project: dict[str, str]) -> dict[str, str]:
+    """What `ferry dev` writes to .ferry/dev.json for the CLI's other commands and the demo."""
+    return {
+        "gateway_url": env["FERRY_GATEWAY_URL"],
+        "sandbox_url": env["FERRY_SANDBOX_URL"],
+        "sandbox_admin_token": values["sandbox_admin_token"],
+        **project,
+        "token_audience": f"{env['FERRY_PUBLIC_HOST']}/{project['project_id']}",
+        **{f"{s}_url": env[f"FERRY_{s.upper()}_URL"] for s in START_ORDER if s != "gateway"},
+    }
+
+
+def _announce(state: dict[str, str], state_path: Path) -> None:
+    gateway = state["gateway_url"]
+    print(f"Ferry is up.\n  gateway: {gateway} (OpenAPI: {gateway}/docs)")
+    print(f"  console: {gateway}/console (sign in with the secret key)")
+    print(f"  sandbox: {state['sandbox_url']}\n  project: {state['project_id']}")
+    print(f"  secret key, signing key and tokens: {state_path.resolve()}")
+
+
 async def run_dev(
     *, demo: bool, exit_after_demo: bool, gateway_port: int = 8080, broker_kind: str = "tansu"
 ) -> int:
@@ -239,7 +263,8 @@ async def run_dev(
         broker = await asyncio.to_thread(_start_broker, broker_kind)
         bootstrap = broker.bootstrap
     admin_dsn, local_pg = await ensure_postgres(os.environ.get("FERRY_DATABASE_URL"))
-    dsn = admin_dsn if os.environ.get("FERRY_DATABASE_URL") else await _ensure_database(admin_dsn, "ferry")
+    dsn = (admin_dsn if os.environ.get("FERRY_DATABASE_URL")
+           else await _ensure_database(admin_dsn, "ferry"))
     values = _secrets()
     env = build_env(bootstrap, dsn, values, gateway_port)
     platform = DevPlatform(env)
@@ -256,20 +281,10 @@ async def run_dev(
         previous = json.loads(state_path.read_text()) if state_path.exists() else None
         project = await _project(env["FERRY_GATEWAY_URL"], values["admin_token"], previous,
                                  values.get("sandbox_client_secret") or secrets.token_urlsafe(24))
-        state = {
-            "gateway_url": env["FERRY_GATEWAY_URL"],
-            "sandbox_url": env["FERRY_SANDBOX_URL"],
-            "sandbox_admin_token": values["sandbox_admin_token"],
-            **project,
-            "token_audience": f"{env['FERRY_PUBLIC_HOST']}/{project['project_id']}",
-            **{f"{s}_url": env[f"FERRY_{s.upper()}_URL"] for s in START_ORDER if s != "gateway"},
-        }
+        state = _dev_state(env, values, project)
         state_path.write_text(json.dumps(state, indent=2))
         state_path.chmod(0o600)
-        print(f"Ferry is up.\n  gateway: {state['gateway_url']} (OpenAPI: {state['gateway_url']}/docs)")
-        print(f"  console: {state['gateway_url']}/console (sign in with the secret key)")
-        print(f"  sandbox: {state['sandbox_url']}\n  project: {project['project_id']}")
-        print(f"  secret key, signing key and tokens: {state_path.resolve()}")
+        _announce(state, state_path)
         if demo:
             from .demo import run_demo
 

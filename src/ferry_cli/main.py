@@ -164,7 +164,8 @@ def migrate() -> None:
 def run(service: str = typer.Argument(..., help=f"One of: {', '.join(SERVICES)}.")) -> None:
     """Run one service (as one container of docker-compose.yml does)."""
     if service not in SERVICES:
-        raise typer.BadParameter(f"unknown service {service!r}; choose one of {', '.join(SERVICES)}")
+        raise typer.BadParameter(
+            f"unknown service {service!r}; choose one of {', '.join(SERVICES)}")
     from pydantic import ValidationError
 
     from .services import run_service
@@ -177,7 +178,9 @@ def run(service: str = typer.Argument(..., help=f"One of: {', '.join(SERVICES)}.
 
 
 @app.command()
-def sandbox(port: int = typer.Option(8090, help="Port to listen on."), host: str = "127.0.0.1") -> None:
+def sandbox(
+    port: int = typer.Option(8090, help="Port to listen on."), host: str = "127.0.0.1"
+) -> None:
     """Run the sandbox provider (FERRY_SANDBOX_ADMIN_TOKEN required)."""
     from .services import run_sandbox
 
@@ -193,7 +196,8 @@ def dev(
         "tansu", help="tansu (in memory, light) or kafka (Apache Kafka, kept in .ferry/kafka; "
         "needs Java and Maven)."),
 ) -> None:
-    """Start the embedded platform: broker, Postgres, every service and the sandbox, in one command."""
+    """Start the embedded platform: broker, Postgres, every service and the sandbox, in one
+    command."""
     from .dev import run_dev
 
     if broker not in ("tansu", "kafka"):

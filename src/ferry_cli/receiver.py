@@ -50,9 +50,8 @@ class WebhookReceiver:
                     verified = False
             payload = await request.json()
             async with self._arrived:
-                self.received.append(
-                    Received(payload["id"], payload["type"], payload["data"], verified, time.monotonic(), headers)
-                )
+                self.received.append(Received(payload["id"], payload["type"], payload["data"],
+                                              verified, time.monotonic(), headers))
                 self._arrived.notify_all()
             return Response(status_code=204 if verified else 400)
 
@@ -64,7 +63,8 @@ class WebhookReceiver:
         return app
 
     async def start(self) -> WebhookReceiver:
-        self._server = uvicorn.Server(uvicorn.Config(self._app(), host="127.0.0.1", port=self.port, log_level="warning"))
+        self._server = uvicorn.Server(uvicorn.Config(
+            self._app(), host="127.0.0.1", port=self.port, log_level="warning"))
         self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         self._task = asyncio.create_task(self._server.serve())
         while not self._server.started:
@@ -82,14 +82,17 @@ class WebhookReceiver:
             if r.type == kind and all(r.data.get(k) == v for k, v in match.items())
         ]
 
-    async def wait_for(self, kind: str, count: int = 1, timeout: float = 60.0, **match: Any) -> list[Received]:
+    async def wait_for(
+        self, kind: str, count: int = 1, timeout: float = 60.0, **match: Any
+    ) -> list[Received]:
         deadline = time.monotonic() + timeout
         async with self._arrived:
             while len(self.of_type(kind, **match)) < count:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     got = [(r.type, r.data.get("data_model")) for r in self.received]
-                    raise TimeoutError(f"waited {timeout}s for {count} {kind} {match}; received {got}")
+                    raise TimeoutError(
+                        f"waited {timeout}s for {count} {kind} {match}; received {got}")
                 try:
                     await asyncio.wait_for(self._arrived.wait(), left)
                 except TimeoutError:

@@ -1,4 +1,5 @@
-"""Load and run Ferry's services by name (the CLI is a composition root; services never import it)."""
+"""Load and run Ferry's services by name (the CLI is a composition root; services never import
+it)."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ SERVICES = Path(__file__).resolve().parents[3] / "services"
 CONSUMING = {
     "executor": ({"sync.requested", "sync.completed", "connection.changed"}, None),
     "records": ({"records.fetched", "connection.changed"}, "records_max_pages"),
-    "scheduler": ({"connection.changed"}, None),
+    "scheduler": ({"connection.changed", "sync.job.changed", "sync.completed"}, None),
     "webhooks": ({"sync.completed", "record.changed", "connection.changed"}, None),
 }
 

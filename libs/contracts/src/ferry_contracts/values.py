@@ -35,6 +35,7 @@ JobOutcome = Literal["complete", "failed", "cancelled"]
 RecordAction = Literal["created", "updated", "deleted"]
 
 Trigger = Literal["initial", "schedule", "full_schedule", "manual"]
+TRIGGERS: Final[tuple[Trigger, ...]] = get_args(Trigger)
 
 # The public sync status of one data model of a connection.
 SyncStatus = Literal["IDLE", "SYNCING", "PAUSED", "ERROR", "DISABLED"]

@@ -26,3 +26,15 @@ class FixedClock:
 
     def advance(self, **delta: float) -> None:
         self.at += timedelta(**delta)
+
+
+def parse_instant(value: object) -> datetime | None:
+    """An ISO 8601 instant as stored or sent as text ("Z" allowed; no zone means UTC); None for
+    anything else. (A provider's own times, epoch numbers too: `ferry_connectors.template`.)"""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

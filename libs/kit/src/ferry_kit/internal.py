@@ -7,7 +7,9 @@ import hmac
 from typing import Any
 
 import httpx
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+
+from . import errors
 
 HEADER = "x-ferry-internal-token"
 
@@ -29,6 +31,20 @@ def guard(token: str) -> Any:  # FastAPI types `Depends(...)` as Any, to sit in 
 def router(token: str) -> APIRouter:
     """A service's `/internal` routes, mounted apart from any public one: each needs the token."""
     return APIRouter(prefix="/internal", dependencies=[guard(token)])
+
+
+def create_app(title: str, token: str) -> tuple[FastAPI, APIRouter]:
+    """A service's internal HTTP app and its guarded `/internal` router: no published docs or
+    spec, the one error model, an open `/healthz`. Declare the routes on the router, then
+    `app.include_router(router)` (FastAPI copies the routes a router has when it is included)."""
+    app = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None)
+    errors.install(app)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app, router(token)
 
 
 def client(base_url: str, token: str, timeout: float = 30.0) -> httpx.AsyncClient:

@@ -174,12 +174,15 @@ async def run_forever(
 
 
 async def open_runtime(
-    stack: contextlib.AsyncExitStack, name: str, settings: KitSettings, migrations_dir: Path
+    stack: contextlib.AsyncExitStack, name: str, settings: KitSettings, migrations_dir: Path,
+    *, relay: bool = True,
 ) -> Runtime:
-    """A service's runtime with its database migrated and its outbox relay running, closed by
-    `stack` (a bootstrap's exit stack), also when a later step of the start fails."""
+    """A service's runtime with its database migrated and (unless `relay=False`, for a service
+    that emits no events) its outbox relay running, closed by `stack` (a bootstrap's exit
+    stack), also when a later step of the start fails."""
     runtime = Runtime(name, settings, migrations_dir)
     stack.push_async_callback(runtime.close)
     await runtime.open_database()
-    await runtime.start_relay()
+    if relay:
+        await runtime.start_relay()
     return runtime

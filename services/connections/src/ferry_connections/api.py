@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Query, Response
-from ferry_kit import errors, internal
+from ferry_kit import internal
 
 from . import handlers, views
 from .connect_page import create_router
@@ -126,15 +126,8 @@ def _credential_routes(api: APIRouter, run: handlers.Commands) -> None:
 
 def create_api(read: views.Reader, run: handlers.Commands, ctx: views.Context,
                token: str) -> FastAPI:
-    app = FastAPI(title="Ferry connections", docs_url=None, redoc_url=None, openapi_url=None)
-    errors.install(app)
-    api = internal.router(token)
-    app.include_router(create_router(read, run, ctx))
-
-    @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
+    app, api = internal.create_app("Ferry connections", token)
+    app.include_router(create_router(read, run, ctx))  # the public connect pages
     _project_routes(api, read, run, ctx)
     _integration_routes(api, read, run, ctx)
     _connection_routes(api, read, run, ctx)

@@ -3,13 +3,10 @@ them."""
 
 from __future__ import annotations
 
-from contextlib import AsyncExitStack
-from dataclasses import dataclass
-from pathlib import Path
-
 import httpx
+from ferry_kit.bootstrap import Running, migrations_of, starting, stop
 from ferry_kit.clock import SystemClock
-from ferry_kit.runtime import Runtime
+from ferry_kit.runtime import open_runtime
 from ferry_kit.uow import UnitOfWorkFactory
 
 from .api import create_api
@@ -21,30 +18,22 @@ from .repository import PgRepository
 from .settings import Settings
 from .views import Context
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS = migrations_of(__file__)
 
 __all__ = ["MIGRATIONS", "Service", "Settings", "start", "stop"]
 
 
-@dataclass
-class Service:
-    runtime: Runtime
-    uow: UnitOfWorkFactory[PgRepository]
-    stack: AsyncExitStack
+Service = Running[PgRepository]
 
 
 async def start(settings: Settings) -> Service:
     # Refuse to start on a bad key configuration before touching anything.
     cipher = Cipher.from_settings(settings.token_keys, settings.token_active_key_id)
     catalogue = Catalogue.load()  # a definition that does not load stops the start, with its place
-    stack = AsyncExitStack()
-    try:
+    async with starting() as stack:
         http = httpx.AsyncClient(timeout=settings.provider_timeout_seconds, follow_redirects=False)
         stack.push_async_callback(http.aclose)
-        runtime = Runtime("connections", settings, MIGRATIONS)
-        stack.push_async_callback(runtime.close)
-        await runtime.open_database()
-        await runtime.start_relay()
+        runtime = await open_runtime(stack, "connections", settings, MIGRATIONS)
         uow = UnitOfWorkFactory(runtime.pool, PgRepository)
         clock, links = SystemClock(), Links(cipher, settings)
         context = Context(catalogue, links, clock, settings)
@@ -52,11 +41,4 @@ async def start(settings: Settings) -> Service:
                 "links": links, "http": http, "context": context}
         api = create_api(uow.read, Commands(uow, deps), context, settings.internal_token)
         await runtime.serve_http(api, settings.internal_host, settings.connections_port)
-    except BaseException:
-        await stack.aclose()  # what was opened before the failing step closes again
-        raise
-    return Service(runtime, uow, stack)
-
-
-async def stop(service: Service) -> None:
-    await service.stack.aclose()
+        return Service(runtime, stack, uow)

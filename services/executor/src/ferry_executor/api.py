@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Query
 from ferry_contracts.internal.executor import ManualSyncIn
 from ferry_contracts.sync import SyncJob
-from ferry_kit import errors, internal
+from ferry_kit import internal
 from pydantic import BaseModel
 
 from . import views
@@ -39,14 +39,7 @@ class Commands:
 
 
 def create_api(read: views.Reader, commands: Commands, token: str) -> FastAPI:
-    app = FastAPI(title="Ferry executor (internal)", docs_url=None, redoc_url=None,
-                  openapi_url=None)
-    errors.install(app)
-    api = internal.router(token)
-
-    @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    app, api = internal.create_app("Ferry executor (internal)", token)
 
     @api.post("/connections/{connection_id}/syncs", status_code=202)
     async def request_sync(connection_id: str, body: ManualSyncIn) -> list[SyncJob]:

@@ -6,13 +6,13 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 from ferry_contracts.topics import SYNC_COMPLETED, SYNC_REQUESTED
+from ferry_kit.bootstrap import Running, migrations_of, starting, stop
 from ferry_kit.dispatch import command, consumer_handlers, use_case
-from ferry_kit.runtime import Runtime
+from ferry_kit.runtime import open_runtime
 from ferry_kit.uow import UnitOfWorkFactory
 
 from . import handlers
@@ -24,7 +24,7 @@ from .runner import Runner, owner_name
 from .settings import Settings
 from .writeback import WriteBack
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS = migrations_of(__file__)
 
 __all__ = ["MIGRATIONS", "Service", "Settings", "start", "stop"]
 
@@ -32,11 +32,8 @@ T = TypeVar("T")
 
 
 @dataclass
-class Service:
-    runtime: Runtime
-    uow: UnitOfWorkFactory[PgRepository]
+class Service(Running[PgRepository]):
     runner: Runner
-    stack: AsyncExitStack
 
 
 def waking(step: Callable[..., Awaitable[T]], wake: asyncio.Event) -> Callable[..., Awaitable[T]]:
@@ -51,12 +48,8 @@ def waking(step: Callable[..., Awaitable[T]], wake: asyncio.Event) -> Callable[.
 
 
 async def start(settings: Settings) -> Service:
-    stack = AsyncExitStack()
-    try:
+    async with starting() as stack:
         return await _start(settings, stack)
-    except BaseException:
-        await stack.aclose()  # what was opened before the failing step closes again
-        raise
 
 
 async def _start(settings: Settings, stack: AsyncExitStack) -> Service:
@@ -65,10 +58,7 @@ async def _start(settings: Settings, stack: AsyncExitStack) -> Service:
     http = httpx.AsyncClient(timeout=settings.provider_timeout_seconds, limits=httpx.Limits(
         max_connections=100, max_keepalive_connections=20))
     stack.push_async_callback(http.aclose)
-    runtime = Runtime("executor", settings, MIGRATIONS)
-    stack.push_async_callback(runtime.close)
-    await runtime.open_database()
-    await runtime.start_relay()
+    runtime = await open_runtime(stack, "executor", settings, MIGRATIONS)
     uow = UnitOfWorkFactory(runtime.pool, PgRepository)
     budget = Budget(uow.read, settings.provider_requests_per_second, settings.provider_burst)
     wake = asyncio.Event()  # set when a job becomes runnable in this process
@@ -96,8 +86,4 @@ async def _start(settings: Settings, stack: AsyncExitStack) -> Service:
     )
     api = create_api(uow.read, commands, settings.internal_token)
     await runtime.serve_http(api, settings.internal_host, settings.executor_port)
-    return Service(runtime, uow, runner, stack)
-
-
-async def stop(service: Service) -> None:
-    await service.stack.aclose()
+    return Service(runtime, stack, uow, runner)

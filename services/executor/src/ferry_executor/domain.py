@@ -13,6 +13,7 @@ from ferry_contracts.envelope import utcnow, uuid7
 from ferry_contracts.sync import SyncCounts, SyncJob
 from ferry_contracts.values import ACTIVE_JOB_STATUSES, READABLE, JobStatus
 from ferry_kit import errors
+from ferry_kit.clock import parse_instant
 
 __all__ = ["utcnow"]
 
@@ -156,14 +157,7 @@ def retry_delay(attempt: int, base: float) -> float:
     return float(min(3600.0, base * (4 ** max(0, attempt - 1))))
 
 
-def parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+parse_time = parse_instant  # a time the executor stored or was sent as ISO text
 
 
 def cutoff(sync_from: date | None) -> datetime | None:

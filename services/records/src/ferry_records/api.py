@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, FastAPI
-from ferry_kit import errors, internal
+from ferry_kit import internal
 from pydantic import BaseModel
 
 from . import views
@@ -21,14 +21,7 @@ class ConfirmedOut(BaseModel):
 
 
 def create_api(read: views.Reader, confirm: Confirm, token: str) -> FastAPI:
-    app = FastAPI(title="Ferry records (internal)", docs_url=None, redoc_url=None,
-                  openapi_url=None)
-    errors.install(app)
-    api = internal.router(token)
-
-    @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    app, api = internal.create_app("Ferry records (internal)", token)
 
     @api.get("/connections/{connection_id}/records/{data_model}")
     async def records_page(

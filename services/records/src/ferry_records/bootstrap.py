@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from contextlib import AsyncExitStack
-from dataclasses import dataclass
-from pathlib import Path
-
 import asyncpg
+from ferry_kit.bootstrap import Running, migrations_of, starting, stop
 from ferry_kit.clock import SystemClock
 from ferry_kit.dispatch import consumer_handlers, use_case
-from ferry_kit.runtime import Runtime, open_runtime
+from ferry_kit.runtime import open_runtime
 from ferry_kit.uow import UnitOfWorkFactory
 
 from .api import create_api
@@ -17,21 +14,16 @@ from .handlers import HANDLERS, confirm_deletions
 from .repository import PgRepository
 from .settings import Settings
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS = migrations_of(__file__)
 
 __all__ = ["MIGRATIONS", "Service", "Settings", "start", "stop"]
 
 
-@dataclass
-class Service:
-    runtime: Runtime
-    uow: UnitOfWorkFactory[PgRepository]
-    stack: AsyncExitStack
+Service = Running[PgRepository]
 
 
 async def start(settings: Settings) -> Service:
-    stack = AsyncExitStack()
-    try:
+    async with starting() as stack:
         runtime = await open_runtime(stack, "records", settings, MIGRATIONS)
         uow = UnitOfWorkFactory(runtime.pool, PgRepository)
         deps = {"clock": SystemClock(), "settings": settings}
@@ -45,11 +37,4 @@ async def start(settings: Settings) -> Service:
                                      max_records=settings.records_max_pages)
         api = create_api(uow.read, use_case(confirm_deletions, uow, deps), settings.internal_token)
         await runtime.serve_http(api, settings.internal_host, settings.records_port)
-    except BaseException:
-        await stack.aclose()  # what was opened before the failing step closes again
-        raise
-    return Service(runtime, uow, stack)
-
-
-async def stop(service: Service) -> None:
-    await service.stack.aclose()
+        return Service(runtime, stack, uow)

@@ -16,6 +16,7 @@ from ferry_contracts.records import FieldChange, RecordChanged, RecordsEnd, Reco
 from ferry_contracts.sync import SyncCompleted, SyncCounts
 from ferry_contracts.values import JobOutcome, RecordAction
 from ferry_kit import cursor
+from ferry_kit.clock import parse_instant
 
 _CANON = orjson.OPT_SORT_KEYS
 
@@ -76,14 +77,7 @@ def decode_cursor(value: str) -> int | None:
     return cursor.decode_position(value, "v1")
 
 
-def provider_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+provider_time = parse_instant  # a record's `updated_at` as the provider's ISO text
 
 
 def should_hold(deletions: int, live: int, threshold: float, minimum: int) -> bool:

@@ -15,7 +15,8 @@ from .state import ApiError, Sandbox, invalid, json_response
 
 
 def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> FastAPI:
-    """`clock` (seconds since the epoch) drives record stamps and token expiry; tests may pass a fake."""
+    """`clock` (seconds since the epoch) drives record stamps and token expiry; tests may pass a
+    fake."""
     app = FastAPI(title="Ferry sandbox provider", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.sandbox = Sandbox.build(settings, clock)
     app.include_router(data.router)

@@ -204,7 +204,8 @@ class AuthServer:
     # ---- resource server side ----
 
     def authenticate(self, access_token: str) -> Grant | None:
-        """The grant of a live token; `static:<account>` tokens are always valid with every scope."""
+        """The grant of a live token; `static:<account>` tokens are always valid with every
+        scope."""
         if access_token.startswith(STATIC_PREFIX):
             account = access_token[len(STATIC_PREFIX) :]
             return Grant(account, ALL_SCOPES) if account else None

@@ -1,4 +1,5 @@
-"""The sandbox's data, in memory: per account and model, records paged by keyset on (updated_at, id).
+"""The sandbox's data, in memory: per account and model, records paged by keyset on
+(updated_at, id).
 
 Every change of a collection gets a strictly greater `updated_at` than any before it (a
 monotonic microsecond clock), so:
@@ -155,7 +156,8 @@ class Collection:
     def page(
         self, *, limit: int, after: Key | None = None, since: str | None = None
     ) -> tuple[list[Record], Key | None]:
-        """Up to `limit` records after the cursor key and strictly after `since`, and the next cursor key."""
+        """Up to `limit` records after the cursor key and strictly after `since`, and the next
+        cursor key."""
         start = 0
         if after is not None:
             start = bisect_right(self.keys, after)

@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from ferry_kit import errors, internal
+from ferry_kit import internal
 
 from . import views
 
 
 def create_api(read: views.Reader, token: str) -> FastAPI:
-    app = FastAPI(title="Ferry scheduler (internal)", docs_url=None, redoc_url=None,
-                  openapi_url=None)
-    errors.install(app)
-    api = internal.router(token)
-
-    @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    app, api = internal.create_app("Ferry scheduler (internal)", token)
 
     @api.get("/connections/{connection_id}/schedules")
     async def schedules(connection_id: str) -> views.SchedulesOut:

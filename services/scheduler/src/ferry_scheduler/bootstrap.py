@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
+from ferry_kit.bootstrap import Running, migrations_of, starting, stop
 from ferry_kit.clock import SystemClock
 from ferry_kit.dispatch import command, consumer_handlers
-from ferry_kit.runtime import Runtime
+from ferry_kit.runtime import open_runtime
 from ferry_kit.ticker import Ticker
 from ferry_kit.uow import UnitOfWorkFactory
 
@@ -18,26 +17,19 @@ from .handlers import HANDLERS, fire_due
 from .repository import PgRepository, prune_finished_jobs
 from .settings import Settings
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS = migrations_of(__file__)
 
 __all__ = ["MIGRATIONS", "Service", "Settings", "start", "stop"]
 
 
 @dataclass
-class Service:
-    runtime: Runtime
-    uow: UnitOfWorkFactory[PgRepository]
+class Service(Running[PgRepository]):
     ticker: Ticker
-    stack: AsyncExitStack
 
 
 async def start(settings: Settings) -> Service:
-    stack = AsyncExitStack()
-    try:
-        runtime = Runtime("scheduler", settings, MIGRATIONS)
-        stack.push_async_callback(runtime.close)
-        await runtime.open_database()
-        await runtime.start_relay()
+    async with starting() as stack:
+        runtime = await open_runtime(stack, "scheduler", settings, MIGRATIONS)
         uow = UnitOfWorkFactory(runtime.pool, PgRepository)
         clock = SystemClock()
         deps = {"clock": clock, "settings": settings}
@@ -52,11 +44,4 @@ async def start(settings: Settings) -> Service:
         stack.push_async_callback(ticker.stop)
         api = create_api(uow.read, settings.internal_token)
         await runtime.serve_http(api, settings.internal_host, settings.scheduler_port)
-    except BaseException:
-        await stack.aclose()  # what was opened before the failing step closes again
-        raise
-    return Service(runtime, uow, ticker, stack)
-
-
-async def stop(service: Service) -> None:
-    await service.stack.aclose()
+        return Service(runtime, stack, uow, ticker)

@@ -99,11 +99,6 @@ def jitter_seconds(interval_min: int, fraction: float, cap: float) -> float:
     return min(cap, interval_min * 60 * fraction)
 
 
-def is_stale(known: KnownConnection | None, event: ConnectionChanged) -> bool:
-    """An older update arriving late changes nothing."""
-    return known is not None and known.version > event.version
-
-
 def catches_up(known: KnownConnection | None, event: ConnectionChanged) -> bool:
     """Re-connected after a break: sync what changed while the connection was down."""
     return (

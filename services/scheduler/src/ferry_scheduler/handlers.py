@@ -15,6 +15,7 @@ from ferry_contracts.topics import CONNECTION_CHANGED, SYNC_COMPLETED, SYNC_JOB_
 from ferry_contracts.values import Trigger
 from ferry_kit.clock import Clock
 from ferry_kit.dispatch import EventHandler
+from ferry_kit.projection import newer_connection
 from ferry_kit.uow import UnitOfWork
 
 from . import domain
@@ -30,11 +31,8 @@ async def on_connection_changed(
 ) -> None:
     """Keep the connection's schedules in step with it; request the initial or catch-up sync."""
     changed = event.data
-    known = await uow.repos.connection_for_update(changed.connection_id)
-    if domain.is_stale(known, changed):
-        return
-    if changed.status == "DELETED":
-        await uow.repos.delete_connection(changed.connection_id)
+    newer = await newer_connection(uow.repos, changed)
+    if newer is None:
         return
     await uow.repos.save_connection(KnownConnection(
         connection_id=changed.connection_id, project_id=event.project_id,
@@ -55,7 +53,7 @@ async def on_connection_changed(
                   for m in initial]
         uow.emit(_request(changed.connection_id, changed.provider_name, models, "initial",
                           batch_id=changed.initial_batch_id), project_id=event.project_id)
-    elif specs and domain.catches_up(known, changed):
+    elif specs and domain.catches_up(newer.known, changed):
         models = [ModelSyncRequest(data_model=s.data_model, sync_from=s.sync_from) for s in specs]
         uow.emit(_request(changed.connection_id, changed.provider_name, models, "schedule"),
                  project_id=event.project_id)

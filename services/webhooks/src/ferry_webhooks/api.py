@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Query, Response
-from ferry_kit import errors, internal
+from ferry_kit import internal
 from ferry_kit.dispatch import RequestRunner
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -41,14 +41,7 @@ class ReplayFailedIn(BaseModel):
 def create_api(run: RequestRunner[Any], read: views.Reader, token: str,
                wake: Wake = lambda: None) -> FastAPI:
     """`wake`: the delivery worker's, so a replay goes at once even without LISTEN."""
-    app = FastAPI(title="Ferry webhooks (internal)", docs_url=None, redoc_url=None,
-                  openapi_url=None)
-    errors.install(app)
-    api = internal.router(token)
-
-    @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    app, api = internal.create_app("Ferry webhooks (internal)", token)
 
     _endpoint_routes(api, run, read)
     _delivery_routes(api, run, read, wake)

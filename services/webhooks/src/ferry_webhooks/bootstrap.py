@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from pathlib import Path
 
 import asyncpg
 import httpcore
 from ferry_kit import internal
+from ferry_kit.bootstrap import Started, migrations_of, starting, stop
 from ferry_kit.dispatch import RequestRunner, consumer_handlers
-from ferry_kit.runtime import Runtime
+from ferry_kit.runtime import open_runtime
 from ferry_kit.uow import UnitOfWorkFactory
 
 from . import guard
@@ -21,29 +20,24 @@ from .owners import ConnectionsUsers
 from .repository import PgRepository
 from .settings import Settings
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS = migrations_of(__file__)
 
 __all__ = ["MIGRATIONS", "Service", "Settings", "start", "stop"]
 
 
 @dataclass
-class Service:
-    runtime: Runtime
+class Service(Started):
     deliverer: Deliverer
-    stack: AsyncExitStack
 
 
 async def start(settings: Settings, resolve: guard.Resolve = guard.system_resolve,
                 network: httpcore.AsyncNetworkBackend | None = None) -> Service:
     """`resolve` and `network` are for tests: a stub resolver, a backend that stays on loopback."""
-    stack = AsyncExitStack()
-    try:
+    async with starting() as stack:
         connections = internal.client(settings.connections_url, settings.internal_token,
                                       timeout=5.0)
         stack.push_async_callback(connections.aclose)
-        runtime = Runtime("webhooks", settings, MIGRATIONS)
-        stack.push_async_callback(runtime.close)
-        await runtime.open_database()
+        runtime = await open_runtime(stack, "webhooks", settings, MIGRATIONS, relay=False)
         uow = UnitOfWorkFactory(runtime.pool, PgRepository)
         deliverer = Deliverer(settings, runtime.pool, resolve, network)
         await deliverer.start()
@@ -59,11 +53,4 @@ async def start(settings: Settings, resolve: guard.Resolve = guard.system_resolv
         api = create_api(RequestRunner(uow, deps), uow.read, settings.internal_token,
                          deliverer.wake)
         await runtime.serve_http(api, settings.internal_host, settings.webhooks_port)
-    except BaseException:
-        await stack.aclose()  # what was opened before the failing step closes again
-        raise
-    return Service(runtime, deliverer, stack)
-
-
-async def stop(service: Service) -> None:
-    await service.stack.aclose()
+        return Service(runtime, stack, deliverer)

@@ -18,7 +18,7 @@ from ferry_contracts.records import RecordChanged
 from ferry_contracts.sync import SyncCompleted
 from standardwebhooks.webhooks import Webhook
 
-from .model import Change, KnownConnection, Lane, NewMessage, Outcome, Subscription
+from .model import Change, Lane, NewMessage, Outcome, Subscription
 
 EVENT_TYPES: Final[tuple[str, ...]] = (
     "sync_completed",
@@ -132,11 +132,6 @@ def record_event(e: Envelope[RecordChanged], user_id: str | None) -> Change:
     if r.action == "updated":
         data["changed_fields"] = {k: v.model_dump(mode="json") for k, v in r.changed_fields.items()}
     return f"record_{r.action}", data
-
-
-def is_stale(known: KnownConnection | None, event: ConnectionChanged) -> bool:
-    """An older update arriving late changes nothing."""
-    return known is not None and known.version > event.version
 
 
 def status_event(c: ConnectionChanged, previous_status: str | None) -> Change | None:

@@ -20,6 +20,7 @@ from ferry_contracts.sync import SyncCompleted
 from ferry_contracts.topics import CONNECTION_CHANGED, RECORD_CHANGED, SYNC_COMPLETED
 from ferry_kit import errors
 from ferry_kit.dispatch import Batch, EventHandler
+from ferry_kit.projection import newer_connection
 from ferry_kit.uow import UnitOfWork
 
 from . import domain, guard
@@ -51,12 +52,10 @@ async def on_record_changed(
 async def on_connection_changed(event: Envelope[ConnectionChanged], uow: Uow) -> None:
     """Keep the connection's projection (its user) and announce a status that changed."""
     c = event.data
-    known = await uow.repos.connection_for_update(c.connection_id)
-    if domain.is_stale(known, c):
+    newer = await newer_connection(uow.repos, c)
+    if newer is None:
         return
-    if c.status == "DELETED":
-        await uow.repos.delete_connection(c.connection_id)
-        return
+    known = newer.known
     project_id = event.project_id or (known.project_id if known else None)
     await uow.repos.save_connection(KnownConnection(
         connection_id=c.connection_id, project_id=project_id, user_id=c.user_id,

@@ -112,10 +112,9 @@ class MessagesOut(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
-class MessagesQuery:
-    endpoint_id: str | None = None
-    event_type: str | None = None
-    status: str | None = None
+class MessagesQuery(MessageFilter):
+    """The filter of a page of messages, with its size and where it starts."""
+
     limit: int = 50
     cursor: str | None = None
 
@@ -137,9 +136,8 @@ async def endpoint(read: Reader, project_id: str, endpoint_id: str) -> EndpointO
 async def messages(read: Reader, project_id: str, query: MessagesQuery) -> MessagesOut:
     """The project's messages, newest first, with their attempts; a page and the next cursor."""
     before = _check(query)
-    where = MessageFilter(query.endpoint_id, query.event_type, query.status)
     async with read() as repos:
-        rows = await repos.messages(project_id, where, before, query.limit + 1)
+        rows = await repos.messages(project_id, query, before, query.limit + 1)
         page = rows[: query.limit]
         attempts = await repos.attempts([m.id for m in page])
     by_message: dict[str, list[Attempt]] = {}

@@ -137,13 +137,16 @@ async def create_record(model: str, request: Request, sandbox: SandboxDep) -> Re
     return json_response(_collection(sandbox, name, grant).create(fields), 201)
 
 
-@router.get("/{model}/{record_id}")
-async def get_record(model: str, record_id: str, request: Request, sandbox: SandboxDep) -> Response:
-    name, grant = await _admit(request, sandbox, model, write=False)
-    record = _collection(sandbox, name, grant).get(record_id)
+def _found(record: dict[str, Any] | None, name: str, record_id: str) -> Response:
     if record is None:
         raise ApiError(404, "not_found", f"no {name} record {record_id!r}")
     return json_response(record)
+
+
+@router.get("/{model}/{record_id}")
+async def get_record(model: str, record_id: str, request: Request, sandbox: SandboxDep) -> Response:
+    name, grant = await _admit(request, sandbox, model, write=False)
+    return _found(_collection(sandbox, name, grant).get(record_id), name, record_id)
 
 
 @router.patch("/{model}/{record_id}")
@@ -152,10 +155,7 @@ async def update_record(
 ) -> Response:
     name, grant = await _admit(request, sandbox, model, write=True)
     fields = await _json_object(request)
-    record = _collection(sandbox, name, grant).update(record_id, fields)
-    if record is None:
-        raise ApiError(404, "not_found", f"no {name} record {record_id!r}")
-    return json_response(record)
+    return _found(_collection(sandbox, name, grant).update(record_id, fields), name, record_id)
 
 
 @router.delete("/{model}/{record_id}")
