@@ -191,7 +191,8 @@ def report(run: Run, n: int) -> None:
           f"{quantile(lat, 0.5) * 1000:.1f} ms, p99 {quantile(lat, 0.99) * 1000:.1f} ms")
 
 
-async def bench(infra: Infra, n: int) -> None:
+async def bench(infra: Infra, n: int, page_sizes: tuple[int, ...] = PAGE_SIZES,
+                incremental: bool = True) -> None:
     platform = ProcessPlatform(infra, FERRY_PROVIDER_REQUESTS_PER_SECOND="10000",
                                FERRY_PROVIDER_BURST="20", FERRY_CONNECTORS_PATH=connectors_dir())
     platform.start()
@@ -205,13 +206,13 @@ async def bench(infra: Infra, n: int) -> None:
         await api.seed(account, "contacts", n)
         run = Run(platform, infra, api, account)
         await run.open()
-        for page_size in PAGE_SIZES:
+        for page_size in page_sizes:
             await run.first(page_size)
         since = datetime.now(UTC)
         resp = await api.sandbox.post(f"/_admin/accounts/{account}/mutate",
                                       json={"model": "contacts", "update": n // 10})
         resp.raise_for_status()
-        for page_size in PAGE_SIZES:
+        for page_size in page_sizes if incremental else ():
             await run.incremental(page_size, since)
         report(run, n)
         await run.db.close()
@@ -223,10 +224,14 @@ async def bench(infra: Infra, n: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--page-size", type=int, action="append", choices=PAGE_SIZES,
+                        help="only this page size (repeatable; default: both)")
+    parser.add_argument("--no-incremental", action="store_true", help="first syncs only")
     args = parser.parse_args()
     infra = start_infra()  # a broker and a database of its own
     try:
-        asyncio.run(bench(infra, args.records))
+        sizes = tuple(args.page_size or PAGE_SIZES)
+        asyncio.run(bench(infra, args.records, sizes, not args.no_incremental))
     finally:
         infra.stop()
 

@@ -97,6 +97,40 @@ async def test_a_large_outbox_write_uses_copy_and_keeps_order(infra, schema, uni
         await pool.close()
 
 
+class _Recorder:
+    """A producer that takes every send at once and remembers it."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes]] = []
+
+    async def send(self, topic: str, value: bytes, key: bytes | None, headers: list) -> asyncio.Future:
+        self.sent.append((topic, value))
+        done = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+
+async def test_a_backlog_on_one_topic_does_not_hold_up_another_topic(infra, schema):
+    """A sync's change feed on one topic must not delay its completion on another; within a
+    topic the rows still leave oldest first."""
+    pool = await create_pool(infra.dsn, schema)
+    try:
+        rows = [("feed", f"f{i}".encode()) for i in range(5)] + [("done", b"d0")]
+        await pool.executemany(
+            "INSERT INTO outbox (event_id, topic, key, payload) VALUES (gen_random_uuid(), $1, 'k', $2)", rows)
+        producer = _Recorder()
+        relay = outbox.OutboxRelay(infra.dsn, schema, producer, batch_size=2)  # type: ignore[arg-type]
+        async with pool.acquire() as conn:
+            await relay._publish_batch(conn)
+            assert producer.sent == [("feed", b"f0"), ("feed", b"f1"), ("done", b"d0")]
+            while await relay._publish_batch(conn):
+                pass
+        assert [v for t, v in producer.sent if t == "feed"] == [f"f{i}".encode() for i in range(5)]
+        assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
+    finally:
+        await pool.close()
+
+
 async def test_inbox_claims_each_event_once_and_rolls_back_with_the_effect(infra, schema):
     pool = await create_pool(infra.dsn, schema)
     events = [_event(1), _event(2)]

@@ -69,8 +69,19 @@ def make_producer(bootstrap: str) -> AIOKafkaProducer:
     )
 
 
+# The oldest rows of each topic, in id order: a backlog on one topic (a sync's change feed on
+# `record.changed`) does not hold up the events of another (its `sync.completed`). Topics have
+# no order between them; within a topic, and so for each key, rows still leave oldest first.
+_OLDEST_OF_EACH_TOPIC = """
+SELECT o.id, o.event_id, o.topic, o.key, o.payload, o.headers, o.created_at
+FROM (SELECT DISTINCT topic FROM outbox) t,
+     LATERAL (SELECT * FROM outbox WHERE outbox.topic = t.topic ORDER BY id LIMIT $1) o
+ORDER BY o.id
+"""
+
+
 class OutboxRelay:
-    """Publishes a schema's outbox rows to Kafka, oldest first, then deletes them.
+    """Publishes a schema's outbox rows to Kafka, oldest first per topic, then deletes them.
 
     One relay per schema publishes at a time (a session advisory lock), so rows of one key keep
     their order. A crash between publish and delete republishes rows: consumers dedupe by id.
@@ -142,11 +153,7 @@ class OutboxRelay:
     async def _publish_batch(self, conn: asyncpg.Connection) -> int:
         """Publish the oldest rows. Published rows go; a row the broker can never take goes to
         `outbox_dead`; at any other failure the rows before it go and the rest wait."""
-        rows = await conn.fetch(
-            "SELECT id, event_id, topic, key, payload, headers, created_at FROM outbox "
-            "ORDER BY id LIMIT $1",
-            self._batch_size,
-        )
+        rows = await conn.fetch(_OLDEST_OF_EACH_TOPIC, self._batch_size)
         if not rows:
             return 0
         async with GATE.publishing():  # acknowledged before a topic rollover may start

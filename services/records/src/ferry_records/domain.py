@@ -64,9 +64,20 @@ def changed_fields(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str,
     out = {}
     for key in old.keys() | new.keys():
         a, b = old.get(key), new.get(key)
-        if canonical({"v": a}) != canonical({"v": b}):
+        if not _same(a, b):
             out[key] = {"old": a, "new": b}
     return out
+
+
+_SCALARS = (str, int, bool, type(None))
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal as canonical JSON. Most fields are strings, integers, booleans or null of one type
+    on both sides: compared as they are. Anything else (1 against 1.0, containers) as JSON."""
+    if type(a) is type(b) and type(a) in _SCALARS:
+        return bool(a == b)
+    return canonical({"v": a}) == canonical({"v": b})
 
 
 def encode_cursor(position: int) -> str:
@@ -243,10 +254,13 @@ def window_start(sync_from: date | None) -> datetime | None:
 
 
 def change_event(
-    model: str, page: RecordsPage, w: Written, data: dict[str, Any]
+    model: str, page: RecordsPage, w: Written, data: dict[str, Any],
+    changes: dict[str, dict[str, Any]] | None = None,
 ) -> RecordChanged:
-    """The `record.changed` of a record written by a page (created, or updated with its diff)."""
-    changes = changed_fields(w.old_data, data) if w.action == "updated" else {}
+    """The `record.changed` of a record written by a page (created, or updated with its diff,
+    computed here unless the caller has it already)."""
+    if changes is None:
+        changes = changed_fields(w.old_data, data) if w.action == "updated" else {}
     return RecordChanged(
         data_model=model, record_id=w.record_id, action=w.action,
         cursor=encode_cursor(w.position), job_id=page.job_id,

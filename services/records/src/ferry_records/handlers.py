@@ -133,10 +133,11 @@ async def _ingest(
     await uow.repos.add_counts(page.job_id, cid, model, PageCounts(
         fetched=fetched, created=created, updated=written - created,
         unchanged=len(latest) - written, seen=done.seen, first_position=first))
-    updates = [c for c in done.changed if c.action == "updated"]
+    diffs = {c.record_id: domain.changed_fields(c.old_data, latest[c.record_id])
+             for c in done.changed if c.action == "updated"}  # for the versions and the feed
     await uow.repos.add_versions(cid, model, [
-        (c.record_id, c.position, domain.changed_fields(c.old_data, latest[c.record_id]))
-        for c in updates])
+        (c.record_id, c.position, diffs[c.record_id]) for c in done.changed
+        if c.action == "updated"])
     if not written or (page.is_initial_sync and not known.initial_sync_record_events):
         return  # an initial sync reports its counts in sync_completed instead
     changed = done.changed
@@ -145,7 +146,8 @@ async def _ingest(
         changed = sorted([*changed, *(Written(ids[i], "created", first + i, now, None)
                                       for i in done.new)], key=lambda c: c.position)
     for c in changed:
-        uow.emit(domain.change_event(model, page, c, latest[c.record_id]),
+        uow.emit(domain.change_event(model, page, c, latest[c.record_id],
+                                     diffs.get(c.record_id, {})),
                  project_id=head.project_id, connection_id=cid)
 
 
