@@ -46,10 +46,18 @@ async def _upsert(conn: asyncpg.Connection, table: str, records: list[dict]) -> 
     return int(status.rpartition(" ")[2])
 
 
-async def sync(http: httpx.AsyncClient, conn: asyncpg.Connection, table: str, *, limit: int,
-               since: datetime | None = None) -> tuple[int, int]:
+async def sync(
+    http: httpx.AsyncClient,
+    conn: asyncpg.Connection,
+    table: str,
+    *,
+    limit: int,
+    since: datetime | None = None,
+) -> tuple[int, int]:
     """Read every page of contacts (changed since `since`) into `table`: (read, written)."""
-    await conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table}_stage (LIKE {table} INCLUDING DEFAULTS)")
+    await conn.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {table}_stage (LIKE {table} INCLUDING DEFAULTS)"
+    )
     read = written = 0
     cursor = None
     while True:

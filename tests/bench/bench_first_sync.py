@@ -34,24 +34,52 @@ async def bench(infra, n: int) -> None:
 
     rps = os.environ.get("FERRY_PROVIDER_REQUESTS_PER_SECOND", "10000")
     print(f"provider request budget: {rps} requests/s per connection")
-    platform = ProcessPlatform(infra, FERRY_PROVIDER_REQUESTS_PER_SECOND=rps, FERRY_PROVIDER_BURST="20").start()
+    platform = ProcessPlatform(
+        infra, FERRY_PROVIDER_REQUESTS_PER_SECOND=rps, FERRY_PROVIDER_BURST="20"
+    ).start()
     receiver = await WebhookReceiver().start()
     try:
         project = platform.create_project()
-        api = httpx.AsyncClient(base_url=platform.gateway_url, headers={"authorization": f"Bearer {project['secret_key']}"}, timeout=60)
-        sandbox = httpx.AsyncClient(base_url=platform.sandbox_url, headers={"authorization": f"Bearer {platform.sandbox_admin_token}"}, timeout=60)
-        receiver.secret = (await api.post("/v1/webhook-endpoints", json={"url": f"{receiver.url}/webhooks"})).json()["secret"]
+        api = httpx.AsyncClient(
+            base_url=platform.gateway_url,
+            headers={"authorization": f"Bearer {project['secret_key']}"},
+            timeout=60,
+        )
+        sandbox = httpx.AsyncClient(
+            base_url=platform.sandbox_url,
+            headers={"authorization": f"Bearer {platform.sandbox_admin_token}"},
+            timeout=60,
+        )
+        receiver.secret = (
+            await api.post("/v1/webhook-endpoints", json={"url": f"{receiver.url}/webhooks"})
+        ).json()["secret"]
         account = "bench-" + secrets.token_hex(3)
-        (await sandbox.post(f"/_admin/accounts/{account}/seed", json={"model": "contacts", "count": n})).raise_for_status()
-        conn = (await api.post("/v1/users/bench/connections", json={
-            "provider_name": "sandbox", "requested_data_types": ["CONTACTS"], "return_url": f"{receiver.url}/done"})).json()
+        (
+            await sandbox.post(
+                f"/_admin/accounts/{account}/seed", json={"model": "contacts", "count": n}
+            )
+        ).raise_for_status()
+        conn = (
+            await api.post(
+                "/v1/users/bench/connections",
+                json={
+                    "provider_name": "sandbox",
+                    "requested_data_types": ["CONTACTS"],
+                    "return_url": f"{receiver.url}/done",
+                },
+            )
+        ).json()
         pids = {name: proc.proc.pid for name, proc in platform.procs.items() if proc.proc}
         sampler = PeakRss(pids)
         sampler.start()
         browser = FormBrowser(stop_prefix=receiver.url)
         await browser.open(conn["redirect_url"])
         await browser.click("connect")
-        postgres = [p for p in psutil.process_iter(["name"]) if (p.info["name"] or "").startswith("postgres")]
+        postgres = [
+            p
+            for p in psutil.process_iter(["name"])
+            if (p.info["name"] or "").startswith("postgres")
+        ]
         cpu_before, pg_before = sampler.cpu(), sum(_cpu(p) for p in postgres)
         started = time.monotonic()
         await browser.click("approve", account=account)
@@ -61,11 +89,18 @@ async def bench(infra, n: int) -> None:
         sampler.running = False
         cpu = {k: v - cpu_before[k] for k, v in sampler.cpu().items()}
         cpu["postgres"] = sum(_cpu(p) for p in postgres) - pg_before
-        print(f"first sync of {n:,} records end to end: {elapsed:.2f} s, {n / elapsed:,.0f} records/s")
+        print(
+            f"first sync of {n:,} records end to end: {elapsed:.2f} s, {n / elapsed:,.0f} records/s"
+        )
         print(f"counts: {hook.data['counts']}")
-        print("peak RSS per process (MiB): " + ", ".join(f"{k} {v / 2**20:.0f}" for k, v in sampler.peak.items()))
+        print(
+            "peak RSS per process (MiB): "
+            + ", ".join(f"{k} {v / 2**20:.0f}" for k, v in sampler.peak.items())
+        )
         print("CPU seconds per process: " + ", ".join(f"{k} {v:.2f}" for k, v in cpu.items()))
-        print(f"peak RSS, all Ferry services: {sum(v for k, v in sampler.peak.items() if k != 'sandbox') / 2**20:.0f} MiB")
+        print(
+            f"peak RSS, all Ferry services: {sum(v for k, v in sampler.peak.items() if k != 'sandbox') / 2**20:.0f} MiB"
+        )
         await api.aclose()
         await sandbox.aclose()
     finally:

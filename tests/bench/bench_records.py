@@ -55,18 +55,37 @@ def cpu_seconds(procs: list[psutil.Process]) -> float:
 
 
 def postgres_processes() -> list[psutil.Process]:
-    return [p for p in psutil.process_iter(["name"]) if (p.info["name"] or "").startswith("postgres")]
+    return [
+        p for p in psutil.process_iter(["name"]) if (p.info["name"] or "").startswith("postgres")
+    ]
 
 
 def record(i: int, version: int = 0) -> dict:
-    return {"id": f"r{i:07d}", "first_name": f"First{i}", "last_name": f"Last{i}", "email": f"person{i}@example.com",
-            "phone": f"+1-555-{i:07d}", "company": f"Company {i % 997}", "title": "Engineer", "city": "Lisbon",
-            "notes": "x" * 120, "version": version,
-            "updated_at": datetime(2026, 1, 1, tzinfo=UTC).isoformat()}
+    return {
+        "id": f"r{i:07d}",
+        "first_name": f"First{i}",
+        "last_name": f"Last{i}",
+        "email": f"person{i}@example.com",
+        "phone": f"+1-555-{i:07d}",
+        "company": f"Company {i % 997}",
+        "title": "Engineer",
+        "city": "Lisbon",
+        "notes": "x" * 120,
+        "version": version,
+        "updated_at": datetime(2026, 1, 1, tzinfo=UTC).isoformat(),
+    }
 
 
-async def one_sync(infra, cid: str, n: int, changed_every: int | None, version: int, full: bool, initial: bool,
-                   gone_every: int | None = None) -> float:
+async def one_sync(
+    infra,
+    cid: str,
+    n: int,
+    changed_every: int | None,
+    version: int,
+    full: bool,
+    initial: bool,
+    gone_every: int | None = None,
+) -> float:
     from aiokafka import AIOKafkaProducer
     from ferry_contracts import Envelope
     from ferry_contracts.records import RecordsEnd, RecordsFetched, RecordsPage
@@ -87,17 +106,54 @@ async def one_sync(infra, cid: str, n: int, changed_every: int | None, version: 
     # elsewhere, and on a 2-core machine building them here would take a core from the service.
     payloads = []
     for pages, s in enumerate(range(0, n, PAGE), start=1):
-        payloads.append(dump(Envelope.of(RecordsFetched(item=RecordsPage(
-            job_id=job, data_model="CONTACTS", page=pages, records=rows(s), is_initial_sync=initial, full_sync=full)),
-            project_id="bench", connection_id=cid)))
-    payloads.append(dump(Envelope.of(RecordsFetched(item=RecordsEnd(
-        job_id=job, data_model="CONTACTS", provider_name="sandbox", status="complete", full_sync=full,
-        is_initial_sync=initial, pages=len(payloads), fetched=n)), project_id="bench", connection_id=cid)))
-    producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap, max_batch_size=1024 * 1024,
-                                max_request_size=8 * 1024 * 1024)
+        payloads.append(
+            dump(
+                Envelope.of(
+                    RecordsFetched(
+                        item=RecordsPage(
+                            job_id=job,
+                            data_model="CONTACTS",
+                            page=pages,
+                            records=rows(s),
+                            is_initial_sync=initial,
+                            full_sync=full,
+                        )
+                    ),
+                    project_id="bench",
+                    connection_id=cid,
+                )
+            )
+        )
+    payloads.append(
+        dump(
+            Envelope.of(
+                RecordsFetched(
+                    item=RecordsEnd(
+                        job_id=job,
+                        data_model="CONTACTS",
+                        provider_name="sandbox",
+                        status="complete",
+                        full_sync=full,
+                        is_initial_sync=initial,
+                        pages=len(payloads),
+                        fetched=n,
+                    )
+                ),
+                project_id="bench",
+                connection_id=cid,
+            )
+        )
+    )
+    producer = AIOKafkaProducer(
+        bootstrap_servers=infra.bootstrap,
+        max_batch_size=1024 * 1024,
+        max_request_size=8 * 1024 * 1024,
+    )
     await producer.start()
     try:
-        async with Collector(infra.bootstrap, SYNC_COMPLETED, lambda e: e.data.job_id == job) as done:
+        async with Collector(
+            infra.bootstrap, SYNC_COMPLETED, lambda e: e.data.job_id == job
+        ) as done:
             started = time.perf_counter()
             for payload in payloads:
                 await producer.send(RECORDS_FETCHED, payload, key=cid.encode())
@@ -107,13 +163,17 @@ async def one_sync(infra, cid: str, n: int, changed_every: int | None, version: 
             elapsed = time.perf_counter() - started
     finally:
         await producer.stop()
-    print(f"    counts: {event.data.counts.model_dump()} (all pages published after {published:.1f}s)")
+    print(
+        f"    counts: {event.data.counts.model_dump()} (all pages published after {published:.1f}s)"
+    )
     return elapsed
 
 
 async def run(infra, env: dict[str, str], n: int) -> None:
     port = free_port()
-    proc = ServiceProcess("ferry_records", {**env, "FERRY_RECORDS_PORT": str(port), "FERRY_LOG_LEVEL": "WARNING"}).start()
+    proc = ServiceProcess(
+        "ferry_records", {**env, "FERRY_RECORDS_PORT": str(port), "FERRY_LOG_LEVEL": "WARNING"}
+    ).start()
     proc.wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60)
     rss = PeakRss(proc.proc.pid)
     rss.start()
@@ -121,15 +181,29 @@ async def run(infra, env: dict[str, str], n: int) -> None:
         cid = "con_bench_" + secrets.token_hex(4)
         await asyncio.sleep(3)  # consumer group join
         service, postgres = [psutil.Process(proc.proc.pid)], postgres_processes()
-        phases = (("first sync of", None, 0, True, None), ("full re-sync, 1% changed, of", 100, 1, False, None),
-                  ("full re-sync, 1% deleted, of", 100, 1, False, 100))
+        phases = (
+            ("first sync of", None, 0, True, None),
+            ("full re-sync, 1% changed, of", 100, 1, False, None),
+            ("full re-sync, 1% deleted, of", 100, 1, False, 100),
+        )
         for label, changed_every, version, initial, gone_every in phases:
             rss.peak = 0
             cpu = cpu_seconds(service), cpu_seconds(postgres)
-            took = await one_sync(infra, cid, n, changed_every, version, full=True, initial=initial, gone_every=gone_every)
+            took = await one_sync(
+                infra,
+                cid,
+                n,
+                changed_every,
+                version,
+                full=True,
+                initial=initial,
+                gone_every=gone_every,
+            )
             used = cpu_seconds(service) - cpu[0], cpu_seconds(postgres) - cpu[1]
-            print(f"{label} {n:,} records: {took:.2f}s = {n / took:,.0f} records/s, peak RSS {rss.peak / 2**20:.0f} MiB, "
-                  f"CPU: service {used[0]:.2f}s, Postgres {used[1]:.2f}s")
+            print(
+                f"{label} {n:,} records: {took:.2f}s = {n / took:,.0f} records/s, peak RSS {rss.peak / 2**20:.0f} MiB, "
+                f"CPU: service {used[0]:.2f}s, Postgres {used[1]:.2f}s"
+            )
     finally:
         rss.running = False
         proc.stop()

@@ -43,14 +43,21 @@ async def run(infra, n: int, batch: int) -> None:
     async with pool.acquire() as conn:
         await conn.execute(
             "INSERT INTO connections (connection_id, project_id, provider_name, status) "
-            "SELECT 'bench_' || i, 'p', 'sandbox', 'CONNECTED' FROM generate_series(1, $1) i", n)
+            "SELECT 'bench_' || i, 'p', 'sandbox', 'CONNECTED' FROM generate_series(1, $1) i",
+            n,
+        )
         await conn.execute(
             "INSERT INTO schedules (connection_id, data_model, frequency, interval_minutes, next_run_at, "
             "next_full_sync_at, paused, initial_requested) "
             "SELECT 'bench_' || i, 'CONTACTS', 'DAILY', 1440, now() - interval '1 minute', now() + interval '1 day', false, true "
-            "FROM generate_series(1, $1) i", n)
-    fire = command(fire_due, UnitOfWorkFactory(pool, PgRepository),
-                   {"clock": SystemClock(), "settings": settings})
+            "FROM generate_series(1, $1) i",
+            n,
+        )
+    fire = command(
+        fire_due,
+        UnitOfWorkFactory(pool, PgRepository),
+        {"clock": SystemClock(), "settings": settings},
+    )
     started = time.perf_counter()
     fired = 0
     while True:
@@ -62,9 +69,14 @@ async def run(infra, n: int, batch: int) -> None:
     async with pool.acquire() as conn:
         events = await conn.fetchval("SELECT count(*) FROM outbox")
     print(f"schedules: {n:,}  batch: {batch}")
-    print(f"fired: {fired:,} in {elapsed:.2f}s = {fired / elapsed:,.0f} schedules/s ({events:,} sync.requested events written)")
+    print(
+        f"fired: {fired:,} in {elapsed:.2f}s = {fired / elapsed:,.0f} schedules/s ({events:,} sync.requested events written)"
+    )
     await pool.close()
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000, int(sys.argv[2]) if len(sys.argv) > 2 else 1000)
+    main(
+        int(sys.argv[1]) if len(sys.argv) > 1 else 100_000,
+        int(sys.argv[2]) if len(sys.argv) > 2 else 1000,
+    )

@@ -71,7 +71,9 @@ class Meter:
     @staticmethod
     def delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
         out = {k: v - before.get(k, 0.0) for k, v in after.items() if not k.startswith("pg:")}
-        out["postgres"] = sum(v - before.get(k, 0.0) for k, v in after.items() if k.startswith("pg:"))
+        out["postgres"] = sum(
+            v - before.get(k, 0.0) for k, v in after.items() if k.startswith("pg:")
+        )
         return out
 
 
@@ -99,27 +101,39 @@ async def first_job(api: Api, connection_id: str) -> str:
     return jobs[0]["id"]
 
 
-async def ferry_first(api: Api, account: str, page_size: int,
-                      latencies: list[float]) -> tuple[float, str, dict]:
+async def ferry_first(
+    api: Api, account: str, page_size: int, latencies: list[float]
+) -> tuple[float, str, dict]:
     started = time.perf_counter()
-    conn = await api.connect(["CONTACTS"], account=account, user=f"bench-{page_size}",
-                             provider_name=provider(page_size))
+    conn = await api.connect(
+        ["CONTACTS"], account=account, user=f"bench-{page_size}", provider_name=provider(page_size)
+    )
     job = await wait_complete(api, await first_job(api, conn["id"]), latencies)
     return time.perf_counter() - started, conn["id"], job["counts"]
 
 
-async def ferry_incremental(api: Api, connection_id: str, latencies: list[float]) -> tuple[float, dict]:
+async def ferry_incremental(
+    api: Api, connection_id: str, latencies: list[float]
+) -> tuple[float, dict]:
     started = time.perf_counter()
     [job] = await api.sync(connection_id, [{"data_model": "contacts"}])
     done = await wait_complete(api, job["id"], latencies)
     return time.perf_counter() - started, done["counts"]
 
 
-async def script(platform: ProcessPlatform, conn: asyncpg.Connection, account: str,
-                 page_size: int, since: datetime | None = None) -> tuple[float, int]:
+async def script(
+    platform: ProcessPlatform,
+    conn: asyncpg.Connection,
+    account: str,
+    page_size: int,
+    since: datetime | None = None,
+) -> tuple[float, int]:
     table = f"bench_script_p{page_size}"
-    async with httpx.AsyncClient(base_url=platform.sandbox_url, timeout=60,
-                                 headers={"authorization": f"Bearer static:{account}"}) as http:
+    async with httpx.AsyncClient(
+        base_url=platform.sandbox_url,
+        timeout=60,
+        headers={"authorization": f"Bearer static:{account}"},
+    ) as http:
         if since is None:
             await baseline_pipeline.prepare(conn, table)
         started = time.perf_counter()
@@ -152,19 +166,21 @@ class Run:
 
     async def first(self, page_size: int) -> None:
         phase = f"first sync @{page_size}/page"
-        await self.measure(phase, "script", script(self.platform, self.db, self.account,
-                                                   page_size))
+        await self.measure(phase, "script", script(self.platform, self.db, self.account, page_size))
         _, conn_id, counts = await self.measure(
-            phase, "ferry", ferry_first(self.api, self.account, page_size, self.latencies))
+            phase, "ferry", ferry_first(self.api, self.account, page_size, self.latencies)
+        )
         self.connections[page_size] = conn_id
         print(f"{phase}: ferry counts {counts}", flush=True)
 
     async def incremental(self, page_size: int, since: datetime) -> None:
         phase = f"incremental 10% @{page_size}/page"
-        _, written = await self.measure(phase, "script", script(
-            self.platform, self.db, self.account, page_size, since))
-        _, counts = await self.measure(phase, "ferry", ferry_incremental(
-            self.api, self.connections[page_size], self.latencies))
+        _, written = await self.measure(
+            phase, "script", script(self.platform, self.db, self.account, page_size, since)
+        )
+        _, counts = await self.measure(
+            phase, "ferry", ferry_incremental(self.api, self.connections[page_size], self.latencies)
+        )
         print(f"{phase}: script wrote {written}, ferry counts {counts}", flush=True)
 
 
@@ -181,26 +197,39 @@ def report(run: Run, n: int) -> None:
         if label.endswith("script"):
             platform = cpu["bench"] + cpu["postgres"]
         scale = 100_000 / (n if label.startswith("first") else max(1, n // 10))
-        print(f"  {label}: total {platform:.2f} CPU-s ({platform * scale:.2f} per 100k) | "
-              + ", ".join(f"{k} {v:.2f}" for k, v in shown.items()))
+        print(
+            f"  {label}: total {platform:.2f} CPU-s ({platform * scale:.2f} per 100k) | "
+            + ", ".join(f"{k} {v:.2f}" for k, v in shown.items())
+        )
     peak = run.meter.sampler.peak
     print("\npeak RSS (MiB): " + ", ".join(f"{k} {v / 2**20:.0f}" for k, v in peak.items()))
-    print(f"peak RSS, services + broker: {sum(v for k, v in peak.items() if k != 'sandbox') / 2**20:.0f} MiB")
+    print(
+        f"peak RSS, services + broker: {sum(v for k, v in peak.items() if k != 'sandbox') / 2**20:.0f} MiB"
+    )
     lat = run.latencies
-    print(f"GET /v1/syncs/{{id}} during syncs: {len(lat)} requests, p50 "
-          f"{quantile(lat, 0.5) * 1000:.1f} ms, p99 {quantile(lat, 0.99) * 1000:.1f} ms")
+    print(
+        f"GET /v1/syncs/{{id}} during syncs: {len(lat)} requests, p50 "
+        f"{quantile(lat, 0.5) * 1000:.1f} ms, p99 {quantile(lat, 0.99) * 1000:.1f} ms"
+    )
 
 
-async def bench(infra: Infra, n: int, page_sizes: tuple[int, ...] = PAGE_SIZES,
-                incremental: bool = True) -> None:
-    platform = ProcessPlatform(infra, FERRY_PROVIDER_REQUESTS_PER_SECOND="10000",
-                               FERRY_PROVIDER_BURST="20", FERRY_CONNECTORS_PATH=connectors_dir())
+async def bench(
+    infra: Infra, n: int, page_sizes: tuple[int, ...] = PAGE_SIZES, incremental: bool = True
+) -> None:
+    platform = ProcessPlatform(
+        infra,
+        FERRY_PROVIDER_REQUESTS_PER_SECOND="10000",
+        FERRY_PROVIDER_BURST="20",
+        FERRY_CONNECTORS_PATH=connectors_dir(),
+    )
     platform.start()
     try:
         project = platform.create_project()
         api = Api(platform, project)
-        resp = await api.http.put("/v1/integrations/sandbox_p100",
-                                  json={"client_id": "ferry-bench", "client_secret": "cs-e2e"})
+        resp = await api.http.put(
+            "/v1/integrations/sandbox_p100",
+            json={"client_id": "ferry-bench", "client_secret": "cs-e2e"},
+        )
         resp.raise_for_status()
         account = "bench-" + secrets.token_hex(3)
         await api.seed(account, "contacts", n)
@@ -209,8 +238,9 @@ async def bench(infra: Infra, n: int, page_sizes: tuple[int, ...] = PAGE_SIZES,
         for page_size in page_sizes:
             await run.first(page_size)
         since = datetime.now(UTC)
-        resp = await api.sandbox.post(f"/_admin/accounts/{account}/mutate",
-                                      json={"model": "contacts", "update": n // 10})
+        resp = await api.sandbox.post(
+            f"/_admin/accounts/{account}/mutate", json={"model": "contacts", "update": n // 10}
+        )
         resp.raise_for_status()
         for page_size in page_sizes if incremental else ():
             await run.incremental(page_size, since)
@@ -224,8 +254,13 @@ async def bench(infra: Infra, n: int, page_sizes: tuple[int, ...] = PAGE_SIZES,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
-    parser.add_argument("--page-size", type=int, action="append", choices=PAGE_SIZES,
-                        help="only this page size (repeatable; default: both)")
+    parser.add_argument(
+        "--page-size",
+        type=int,
+        action="append",
+        choices=PAGE_SIZES,
+        help="only this page size (repeatable; default: both)",
+    )
     parser.add_argument("--no-incremental", action="store_true", help="first syncs only")
     args = parser.parse_args()
     infra = start_infra()  # a broker and a database of its own

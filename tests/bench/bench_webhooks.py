@@ -64,29 +64,56 @@ async def run(infra, rate: int, seconds: int, backlog: int, endpoints: int) -> N
 
     receiver = Receiver()
     rport, port = free_port(), free_port()
-    server = uvicorn.Server(uvicorn.Config(receiver, host="127.0.0.1", port=rport, log_level="warning",
-                                           access_log=False, lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            receiver,
+            host="127.0.0.1",
+            port=rport,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+        )
+    )
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     server_task = asyncio.create_task(server.serve())
-    env = infra.env(FERRY_WEBHOOKS_PORT=str(port), FERRY_WEBHOOKS_ALLOW_LOOPBACK_URLS="true",
-                    FERRY_CONNECTIONS_URL=f"http://127.0.0.1:{free_port()}", FERRY_LOG_LEVEL="WARNING")
+    env = infra.env(
+        FERRY_WEBHOOKS_PORT=str(port),
+        FERRY_WEBHOOKS_ALLOW_LOOPBACK_URLS="true",
+        FERRY_CONNECTIONS_URL=f"http://127.0.0.1:{free_port()}",
+        FERRY_LOG_LEVEL="WARNING",
+    )
     proc = ServiceProcess("ferry_webhooks", env).start()
-    producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap, max_batch_size=1024 * 1024, linger_ms=2)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=infra.bootstrap, max_batch_size=1024 * 1024, linger_ms=2
+    )
     await producer.start()
-    api = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers={"x-ferry-internal-token": env["FERRY_INTERNAL_TOKEN"]})
+    api = httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}",
+        headers={"x-ferry-internal-token": env["FERRY_INTERNAL_TOKEN"]},
+    )
     try:
         await asyncio.to_thread(proc.wait_http, f"http://127.0.0.1:{port}/healthz", 60)
 
         async def send(topic: str, events: list) -> None:
             for e in events:
-                producer.send_nowait(topic, dump(e), key=e.connection_id.encode()) if hasattr(producer, "send_nowait") \
-                    else await producer.send(topic, dump(e), key=e.connection_id.encode())
+                producer.send_nowait(topic, dump(e), key=e.connection_id.encode()) if hasattr(
+                    producer, "send_nowait"
+                ) else await producer.send(topic, dump(e), key=e.connection_id.encode())
             await producer.flush()
 
         def record(pid: str, cid: str, i: int) -> Envelope:
-            return Envelope.of(RecordChanged(data_model="CONTACTS", record_id=f"r{i}", action="created",
-                                             cursor=f"{i:012d}", modified_at=datetime.now(UTC), data={"i": i, "name": "x" * 200}),
-                               project_id=pid, connection_id=cid)
+            return Envelope.of(
+                RecordChanged(
+                    data_model="CONTACTS",
+                    record_id=f"r{i}",
+                    action="created",
+                    cursor=f"{i:012d}",
+                    modified_at=datetime.now(UTC),
+                    data={"i": i, "name": "x" * 200},
+                ),
+                project_id=pid,
+                connection_id=cid,
+            )
 
         async def wait_count(path: str, n: int, timeout: float) -> None:
             deadline = time.monotonic() + timeout
@@ -96,11 +123,29 @@ async def run(infra, rate: int, seconds: int, backlog: int, endpoints: int) -> N
         # --- phase 1: latency at a steady rate ----------------------------------------------
         pid = "prj_bench_latency"
         conns = [f"con_lat_{i}" for i in range(50)]
-        r = await api.post(f"/internal/projects/{pid}/webhook-endpoints", json={"url": f"http://127.0.0.1:{rport}/lat"})
+        r = await api.post(
+            f"/internal/projects/{pid}/webhook-endpoints",
+            json={"url": f"http://127.0.0.1:{rport}/lat"},
+        )
         assert r.status_code == 201, r.text
-        await send(CONNECTION_CHANGED, [Envelope.of(ConnectionChanged(connection_id=c, user_id="u", provider_name="sandbox",
-                                                                      status="CONNECTED", previous_status="CONNECTED", version=1),
-                                                    project_id=pid, connection_id=c) for c in conns])
+        await send(
+            CONNECTION_CHANGED,
+            [
+                Envelope.of(
+                    ConnectionChanged(
+                        connection_id=c,
+                        user_id="u",
+                        provider_name="sandbox",
+                        status="CONNECTED",
+                        previous_status="CONNECTED",
+                        version=1,
+                    ),
+                    project_id=pid,
+                    connection_id=c,
+                )
+                for c in conns
+            ],
+        )
         # warm-up: the consumer group must own its partitions before we measure
         await send(RECORD_CHANGED, [record(pid, conns[0], -1)])
         await wait_count("/lat", 1, 60)
@@ -113,37 +158,65 @@ async def run(infra, rate: int, seconds: int, backlog: int, endpoints: int) -> N
             i += len(batch)
             if batch:
                 await send(RECORD_CHANGED, batch)
-            await asyncio.sleep(max(0.0, start + i / rate - time.monotonic() + tick / 2) if i < due else tick / 5)
+            await asyncio.sleep(
+                max(0.0, start + i / rate - time.monotonic() + tick / 2) if i < due else tick / 5
+            )
         await wait_count("/lat", total, 60)
         lat = [a[2] * 1000 for a in receiver.arrivals.get("/lat", [])]
-        print(f"latency phase: {rate} events/s for {seconds} s, 1 ordered endpoint, {len(conns)} connections: "
-              f"{len(lat)}/{total} delivered")
+        print(
+            f"latency phase: {rate} events/s for {seconds} s, 1 ordered endpoint, {len(conns)} connections: "
+            f"{len(lat)}/{total} delivered"
+        )
         if lat:
-            print(f"  event -> delivery ms: p50 {pct(lat, .5):.1f}  p95 {pct(lat, .95):.1f}  "
-                  f"p99 {pct(lat, .99):.1f}  max {max(lat):.1f}")
+            print(
+                f"  event -> delivery ms: p50 {pct(lat, 0.5):.1f}  p95 {pct(lat, 0.95):.1f}  "
+                f"p99 {pct(lat, 0.99):.1f}  max {max(lat):.1f}"
+            )
 
         # --- phase 2: throughput on a backlog -----------------------------------------------
         pid = "prj_bench_tput"
         conns = [f"con_tp_{i}" for i in range(100)]
         for _k in range(endpoints):
-            r = await api.post(f"/internal/projects/{pid}/webhook-endpoints", json={"url": f"http://127.0.0.1:{rport}/tp"})
+            r = await api.post(
+                f"/internal/projects/{pid}/webhook-endpoints",
+                json={"url": f"http://127.0.0.1:{rport}/tp"},
+            )
             assert r.status_code == 201, r.text
-        await send(CONNECTION_CHANGED, [Envelope.of(ConnectionChanged(connection_id=c, user_id="u", provider_name="sandbox",
-                                                                      status="CONNECTED", previous_status="CONNECTED", version=1),
-                                                    project_id=pid, connection_id=c) for c in conns])
+        await send(
+            CONNECTION_CHANGED,
+            [
+                Envelope.of(
+                    ConnectionChanged(
+                        connection_id=c,
+                        user_id="u",
+                        provider_name="sandbox",
+                        status="CONNECTED",
+                        previous_status="CONNECTED",
+                        version=1,
+                    ),
+                    project_id=pid,
+                    connection_id=c,
+                )
+                for c in conns
+            ],
+        )
         expected = backlog * endpoints
         t0 = time.time()
         await send(RECORD_CHANGED, [record(pid, conns[k % len(conns)], k) for k in range(backlog)])
         published = time.time()
         await wait_count("/tp", expected, 180)
         times = sorted(a[1] for a in receiver.arrivals.get("/tp", []))
-        print(f"throughput phase: {backlog} events x {endpoints} ordered endpoints (100 connections) = {expected} "
-              f"deliveries; received {len(times)} (published in {published - t0:.2f} s)")
+        print(
+            f"throughput phase: {backlog} events x {endpoints} ordered endpoints (100 connections) = {expected} "
+            f"deliveries; received {len(times)} (published in {published - t0:.2f} s)"
+        )
         if len(times) >= 10:
             lo, hi = times[len(times) // 10], times[len(times) * 9 // 10]
             sustained = (len(times) * 0.8) / max(hi - lo, 1e-9)
-            print(f"  sustained {sustained:,.0f} deliveries/s (10-90 %); all in {times[-1] - t0:.2f} s from first publish "
-                  f"= {len(times) / (times[-1] - t0):,.0f}/s end to end")
+            print(
+                f"  sustained {sustained:,.0f} deliveries/s (10-90 %); all in {times[-1] - t0:.2f} s from first publish "
+                f"= {len(times) / (times[-1] - t0):,.0f}/s end to end"
+            )
     finally:
         await api.aclose()
         await producer.stop()
@@ -154,7 +227,7 @@ async def run(infra, rate: int, seconds: int, backlog: int, endpoints: int) -> N
 
 def main() -> None:
     args = [int(a) for a in sys.argv[1:]]
-    rate, seconds, backlog, endpoints = (args + [200, 20, 5000, 4][len(args):])[:4]
+    rate, seconds, backlog, endpoints = (args + [200, 20, 5000, 4][len(args) :])[:4]
     infra = start_infra()
     try:
         os.environ.update(infra.env())

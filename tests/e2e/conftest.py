@@ -13,10 +13,13 @@ from ferry_cli.receiver import WebhookReceiver
 
 @pytest.fixture(scope="session")
 def platform(infra):
-    own = infra.isolated()  # the in-process services of the integration tests must not join its groups
+    own = (
+        infra.isolated()
+    )  # the in-process services of the integration tests must not join its groups
     # The loopback test providers' definitions load as a customer's own would.
-    p = ProcessPlatform(own, FERRY_EXECUTOR_LEASE_SECONDS="3",
-                        FERRY_CONNECTORS_PATH=str(DEFINITIONS)).start()
+    p = ProcessPlatform(
+        own, FERRY_EXECUTOR_LEASE_SECONDS="3", FERRY_CONNECTORS_PATH=str(DEFINITIONS)
+    ).start()
     try:
         yield p
     finally:
@@ -32,15 +35,24 @@ async def receiver():
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
 async def browser():
     """Debian's chromium, headless, driven by Playwright."""
     if CHROMIUM is None:
-        pytest.fail("chromium is not installed: ./scripts/test.sh installs it (apt-get install chromium)")
+        pytest.fail(
+            "chromium is not installed: ./scripts/test.sh installs it (apt-get install chromium)"
+        )
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:

@@ -9,25 +9,39 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
+
 @pytest.fixture(scope="module")
 def project(platform):
     return platform.create_project()
 
 
 async def _connection(platform, project, return_url, **extra):
-    async with httpx.AsyncClient(base_url=platform.gateway_url, headers={"authorization": f"Bearer {project['secret_key']}"}) as api:
-        resp = await api.post(f"/v1/users/browser-{secrets.token_hex(3)}/connections", json={
-            "provider_name": "sandbox", "requested_data_types": ["CONTACTS", "INVOICES"], "return_url": return_url, **extra})
+    async with httpx.AsyncClient(
+        base_url=platform.gateway_url, headers={"authorization": f"Bearer {project['secret_key']}"}
+    ) as api:
+        resp = await api.post(
+            f"/v1/users/browser-{secrets.token_hex(3)}/connections",
+            json={
+                "provider_name": "sandbox",
+                "requested_data_types": ["CONTACTS", "INVOICES"],
+                "return_url": return_url,
+                **extra,
+            },
+        )
         assert resp.status_code == 201, resp.text
         return resp.json()
 
 
 async def _status(platform, project, connection_id):
-    async with httpx.AsyncClient(base_url=platform.gateway_url, headers={"authorization": f"Bearer {project['secret_key']}"}) as api:
+    async with httpx.AsyncClient(
+        base_url=platform.gateway_url, headers={"authorization": f"Bearer {project['secret_key']}"}
+    ) as api:
         return (await api.get(f"/v1/connections/{connection_id}")).json()["status"]
 
 
-async def test_an_end_user_connects_in_a_browser_and_returns_with_success(platform, project, receiver, browser):
+async def test_an_end_user_connects_in_a_browser_and_returns_with_success(
+    platform, project, receiver, browser
+):
     conn = await _connection(platform, project, f"{receiver.url}/done")
     page = await browser.new_page()
     await page.goto(conn["redirect_url"])
@@ -44,7 +58,9 @@ async def test_an_end_user_connects_in_a_browser_and_returns_with_success(platfo
     await page.close()
 
 
-async def test_an_end_user_who_cancels_on_the_connect_page_returns_with_abort(platform, project, receiver, browser):
+async def test_an_end_user_who_cancels_on_the_connect_page_returns_with_abort(
+    platform, project, receiver, browser
+):
     conn = await _connection(platform, project, f"{receiver.url}/done")
     page = await browser.new_page()
     await page.goto(conn["redirect_url"])
@@ -55,7 +71,9 @@ async def test_an_end_user_who_cancels_on_the_connect_page_returns_with_abort(pl
     await page.close()
 
 
-async def test_an_end_user_who_denies_at_the_provider_returns_with_abort(platform, project, receiver, browser):
+async def test_an_end_user_who_denies_at_the_provider_returns_with_abort(
+    platform, project, receiver, browser
+):
     conn = await _connection(platform, project, f"{receiver.url}/done")
     page = await browser.new_page()
     await page.goto(conn["redirect_url"])

@@ -39,8 +39,12 @@ async def _real_ids(platform, receiver_url: str) -> tuple[dict[str, str], str]:
     finally:
         await api.close()
     ids = {
-        "user_id": "fuzz-user", "connection_id": conn["id"], "job_id": job["id"],
-        "data_model": "CONTACTS", "record_id": records[0]["id"], "endpoint_id": ep.json()["id"],
+        "user_id": "fuzz-user",
+        "connection_id": conn["id"],
+        "job_id": job["id"],
+        "data_model": "CONTACTS",
+        "record_id": records[0]["id"],
+        "endpoint_id": ep.json()["id"],
     }
     data = messages.get("data", messages) if isinstance(messages, dict) else messages
     if data:
@@ -61,14 +65,34 @@ async def test_fuzzing_every_public_operation_with_real_ids_finds_no_server_erro
         "FERRY_FUZZ_WEBHOOK_URL": f"{receiver.url}/webhooks",
     }
     cmd = [
-        sys.executable, "-m", "schemathesis.cli", "run", f"{platform.gateway_url}/openapi.json",
-        "--checks", "not_a_server_error", "--max-examples", os.environ.get("FERRY_FUZZ_EXAMPLES", "25"),
-        "--header", f"Authorization: Bearer {secret}", "--workers", "1", "--seed", "1",
-        "--suppress-health-check", "all", "--max-redirects", "0", "--no-color",
-        "--report", "ndjson", "--report-dir", str(report),
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "run",
+        f"{platform.gateway_url}/openapi.json",
+        "--checks",
+        "not_a_server_error",
+        "--max-examples",
+        os.environ.get("FERRY_FUZZ_EXAMPLES", "25"),
+        "--header",
+        f"Authorization: Bearer {secret}",
+        "--workers",
+        "1",
+        "--seed",
+        "1",
+        "--suppress-health-check",
+        "all",
+        "--max-redirects",
+        "0",
+        "--no-color",
+        "--report",
+        "ndjson",
+        "--report-dir",
+        str(report),
     ]
-    done = await asyncio.to_thread(subprocess.run, cmd, env=env, capture_output=True, text=True,
-                                   timeout=900, cwd=tmp_path)
+    done = await asyncio.to_thread(
+        subprocess.run, cmd, env=env, capture_output=True, text=True, timeout=900, cwd=tmp_path
+    )
     out = done.stdout + done.stderr
     (tmp_path / "schemathesis.txt").write_text(out)
     assert done.returncode == 0, out[-12000:]
@@ -76,10 +100,14 @@ async def test_fuzzing_every_public_operation_with_real_ids_finds_no_server_erro
     errors = {op: seen for op, seen in statuses.items() if any(s >= 500 for s in seen)}
     assert not errors, errors
     reached = {op for op, seen in statuses.items() if any(200 <= s < 300 for s in seen)}
-    for op in ("GET /v1/connections/{connection_id}", "GET /v1/syncs/{job_id}",
-               "GET /v1/connections/{connection_id}/records/{data_model}",
-               "POST /v1/connections/{connection_id}/sync", "POST /v1/users/{user_id}/connections",
-               "POST /v1/webhook-messages/{message_id}/replay"):
+    for op in (
+        "GET /v1/connections/{connection_id}",
+        "GET /v1/syncs/{job_id}",
+        "GET /v1/connections/{connection_id}/records/{data_model}",
+        "POST /v1/connections/{connection_id}/sync",
+        "POST /v1/users/{user_id}/connections",
+        "POST /v1/webhook-messages/{message_id}/replay",
+    ):
         assert op in reached, f"{op} never reached a real resource: {statuses.get(op)}"
 
 

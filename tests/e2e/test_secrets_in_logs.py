@@ -30,8 +30,10 @@ async def _tokens(platform, cid: str) -> list[str]:
 
     conn = await asyncpg.connect(platform.env["FERRY_DATABASE_URL"])
     try:
-        row = await conn.fetchrow("SELECT access_token, refresh_token FROM connections.tokens "
-                                  "WHERE connection_id = $1", cid)
+        row = await conn.fetchrow(
+            "SELECT access_token, refresh_token FROM connections.tokens WHERE connection_id = $1",
+            cid,
+        )
     finally:
         await conn.close()
     cipher = Cipher.from_settings(platform.env["FERRY_TOKEN_KEYS"], "t1")
@@ -40,8 +42,10 @@ async def _tokens(platform, cid: str) -> list[str]:
 
 async def test_no_token_or_client_secret_appears_in_any_log_line(debug_platform):
     api = Api(debug_platform, debug_platform.create_project())
-    internal = httpx.AsyncClient(base_url=f"http://127.0.0.1:{debug_platform.ports['connections']}",
-                                 headers={"x-ferry-internal-token": debug_platform.env["FERRY_INTERNAL_TOKEN"]})
+    internal = httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{debug_platform.ports['connections']}",
+        headers={"x-ferry-internal-token": debug_platform.env["FERRY_INTERNAL_TOKEN"]},
+    )
     try:
         conn = await api.connect(["contacts"])
         await api.seed(conn["account"], "contacts", 20)
@@ -61,8 +65,11 @@ async def test_no_token_or_client_secret_appears_in_any_log_line(debug_platform)
         await api.sandbox.put("/_admin/faults", json={"token_error": ""})
         await internal.aclose()
         await api.close()
-    logs = {name: p.log_path.read_text(errors="replace") for name, p in debug_platform.procs.items()
-            if name != "sandbox"}  # the provider, not Ferry
+    logs = {
+        name: p.log_path.read_text(errors="replace")
+        for name, p in debug_platform.procs.items()
+        if name != "sandbox"
+    }  # the provider, not Ferry
     # The logs were captured: the operator was told of the refused client.
     assert "refused the project's OAuth client" in logs["connections"]
     for secret in [*secrets, CLIENT_SECRET]:

@@ -11,9 +11,28 @@ from support.e2e import Api
 pytestmark = pytest.mark.slow
 
 SEED_003_FIELDS = {
-    "object", "id", "connection_id", "data_model", "model_id", "status", "attempt", "batch_id",
-    "created_at", "modified_at", "started_at", "completed_at", "error", "entity_id", "file_id",
-    "is_initial_sync", "is_one_off", "full_sync", "pagination_state", "timerange_start", "timerange_end", "counts",
+    "object",
+    "id",
+    "connection_id",
+    "data_model",
+    "model_id",
+    "status",
+    "attempt",
+    "batch_id",
+    "created_at",
+    "modified_at",
+    "started_at",
+    "completed_at",
+    "error",
+    "entity_id",
+    "file_id",
+    "is_initial_sync",
+    "is_one_off",
+    "full_sync",
+    "pagination_state",
+    "timerange_start",
+    "timerange_end",
+    "counts",
 }
 
 
@@ -35,13 +54,27 @@ async def test_connecting_starts_the_initial_sync_and_later_syncs_fetch_only_wha
     assert initial["is_initial_sync"] is True and initial["counts"]["created"] == 2500
     assert initial["pagination_state"]["pages"] == 3
 
-    changed = (await api.sandbox.post(f"/_admin/accounts/{account}/mutate",
-                                      json={"model": "contacts", "update": 3, "create": 1})).json()
+    changed = (
+        await api.sandbox.post(
+            f"/_admin/accounts/{account}/mutate",
+            json={"model": "contacts", "update": 3, "create": 1},
+        )
+    ).json()
     before = await api.requests_made()
     [job] = await api.sync(conn["id"], [{"data_model": "contacts"}])
     done = await api.wait_job(job["id"])
-    assert done["status"] == "complete" and done["is_initial_sync"] is False and done["full_sync"] is False
-    assert done["counts"] == {"fetched": 4, "created": 1, "updated": 3, "deleted": 0, "unchanged": 0}
+    assert (
+        done["status"] == "complete"
+        and done["is_initial_sync"] is False
+        and done["full_sync"] is False
+    )
+    assert done["counts"] == {
+        "fetched": 4,
+        "created": 1,
+        "updated": 3,
+        "deleted": 0,
+        "unchanged": 0,
+    }
     assert await api.requests_made() - before == 1  # one page: only the changed records
     assert done["timerange_start"] is not None  # started at the high-water mark of the last sync
     records, _ = await api.records(conn["id"], "CONTACTS")
@@ -53,12 +86,19 @@ async def test_a_manual_sync_answers_seed_003_jobs_sharing_one_batch_and_honours
     await api.wait_jobs(conn["id"], 2)
     await api.seed(conn["account"], "contacts", 50)
     tomorrow = date.today() + timedelta(days=1)
-    jobs = await api.sync(conn["id"], [{"data_model": "contacts", "sync_from": tomorrow.isoformat()},
-                                       {"data_model": "INVOICES"}], full_sync=True)
+    jobs = await api.sync(
+        conn["id"],
+        [{"data_model": "contacts", "sync_from": tomorrow.isoformat()}, {"data_model": "INVOICES"}],
+        full_sync=True,
+    )
     assert len(jobs) == 2 and len({j["batch_id"] for j in jobs}) == 1
     for j in jobs:
         assert SEED_003_FIELDS <= set(j), SEED_003_FIELDS - set(j)
-        assert j["object"] == "sync_job" and j["status"] in ("queued", "running") and j["is_one_off"] is True
+        assert (
+            j["object"] == "sync_job"
+            and j["status"] in ("queued", "running")
+            and j["is_one_off"] is True
+        )
     contacts = await api.wait_job(next(j["id"] for j in jobs if j["data_model"] == "CONTACTS"))
     # Every record was made today: nothing is on or after tomorrow, so nothing is fetched...
     assert contacts["status"] == "complete" and contacts["counts"]["fetched"] == 0
@@ -67,7 +107,9 @@ async def test_a_manual_sync_answers_seed_003_jobs_sharing_one_batch_and_honours
     records, _ = await api.records(conn["id"], "CONTACTS")
     assert len(records) == 0 or all(r["_ferry"]["action"] != "deleted" for r in records)
 
-    today = await api.sync(conn["id"], [{"data_model": "contacts", "sync_from": date.today().isoformat()}])
+    today = await api.sync(
+        conn["id"], [{"data_model": "contacts", "sync_from": date.today().isoformat()}]
+    )
     assert (await api.wait_job(today[0]["id"]))["counts"]["created"] == 50
 
 
@@ -106,7 +148,9 @@ async def test_a_storm_of_429s_ends_complete_with_no_record_lost(api):
     done = await api.wait_job(job["id"], timeout=120)
     assert done["status"] == "complete", done
     records, _ = await api.records(conn["id"], "CONTACTS")
-    at_provider = (await api.sandbox.get(f"/_admin/accounts/{conn['account']}/records/contacts")).json()["records"]
+    at_provider = (
+        await api.sandbox.get(f"/_admin/accounts/{conn['account']}/records/contacts")
+    ).json()["records"]
     assert sorted(r["id"] for r in records) == sorted(r["id"] for r in at_provider)
 
 

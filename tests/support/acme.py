@@ -28,10 +28,15 @@ class Acme(Loopback):
         self.authorizations: list[dict[str, str]] = []
         self.token_requests: list[dict[str, Any]] = []
         self.refresh_tokens: dict[str, str] = {}  # refresh token -> client id
-        self.app = Starlette(routes=[
-            Route("/authorize", self.authorize), Route("/token", self.token, methods=["POST"]),
-            Route("/cc/token", self.cc_token, methods=["POST"]), Route("/me", self.me),
-            Route("/basic/me", self.basic_me)])
+        self.app = Starlette(
+            routes=[
+                Route("/authorize", self.authorize),
+                Route("/token", self.token, methods=["POST"]),
+                Route("/cc/token", self.cc_token, methods=["POST"]),
+                Route("/me", self.me),
+                Route("/basic/me", self.basic_me),
+            ]
+        )
 
     async def authorize(self, request: Request) -> Response:
         query = dict(request.query_params)
@@ -56,17 +61,26 @@ class Acme(Loopback):
         if form["grant_type"] == "refresh_token":
             if self.refresh_tokens.get(form["refresh_token"]) != client_id:
                 return JSONResponse({"error": "invalid_grant"}, 400)
-            return JSONResponse({"access_token": "at-" + secrets.token_hex(6),
-                                 "data": {"expires_in": 1800}})  # no rotation
+            return JSONResponse(
+                {"access_token": "at-" + secrets.token_hex(6), "data": {"expires_in": 1800}}
+            )  # no rotation
         refresh = "rt-" + secrets.token_hex(6)
         self.refresh_tokens[refresh] = client_id
-        return JSONResponse({"access_token": "at-" + secrets.token_hex(6), "refresh_token": refresh,
-                             "data": {"expires_in": 3600}, "scope": "contacts.read,crm.read",
-                             "instance_url": f"{self.url}/i/{client_id}"})
+        return JSONResponse(
+            {
+                "access_token": "at-" + secrets.token_hex(6),
+                "refresh_token": refresh,
+                "data": {"expires_in": 3600},
+                "scope": "contacts.read,crm.read",
+                "instance_url": f"{self.url}/i/{client_id}",
+            }
+        )
 
     async def cc_token(self, request: Request) -> Response:
         seen = await self._form(request)
-        if seen["form"].get("grant_type") != "client_credentials" or not seen["form"].get("client_id"):
+        if seen["form"].get("grant_type") != "client_credentials" or not seen["form"].get(
+            "client_id"
+        ):
             return JSONResponse({"error": "invalid_client"}, 401)
         return JSONResponse({"access_token": "cc-" + secrets.token_hex(6), "expires_in": 600})
 

@@ -30,7 +30,9 @@ async def _setup(settings: KitSettings):
     NO_MIGRATIONS.mkdir(exist_ok=True)
     await migrate.apply(settings.database_url, SCHEMA, NO_MIGRATIONS)
     pool = await create_pool(settings.database_url, SCHEMA)
-    await pool.execute("CREATE TABLE IF NOT EXISTS effects (event_id uuid, version int, at timestamptz DEFAULT now())")
+    await pool.execute(
+        "CREATE TABLE IF NOT EXISTS effects (event_id uuid, version int, at timestamptz DEFAULT now())"
+    )
     return pool
 
 
@@ -66,7 +68,13 @@ async def write_outbox(n: int, key: str) -> None:
     pool = await _setup(settings)
     events = [
         Envelope.of(
-            ConnectionChanged(connection_id=key, user_id="u", provider_name="sandbox", status="CONNECTED", version=i),
+            ConnectionChanged(
+                connection_id=key,
+                user_id="u",
+                provider_name="sandbox",
+                status="CONNECTED",
+                version=i,
+            ),
             connection_id=key,
         )
         for i in range(n)

@@ -53,9 +53,16 @@ class Infra:
         broker and database would share them (as replicas do) and split each other's events.
         """
         broker = start_broker() if self.broker else None
-        dsn = asyncio.run(create_database(self.admin_dsn, f"ferry_test_{os.getpid()}_{secrets.token_hex(3)}"))
-        return Infra(broker.bootstrap if broker else self.bootstrap, dsn, self.admin_dsn, broker=broker,
-                     drop_database=True)
+        dsn = asyncio.run(
+            create_database(self.admin_dsn, f"ferry_test_{os.getpid()}_{secrets.token_hex(3)}")
+        )
+        return Infra(
+            broker.bootstrap if broker else self.bootstrap,
+            dsn,
+            self.admin_dsn,
+            broker=broker,
+            drop_database=True,
+        )
 
     def stop(self) -> None:
         if self.drop_database:
@@ -92,13 +99,17 @@ def start_infra(db_name: str | None = None) -> Infra:
     if os.environ.get("FERRY_TEST_INFRA") == "containers":
         return _containers()
     broker = None
-    bootstrap = os.environ.get("FERRY_TEST_KAFKA_BOOTSTRAP") or os.environ.get("FERRY_KAFKA_BOOTSTRAP")
+    bootstrap = os.environ.get("FERRY_TEST_KAFKA_BOOTSTRAP") or os.environ.get(
+        "FERRY_KAFKA_BOOTSTRAP"
+    )
     if not bootstrap:
         broker = start_broker()
         bootstrap = broker.bootstrap
-    admin_dsn, local = asyncio.run(ensure_postgres(
-        os.environ.get("FERRY_TEST_DATABASE_URL") or os.environ.get("FERRY_DATABASE_URL")
-    ))
+    admin_dsn, local = asyncio.run(
+        ensure_postgres(
+            os.environ.get("FERRY_TEST_DATABASE_URL") or os.environ.get("FERRY_DATABASE_URL")
+        )
+    )
     name = db_name or f"ferry_test_{os.getpid()}_{secrets.token_hex(3)}"
     dsn = asyncio.run(create_database(admin_dsn, name))
     return Infra(bootstrap, dsn, admin_dsn, broker=broker, postgres=local, drop_database=True)

@@ -13,8 +13,9 @@ from ferry_contracts.topics import dump, parse
 
 def connection_changed(key: str, version: int = 3) -> Envelope[Any]:
     """A `connection.changed` for connection `key`: the event the kit's consumer tests send."""
-    payload = ConnectionChanged(connection_id=key, user_id="u", provider_name="sandbox",
-                                status="CONNECTED", version=version)
+    payload = ConnectionChanged(
+        connection_id=key, user_id="u", provider_name="sandbox", status="CONNECTED", version=version
+    )
     return Envelope.of(payload, project_id="p", connection_id=key)
 
 
@@ -38,8 +39,13 @@ class Collector:
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Collector:
-        self._consumer = AIOKafkaConsumer(self.topic, bootstrap_servers=self.bootstrap,
-                                          auto_offset_reset="earliest", group_id=None, max_poll_records=2000)
+        self._consumer = AIOKafkaConsumer(
+            self.topic,
+            bootstrap_servers=self.bootstrap,
+            auto_offset_reset="earliest",
+            group_id=None,
+            max_poll_records=2000,
+        )
         await self._consumer.start()
         self._task = asyncio.create_task(self._run())
         return self
@@ -69,6 +75,8 @@ class Collector:
         deadline = asyncio.get_running_loop().time() + timeout
         while len(self.events) < n:
             if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"{self.topic}: {len(self.events)} of {n} events after {timeout}s")
+                raise AssertionError(
+                    f"{self.topic}: {len(self.events)} of {n} events after {timeout}s"
+                )
             await asyncio.sleep(0.05)
         return self.events

@@ -15,7 +15,9 @@ SERVICES = ("connections", "records", "webhooks", "executor", "scheduler", "gate
 
 
 class ProcessPlatform:
-    def __init__(self, infra: Infra, sandbox_client_secret: str = "cs-e2e", **extra_env: str) -> None:
+    def __init__(
+        self, infra: Infra, sandbox_client_secret: str = "cs-e2e", **extra_env: str
+    ) -> None:
         self.sandbox_client_secret = sandbox_client_secret
         self.admin_token = "admin-" + secrets.token_hex(12)
         self.sandbox_admin_token = "sbx-" + secrets.token_hex(12)
@@ -54,7 +56,9 @@ class ProcessPlatform:
         """One more process of a service (`replica` names it in `procs`), on an HTTP port of its
         own; it joins the service's consumer group. The other services keep calling the first."""
         port = free_port()
-        proc = ServiceProcess(f"ferry_{name}", {**self.env, f"FERRY_{name.upper()}_PORT": str(port)})
+        proc = ServiceProcess(
+            f"ferry_{name}", {**self.env, f"FERRY_{name.upper()}_PORT": str(port)}
+        )
         self.procs[replica] = proc.start()
         self.ports[replica] = port
         proc.wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60)
@@ -88,8 +92,11 @@ class ProcessPlatform:
         resp.raise_for_status()
         project = resp.json()
         # Every project brings its own OAuth app; the sandbox accepts any client.
-        app = httpx.put(f"{self.gateway_url}/v1/integrations/sandbox",
-                        json={"client_id": "ferry-e2e", "client_secret": self.sandbox_client_secret},
-                        headers={"authorization": f"Bearer {project['secret_key']}"}, timeout=30)
+        app = httpx.put(
+            f"{self.gateway_url}/v1/integrations/sandbox",
+            json={"client_id": "ferry-e2e", "client_secret": self.sandbox_client_secret},
+            headers={"authorization": f"Bearer {project['secret_key']}"},
+            timeout=30,
+        )
         app.raise_for_status()
         return project

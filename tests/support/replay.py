@@ -29,10 +29,14 @@ class Dataset:
 
     def touch(self, rid: str, **changes: Any) -> None:
         when = datetime.now(UTC) + timedelta(microseconds=len(self.records))
-        rec = self.records.setdefault(rid, {"id": rid, "kind": "item", "archived": False,
-                                            "status": "live", "name": rid})
-        rec.update(changes, updated_at=when.isoformat().replace("+00:00", "Z"),
-                   updated_ms=int(when.timestamp() * 1000))
+        rec = self.records.setdefault(
+            rid, {"id": rid, "kind": "item", "archived": False, "status": "live", "name": rid}
+        )
+        rec.update(
+            changes,
+            updated_at=when.isoformat().replace("+00:00", "Z"),
+            updated_ms=int(when.timestamp() * 1000),
+        )
 
     def create(self, n: int) -> list[str]:
         made = []
@@ -65,11 +69,15 @@ def _since(value: str | None, fmt: str) -> datetime | None:
 class Replay(LoopbackServer):
     def __init__(self) -> None:
         self.data: dict[str, Dataset] = {}
-        super().__init__([Route("/_admin/{ds}/seed", self.seed, methods=["POST"]),
-                          Route("/_admin/{ds}/mutate", self.mutate, methods=["POST"]),
-                          Route("/_admin/{ds}/stats", self.stats),
-                          Route("/{ds}/search", self.search, methods=["POST"]),
-                          Route("/{ds}/{style}", self.listing)])
+        super().__init__(
+            [
+                Route("/_admin/{ds}/seed", self.seed, methods=["POST"]),
+                Route("/_admin/{ds}/mutate", self.mutate, methods=["POST"]),
+                Route("/_admin/{ds}/stats", self.stats),
+                Route("/{ds}/search", self.search, methods=["POST"]),
+                Route("/{ds}/{style}", self.listing),
+            ]
+        )
 
     def ds(self, request: Request) -> Dataset:
         return self.data.setdefault(request.path_params["ds"], Dataset())
@@ -85,13 +93,14 @@ class Replay(LoopbackServer):
         await asyncio.sleep(0.01)  # the mutations come strictly after what was synced
         live = sorted(r["id"] for r in ds.records.values() if not r["archived"])
         gone = live[: body.get("delete", 0)]
-        updated = live[len(gone): len(gone) + body.get("update", 0)]
+        updated = live[len(gone) : len(gone) + body.get("update", 0)]
         for rid in updated:
             ds.touch(rid, name=f"{rid} v2")
         for rid in gone:
             ds.touch(rid, archived=True, status="deleted")
-        return JSONResponse({"updated": updated, "deleted": gone,
-                             "created": ds.create(body.get("create", 0))})
+        return JSONResponse(
+            {"updated": updated, "deleted": gone, "created": ds.create(body.get("create", 0))}
+        )
 
     async def stats(self, request: Request) -> JSONResponse:
         return JSONResponse({"requests": self.ds(request).requests})
@@ -110,8 +119,9 @@ class Replay(LoopbackServer):
         q, ds, style = request.query_params, self.ds(request), request.path_params["style"]
         if style == "deleted":
             since = _since(q.get("since"), "iso8601")
-            return JSONResponse({"deleted": [{"id": r["id"]} for r in ds.select(since, True)
-                                             if r["archived"]]})
+            return JSONResponse(
+                {"deleted": [{"id": r["id"]} for r in ds.select(since, True) if r["archived"]]}
+            )
         fmt = q.get("fmt", "iso8601")
         rows = ds.select(_since(q.get("since"), fmt), q.get("deleted") == "tombstone")
         return STYLES[style](request, rows)
@@ -125,11 +135,13 @@ class Replay(LoopbackServer):
         rows = self.ds(request).select(since, False)
         start = int(request.query_params.get("pageToken") or 0)
         page, more = _window(rows, start, int(body["limit"]))
-        return JSONResponse({"hits": page, "nextPageToken": str(start + len(page)) if more else None})
+        return JSONResponse(
+            {"hits": page, "nextPageToken": str(start + len(page)) if more else None}
+        )
 
 
 def _window(rows: list[Any], start: int, size: int) -> tuple[list[Any], bool]:
-    return rows[start:start + size], start + size < len(rows)
+    return rows[start : start + size], start + size < len(rows)
 
 
 def _cursor(request: Request, rows: list[Any]) -> JSONResponse:
@@ -152,9 +164,14 @@ def _soql(request: Request, rows: list[Any]) -> JSONResponse:
     q = request.query_params
     start = int(q.get("offset", 0))
     page, more = _window(rows, start, int(q["limit"]))
-    nxt = request.url.include_query_params(offset=start + len(page)).path + "?" + \
-        request.url.include_query_params(offset=start + len(page)).query
-    return JSONResponse({"records": page, "done": not more, "nextRecordsUrl": nxt if more else None})
+    nxt = (
+        request.url.include_query_params(offset=start + len(page)).path
+        + "?"
+        + request.url.include_query_params(offset=start + len(page)).query
+    )
+    return JSONResponse(
+        {"records": page, "done": not more, "nextRecordsUrl": nxt if more else None}
+    )
 
 
 def _link(request: Request, rows: list[Any]) -> JSONResponse:
@@ -180,7 +197,11 @@ def _pages(request: Request, rows: list[Any]) -> JSONResponse:
     return JSONResponse({"items": page, "total_pages": max(1, -(-len(rows) // size))})
 
 
-STYLES = {"cursor": _cursor, "stripe": _stripe, "soql": _soql, "link": _link,
-          "offset": _offset, "pages": _pages}
-
-
+STYLES = {
+    "cursor": _cursor,
+    "stripe": _stripe,
+    "soql": _soql,
+    "link": _link,
+    "offset": _offset,
+    "pages": _pages,
+}

@@ -24,7 +24,9 @@ from support.acme import DEFINITIONS, Acme  # noqa: E402
 
 
 async def _serve(app, port: int) -> tuple[uvicorn.Server, asyncio.Task]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
     server.install_signal_handlers = lambda: None
     task = asyncio.create_task(server.serve())
     while not server.started:
@@ -43,15 +45,21 @@ async def harness(service_env) -> AsyncIterator[Harness]:
     admin_token = "sbx-" + secrets.token_hex(8)
     sandbox_port, port = free_port(), free_port()
     sandbox_url, url = f"http://127.0.0.1:{sandbox_port}", f"http://127.0.0.1:{port}"
-    server, task = await _serve(create_app(SandboxSettings(admin_token=admin_token, public_url=sandbox_url)), sandbox_port)
+    server, task = await _serve(
+        create_app(SandboxSettings(admin_token=admin_token, public_url=sandbox_url)), sandbox_port
+    )
     acme = await Acme().serve()
     # The test providers are definitions in a folder of their own, as a customer's would be.
     previous_path = os.environ.get("FERRY_CONNECTORS_PATH")
     os.environ["FERRY_CONNECTORS_PATH"] = str(DEFINITIONS)
     token_keys = "t1:" + base64.b64encode(secrets.token_bytes(32)).decode()
     settings = Settings(
-        connections_port=port, public_url=url, sandbox_url=sandbox_url, sandbox_public_url=sandbox_url,
-        token_keys=token_keys, token_active_key_id="t1",
+        connections_port=port,
+        public_url=url,
+        sandbox_url=sandbox_url,
+        sandbox_public_url=sandbox_url,
+        token_keys=token_keys,
+        token_active_key_id="t1",
     )
     try:
         service = await start(settings)
@@ -59,7 +67,13 @@ async def harness(service_env) -> AsyncIterator[Harness]:
         os.environ.pop("FERRY_CONNECTORS_PATH")
         if previous_path is not None:
             os.environ["FERRY_CONNECTORS_PATH"] = previous_path
-    h = Harness(url, sandbox_url, service_env["FERRY_INTERNAL_TOKEN"], admin_token, service_env["FERRY_KAFKA_BOOTSTRAP"])
+    h = Harness(
+        url,
+        sandbox_url,
+        service_env["FERRY_INTERNAL_TOKEN"],
+        admin_token,
+        service_env["FERRY_KAFKA_BOOTSTRAP"],
+    )
     h.token_keys = token_keys
     h.acme = acme
     try:

@@ -22,7 +22,9 @@ ADMIN = "sandbox-admin-token-for-tests"
 @pytest.fixture
 async def sandbox():
     app = create_app(Settings(admin_token=ADMIN))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sandbox") as http:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://sandbox"
+    ) as http:
         yield http
 
 
@@ -33,8 +35,12 @@ async def _admin(http, method, path, **kw):
 
 
 def _client(http, token="static:acme"):
-    return ConnectorClient(get_definition("sandbox_noauth"), http, base_url="http://sandbox",
-                           headers={"Authorization": f"Bearer {token}"})
+    return ConnectorClient(
+        get_definition("sandbox_noauth"),
+        http,
+        base_url="http://sandbox",
+        headers={"Authorization": f"Bearer {token}"},
+    )
 
 
 async def _all(client, model, since=None):
@@ -49,20 +55,31 @@ async def _all(client, model, since=None):
 
 
 async def test_a_declared_provider_pages_through_every_record_once(sandbox):
-    await _admin(sandbox, "POST", "/_admin/accounts/acme/seed", json={"model": "contacts", "count": 2345})
+    await _admin(
+        sandbox, "POST", "/_admin/accounts/acme/seed", json={"model": "contacts", "count": 2345}
+    )
     client = _client(sandbox)
     rows, pages = await _all(client, "CONTACTS")
     assert pages == 3 and len(rows) == 2345 and len({r["id"] for r in rows}) == 2345
 
 
 async def test_an_incremental_fetch_returns_only_records_changed_after_the_mark(sandbox):
-    await _admin(sandbox, "POST", "/_admin/accounts/acme/seed", json={"model": "invoices", "count": 300})
+    await _admin(
+        sandbox, "POST", "/_admin/accounts/acme/seed", json={"model": "invoices", "count": 300}
+    )
     client = _client(sandbox)
     rows, _ = await _all(client, "invoices")
     mark = max(datetime.fromisoformat(r["updated_at"].replace("Z", "+00:00")) for r in rows)
-    changed = await _admin(sandbox, "POST", "/_admin/accounts/acme/mutate", json={"model": "invoices", "update": 4, "create": 2})
+    changed = await _admin(
+        sandbox,
+        "POST",
+        "/_admin/accounts/acme/mutate",
+        json={"model": "invoices", "update": 4, "create": 2},
+    )
     later, pages = await _all(client, "invoices", since=mark)
-    assert pages == 1 and sorted(r["id"] for r in later) == sorted(changed["updated"] + changed["created"])
+    assert pages == 1 and sorted(r["id"] for r in later) == sorted(
+        changed["updated"] + changed["created"]
+    )
 
 
 async def test_provider_failures_map_to_the_errors_the_executor_acts_on(sandbox):
@@ -80,7 +97,13 @@ async def test_provider_failures_map_to_the_errors_the_executor_acts_on(sandbox)
 
 async def test_write_back_creates_and_updates_a_record_at_the_provider(sandbox):
     client = _client(sandbox)
-    created = await client.create_record("CONTACTS", {"first_name": "Ada", "email": "ada@example.com"})
+    created = await client.create_record(
+        "CONTACTS", {"first_name": "Ada", "email": "ada@example.com"}
+    )
     updated = await client.update_record("CONTACTS", created["id"], {"first_name": "Augusta"})
-    assert updated["id"] == created["id"] and updated["first_name"] == "Augusta" and updated["email"] == "ada@example.com"
+    assert (
+        updated["id"] == created["id"]
+        and updated["first_name"] == "Augusta"
+        and updated["email"] == "ada@example.com"
+    )
     assert updated["updated_at"] >= created["updated_at"]

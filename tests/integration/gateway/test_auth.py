@@ -18,8 +18,12 @@ HOST = "ferry.test"
 @pytest.fixture(scope="module")
 async def gateway(service_env):
     port = free_port()
-    settings = Settings(admin_token=ADMIN, gateway_port=port, public_host=HOST,
-                        connections_url=f"http://127.0.0.1:{free_port()}")
+    settings = Settings(
+        admin_token=ADMIN,
+        gateway_port=port,
+        public_host=HOST,
+        connections_url=f"http://127.0.0.1:{free_port()}",
+    )
     service = await start(settings)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
         yield client
@@ -28,13 +32,19 @@ async def gateway(service_env):
 
 @pytest.fixture(scope="module")
 async def project(gateway):
-    resp = await gateway.post("/v1/projects", json={"name": "acme"}, headers={"authorization": f"Bearer {ADMIN}"})
+    resp = await gateway.post(
+        "/v1/projects", json={"name": "acme"}, headers={"authorization": f"Bearer {ADMIN}"}
+    )
     assert resp.status_code == 201
     return resp.json()
 
 
 def _token(project, sub="user-1", aud=None, exp=None, key=None):
-    claims = {"sub": sub, "aud": aud or f"{HOST}/{project['project_id']}", "exp": exp or int(time.time()) + 600}
+    claims = {
+        "sub": sub,
+        "aud": aud or f"{HOST}/{project['project_id']}",
+        "exp": exp or int(time.time()) + 600,
+    }
     return jwt.encode(claims, key or project["signing_key"], algorithm="HS256")
 
 
@@ -43,8 +53,12 @@ def _auth(token):
 
 
 async def test_creating_a_project_needs_the_admin_token(gateway):
-    assert (await gateway.post("/v1/projects", json={"name": "x"})).json()["error"]["code"] == "missing_token"
-    resp = await gateway.post("/v1/projects", json={"name": "x"}, headers=_auth("not-the-admin-token"))
+    assert (await gateway.post("/v1/projects", json={"name": "x"})).json()["error"][
+        "code"
+    ] == "missing_token"
+    resp = await gateway.post(
+        "/v1/projects", json={"name": "x"}, headers=_auth("not-the-admin-token")
+    )
     assert resp.status_code == 401 and resp.json()["error"]["code"] == "invalid_token"
 
 
@@ -64,22 +78,32 @@ async def test_an_unknown_secret_key_is_refused(gateway):
 
 
 async def test_an_end_user_token_with_a_bad_signature_is_invalid(gateway, project):
-    resp = await gateway.get("/v1/sync-config", headers=_auth(_token(project, key="wrong-key-wrong-key-wrong-key-00")))
+    resp = await gateway.get(
+        "/v1/sync-config", headers=_auth(_token(project, key="wrong-key-wrong-key-wrong-key-00"))
+    )
     assert resp.status_code == 401 and resp.json()["error"]["code"] == "invalid_token"
 
 
 async def test_an_end_user_token_for_another_host_has_an_invalid_audience(gateway, project):
-    resp = await gateway.get("/v1/sync-config", headers=_auth(_token(project, aud=f"other.host/{project['project_id']}")))
+    resp = await gateway.get(
+        "/v1/sync-config", headers=_auth(_token(project, aud=f"other.host/{project['project_id']}"))
+    )
     assert resp.status_code == 401 and resp.json()["error"]["code"] == "invalid_audience"
 
 
 async def test_an_expired_end_user_token_is_refused_as_expired(gateway, project):
-    resp = await gateway.get("/v1/sync-config", headers=_auth(_token(project, exp=int(time.time()) - 60)))
+    resp = await gateway.get(
+        "/v1/sync-config", headers=_auth(_token(project, exp=int(time.time()) - 60))
+    )
     assert resp.status_code == 401 and resp.json()["error"]["code"] == "token_expired"
 
 
 async def test_an_end_user_token_without_exp_is_invalid(gateway, project):
-    token = jwt.encode({"sub": "u", "aud": f"{HOST}/{project['project_id']}"}, project["signing_key"], algorithm="HS256")
+    token = jwt.encode(
+        {"sub": "u", "aud": f"{HOST}/{project['project_id']}"},
+        project["signing_key"],
+        algorithm="HS256",
+    )
     resp = await gateway.get("/v1/sync-config", headers=_auth(token))
     assert resp.status_code == 401 and resp.json()["error"]["code"] == "invalid_token"
 
@@ -90,12 +114,16 @@ async def test_a_valid_end_user_token_cannot_reach_server_only_calls(gateway, pr
 
 
 async def test_a_valid_end_user_token_cannot_reach_another_users_connections(gateway, project):
-    resp = await gateway.get("/v1/users/user-2/connections", headers=_auth(_token(project, sub="user-1")))
+    resp = await gateway.get(
+        "/v1/users/user-2/connections", headers=_auth(_token(project, sub="user-1"))
+    )
     assert resp.status_code == 403 and resp.json()["error"]["code"] == "forbidden"
 
 
 async def test_a_token_signed_by_another_project_does_not_open_this_one(gateway, project):
-    other = (await gateway.post("/v1/projects", json={"name": "other"}, headers=_auth(ADMIN))).json()
+    other = (
+        await gateway.post("/v1/projects", json={"name": "other"}, headers=_auth(ADMIN))
+    ).json()
     forged = _token(project, aud=f"{HOST}/{project['project_id']}", key=other["signing_key"])
     resp = await gateway.get("/v1/sync-config", headers=_auth(forged))
     assert resp.status_code == 401 and resp.json()["error"]["code"] == "invalid_token"

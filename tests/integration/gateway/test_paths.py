@@ -16,11 +16,25 @@ import pytest
 from ferry_kit.infra import free_port
 
 ADMIN = "admin-token-for-tests-0123456789"
-CRAFTED = ["..", "%2e%2e", "%2E%2E", ".%2E", "..%2F..%2Finternal%2Fproviders", "%2F",
-           "con_x%2F..%2F..%2Finternal%2Fproviders", "%2e%2e%2f%2e%2e%2finternal%2fproviders"]
-VALID = {"connection_id": "con_" + "0" * 32, "job_id": "job_" + "0" * 32, "user_id": "u-1",
-         "endpoint_id": "ep_" + "0" * 32, "message_id": "msg_" + "0" * 32, "data_model": "CONTACTS",
-         "record_id": "rec_1"}
+CRAFTED = [
+    "..",
+    "%2e%2e",
+    "%2E%2E",
+    ".%2E",
+    "..%2F..%2Finternal%2Fproviders",
+    "%2F",
+    "con_x%2F..%2F..%2Finternal%2Fproviders",
+    "%2e%2e%2f%2e%2e%2finternal%2fproviders",
+]
+VALID = {
+    "connection_id": "con_" + "0" * 32,
+    "job_id": "job_" + "0" * 32,
+    "user_id": "u-1",
+    "endpoint_id": "ep_" + "0" * 32,
+    "message_id": "msg_" + "0" * 32,
+    "data_model": "CONTACTS",
+    "record_id": "rec_1",
+}
 
 
 class Platform:
@@ -37,15 +51,28 @@ async def platform(service_env):
     from ferry_gateway.settings import Settings
 
     port, connections_port = free_port(), free_port()
-    connections = await start_connections(ConnectionsSettings(
-        connections_port=connections_port, public_url=f"http://127.0.0.1:{port}",
-        token_keys="t1:" + base64.b64encode(secrets.token_bytes(32)).decode(), token_active_key_id="t1",
-    ))
+    connections = await start_connections(
+        ConnectionsSettings(
+            connections_port=connections_port,
+            public_url=f"http://127.0.0.1:{port}",
+            token_keys="t1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+            token_active_key_id="t1",
+        )
+    )
     # The other services are not needed: any request meant for them is counted before it fails.
-    nowhere = {f"{name}_url": f"http://127.0.0.1:{free_port()}"
-               for name in ("scheduler", "executor", "records", "webhooks")}
-    gateway = await start(Settings(admin_token=ADMIN, gateway_port=port, public_host=f"127.0.0.1:{port}",
-                                   connections_url=f"http://127.0.0.1:{connections_port}", **nowhere))
+    nowhere = {
+        f"{name}_url": f"http://127.0.0.1:{free_port()}"
+        for name in ("scheduler", "executor", "records", "webhooks")
+    }
+    gateway = await start(
+        Settings(
+            admin_token=ADMIN,
+            gateway_port=port,
+            public_host=f"127.0.0.1:{port}",
+            connections_url=f"http://127.0.0.1:{connections_port}",
+            **nowhere,
+        )
+    )
     sent: list[str] = []
 
     async def count(request: httpx.Request) -> None:
@@ -56,11 +83,18 @@ async def platform(service_env):
         client.event_hooks = {"request": [count], "response": []}
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-            project = (await http.post("/v1/projects", json={"name": "paths"},
-                                       headers={"authorization": f"Bearer {ADMIN}"})).json()
-            created = await http.post("/v1/users/u-1/connections", headers={
-                "authorization": f"Bearer {project['secret_key']}"},
-                json={"provider_name": "sandbox_noauth", "requested_data_types": ["CONTACTS"]})
+            project = (
+                await http.post(
+                    "/v1/projects",
+                    json={"name": "paths"},
+                    headers={"authorization": f"Bearer {ADMIN}"},
+                )
+            ).json()
+            created = await http.post(
+                "/v1/users/u-1/connections",
+                headers={"authorization": f"Bearer {project['secret_key']}"},
+                json={"provider_name": "sandbox_noauth", "requested_data_types": ["CONTACTS"]},
+            )
             assert created.status_code == 201, created.text
         yield Platform(port, sent, project["secret_key"], created.json()["id"])
     finally:
@@ -72,8 +106,13 @@ async def raw(port: int, method: str, target: str, key: str | None = None) -> tu
     """One HTTP/1.1 request with its target sent byte for byte."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     body = b"{}" if method in ("POST", "PUT", "PATCH") else b""
-    head = [f"{method} {target} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close",
-            "Content-Type: application/json", f"Content-Length: {len(body)}"]
+    head = [
+        f"{method} {target} HTTP/1.1",
+        f"Host: 127.0.0.1:{port}",
+        "Connection: close",
+        "Content-Type: application/json",
+        f"Content-Length: {len(body)}",
+    ]
     if key:
         head.append(f"Authorization: Bearer {key}")
     writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
@@ -92,27 +131,31 @@ def _assert_refused(status: int, body: Any, target: str) -> None:
 
 async def test_the_gateway_reaches_upstream_for_a_real_connection(platform):
     before = len(platform.sent)
-    status, body = await raw(platform.port, "GET", f"/v1/connections/{platform.connection_id}",
-                             platform.key)
+    status, body = await raw(
+        platform.port, "GET", f"/v1/connections/{platform.connection_id}", platform.key
+    )
     assert status == 200 and body["id"] == platform.connection_id
     assert len(platform.sent) > before  # the counter sees what the gateway sends
 
 
-@pytest.mark.parametrize("template", [
-    "/connect/../internal/connections/{cid}/credentials",
-    "/connect/%2e%2e/internal/connections/{cid}/credentials",
-    "/connect/%2E%2E/internal/connections/{cid}/credentials",
-    "/connect/..%2Finternal%2Fconnections%2F{cid}%2Fcredentials",
-    "/connect/%2e%2e%2finternal%2fconnections%2f{cid}%2fcredentials",
-    "/connect/{cid}/../../internal/connections/{cid}/credentials",
-    "/connect/{cid}/%2e%2e/%2e%2e/internal/providers",
-    "/oauth/callback/../../internal/providers",
-    "/oauth/../internal/connections/{cid}/credentials",
-    "/internal/connections/{cid}/credentials",
-    "/v1/../internal/connections/{cid}/credentials",
-    "/v1/connections/../../internal/connections/{cid}/credentials",
-    "/v1/connections/%2e%2e%2f%2e%2e%2finternal%2fconnections%2f{cid}%2fcredentials",
-])
+@pytest.mark.parametrize(
+    "template",
+    [
+        "/connect/../internal/connections/{cid}/credentials",
+        "/connect/%2e%2e/internal/connections/{cid}/credentials",
+        "/connect/%2E%2E/internal/connections/{cid}/credentials",
+        "/connect/..%2Finternal%2Fconnections%2F{cid}%2Fcredentials",
+        "/connect/%2e%2e%2finternal%2fconnections%2f{cid}%2fcredentials",
+        "/connect/{cid}/../../internal/connections/{cid}/credentials",
+        "/connect/{cid}/%2e%2e/%2e%2e/internal/providers",
+        "/oauth/callback/../../internal/providers",
+        "/oauth/../internal/connections/{cid}/credentials",
+        "/internal/connections/{cid}/credentials",
+        "/v1/../internal/connections/{cid}/credentials",
+        "/v1/connections/../../internal/connections/{cid}/credentials",
+        "/v1/connections/%2e%2e%2f%2e%2e%2finternal%2fconnections%2f{cid}%2fcredentials",
+    ],
+)
 async def test_the_connect_trick_and_its_variants_never_reach_an_internal_route(platform, template):
     target = template.format(cid=platform.connection_id)
     for method in ("GET", "POST"):

@@ -15,8 +15,6 @@ from support.kafka import connection_changed
 POISON = 666
 
 
-
-
 async def _dead_letters(bootstrap: str, key: bytes, timeout: float) -> list:
     consumer = AIOKafkaConsumer(
         dlq(CONNECTION_CHANGED),
@@ -89,9 +87,13 @@ async def test_a_failed_dead_letter_publish_is_retried_not_committed_past(
     await broker.start()
     broker.publish = flaky_publish  # type: ignore[method-assign]
     try:
-        await real_publish(dump(connection_changed(key, POISON)), topic=CONNECTION_CHANGED, key=key.encode())
+        await real_publish(
+            dump(connection_changed(key, POISON)), topic=CONNECTION_CHANGED, key=key.encode()
+        )
         await asyncio.sleep(1.0)
-        await real_publish(dump(connection_changed(key, 7)), topic=CONNECTION_CHANGED, key=key.encode())
+        await real_publish(
+            dump(connection_changed(key, 7)), topic=CONNECTION_CHANGED, key=key.encode()
+        )
         await _until(lambda: 7 in seen, 60)
     finally:
         await broker.stop()
@@ -117,8 +119,12 @@ async def test_a_poison_message_holds_up_only_its_partition(infra, service_env, 
         # poison messages too) is behind the consumer and the clock measures only ours.
         markers = list(range(1, 1 + len(partitions)))
         for marker, partition in zip(markers, partitions, strict=True):
-            await broker.publish(dump(connection_changed(key, marker)), topic=CONNECTION_CHANGED,
-                                 key=key.encode(), partition=partition)
+            await broker.publish(
+                dump(connection_changed(key, marker)),
+                topic=CONNECTION_CHANGED,
+                key=key.encode(),
+                partition=partition,
+            )
         await _until(lambda: set(markers) <= set(seen), 120)
         good = list(range(100, 100 + 3 * (len(partitions) - 1)))
         await broker.publish(

@@ -17,11 +17,18 @@ SCRIPT = Path(__file__).resolve().parents[2] / "support" / "crashy_consumer.py"
 
 
 def _run(args, env, timeout=60):
-    return subprocess.run([sys.executable, str(SCRIPT), *args], env=env, capture_output=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args], env=env, capture_output=True, timeout=timeout
+    )
 
 
 def _start(args, env):
-    return subprocess.Popen([sys.executable, str(SCRIPT), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, str(SCRIPT), *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
 
 
 async def _effects(dsn, schema):
@@ -34,7 +41,9 @@ async def _effects(dsn, schema):
         await conn.close()
 
 
-async def test_a_consumer_killed_after_its_effect_but_before_its_commit_has_no_second_effect(infra, service_env, unique):
+async def test_a_consumer_killed_after_its_effect_but_before_its_commit_has_no_second_effect(
+    infra, service_env, unique
+):
     import os
 
     schema = f"crashy_{unique}"
@@ -44,8 +53,12 @@ async def test_a_consumer_killed_after_its_effect_but_before_its_commit_has_no_s
     producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap)
     await producer.start()
     events = [
-        Envelope.of(ConnectionChanged(connection_id=key, user_id="u", provider_name="p", status="CONNECTED", version=i),
-                    connection_id=key)
+        Envelope.of(
+            ConnectionChanged(
+                connection_id=key, user_id="u", provider_name="p", status="CONNECTED", version=i
+            ),
+            connection_id=key,
+        )
         for i in range(5)
     ]
     for e in events:
@@ -53,7 +66,9 @@ async def test_a_consumer_killed_after_its_effect_but_before_its_commit_has_no_s
     await producer.stop()
 
     crashing = _start(["consume", group], {**env, "FERRY_TEST_CRASH_AFTER_EFFECT": "1"})
-    assert crashing.wait(120) == 9, crashing.stdout.read().decode()[-2000:] if crashing.stdout else ""
+    assert crashing.wait(120) == 9, (
+        crashing.stdout.read().decode()[-2000:] if crashing.stdout else ""
+    )
     first = await _effects(infra.dsn, schema)
     assert len(first) >= 1  # the effect of the first batch is durable
 
@@ -72,10 +87,14 @@ async def test_a_consumer_killed_after_its_effect_but_before_its_commit_has_no_s
         survivor.kill()
         survivor.wait()
     ids = [r["event_id"] for r in rows]
-    assert sorted(map(str, ids)) == sorted(str(e.id) for e in events), "each event has exactly one effect"
+    assert sorted(map(str, ids)) == sorted(str(e.id) for e in events), (
+        "each event has exactly one effect"
+    )
 
 
-async def test_an_outbox_event_survives_a_crash_before_publishing_and_is_published_after_restart(infra, service_env, unique):
+async def test_an_outbox_event_survives_a_crash_before_publishing_and_is_published_after_restart(
+    infra, service_env, unique
+):
     import os
 
     schema = f"crashy_o_{unique}"
@@ -92,7 +111,9 @@ async def test_an_outbox_event_survives_a_crash_before_publishing_and_is_publish
     restarted = _run(["relay"], env)
     assert restarted.returncode == 0, restarted.stdout.decode()[-2000:]
 
-    consumer = AIOKafkaConsumer(CONNECTION_CHANGED, bootstrap_servers=infra.bootstrap, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        CONNECTION_CHANGED, bootstrap_servers=infra.bootstrap, auto_offset_reset="earliest"
+    )
     await consumer.start()
     got = []
     try:

@@ -22,16 +22,25 @@ async def _dead_letters(bootstrap: str, key: str, payload: bytes) -> None:
     await producer.start()
     origin = CONNECTION_CHANGED.encode()
     letters = {
-        payload: {"ferry-error": b"ValueError: cannot handle this one", "ferry-original-topic": origin,
-                  "ferry-original-partition": b"2", "ferry-original-offset": b"41"},
-        b"": {"ferry-error": b"outbox row of 2000000 bytes exceeds the broker's limit",
-              "ferry-original-topic": origin, "ferry-outbox-schema": b"records",
-              "ferry-outbox-id": b"17", "ferry-event-id": b"0193-e"},
+        payload: {
+            "ferry-error": b"ValueError: cannot handle this one",
+            "ferry-original-topic": origin,
+            "ferry-original-partition": b"2",
+            "ferry-original-offset": b"41",
+        },
+        b"": {
+            "ferry-error": b"outbox row of 2000000 bytes exceeds the broker's limit",
+            "ferry-original-topic": origin,
+            "ferry-outbox-schema": b"records",
+            "ferry-outbox-id": b"17",
+            "ferry-event-id": b"0193-e",
+        },
     }
     try:
         for value, headers in letters.items():
-            await producer.send_and_wait(dlq(CONNECTION_CHANGED), value, key=key.encode(),
-                                         headers=list(headers.items()))
+            await producer.send_and_wait(
+                dlq(CONNECTION_CHANGED), value, key=key.encode(), headers=list(headers.items())
+            )
     finally:
         await producer.stop()
 

@@ -17,8 +17,10 @@ EMPTY = Path(__file__).parent / "no_migrations"
 async def test_the_runtime_runs_registered_chores_and_prunes_the_inbox(service_env, scratch_schema):
     conn = await scratch_schema(EMPTY)
     name = await conn.fetchval("SELECT current_schema()")
-    await conn.execute("INSERT INTO inbox (event_id, topic, processed_at) VALUES "
-                       "(gen_random_uuid(), 't', now() - interval '8 days'), (gen_random_uuid(), 't', now())")
+    await conn.execute(
+        "INSERT INTO inbox (event_id, topic, processed_at) VALUES "
+        "(gen_random_uuid(), 't', now() - interval '8 days'), (gen_random_uuid(), 't', now())"
+    )
     ran = asyncio.Event()
 
     async def chore(c: asyncpg.Connection) -> int:

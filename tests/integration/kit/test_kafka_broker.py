@@ -21,8 +21,13 @@ async def kafka():
 
 def _group(bootstrap: str) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
-        "kept", bootstrap_servers=bootstrap, group_id="ferry-test", auto_offset_reset="earliest",
-        enable_auto_commit=False, session_timeout_ms=2000, heartbeat_interval_ms=500,
+        "kept",
+        bootstrap_servers=bootstrap,
+        group_id="ferry-test",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        session_timeout_ms=2000,
+        heartbeat_interval_ms=500,
     )
 
 

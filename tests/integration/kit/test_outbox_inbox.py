@@ -20,15 +20,25 @@ EMPTY = Path(__file__).parent / "no_migrations"
 
 def _event(i: int, conn_id: str = "c1") -> Envelope:
     return Envelope.of(
-        ConnectionChanged(connection_id=conn_id, user_id="u", provider_name="sandbox", status="CONNECTED", version=i),
+        ConnectionChanged(
+            connection_id=conn_id,
+            user_id="u",
+            provider_name="sandbox",
+            status="CONNECTED",
+            version=i,
+        ),
         project_id="p",
         connection_id=conn_id,
     )
 
 
-async def _read(bootstrap: str, topic: str, n: int, timeout: float = 15.0, key: bytes | None = None) -> list:
+async def _read(
+    bootstrap: str, topic: str, n: int, timeout: float = 15.0, key: bytes | None = None
+) -> list:
     """Read `topic` from the start until `n` records (with `key`, if given) arrived or `timeout` passed."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None)
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
+    )
     await consumer.start()
     out: dict = {}  # by position: a fetch may hand back a record it already returned
     try:
@@ -36,7 +46,9 @@ async def _read(bootstrap: str, topic: str, n: int, timeout: float = 15.0, key: 
         while len(out) < n and asyncio.get_running_loop().time() < deadline:
             batch = await consumer.getmany(timeout_ms=200)
             for recs in batch.values():
-                out.update({(r.partition, r.offset): r for r in recs if key is None or r.key == key})
+                out.update(
+                    {(r.partition, r.offset): r for r in recs if key is None or r.key == key}
+                )
     finally:
         await consumer.stop()
     return [out[k] for k in sorted(out)]
@@ -57,7 +69,9 @@ async def test_migrations_apply_once_even_when_run_twice_at_once(infra, unique):
     assert sorted(first + second) == ["kit_0001_outbox_inbox", "kit_0002_outbox_dead"]
 
 
-async def test_outbox_row_survives_a_crash_and_is_published_by_the_next_relay(infra, schema, unique):
+async def test_outbox_row_survives_a_crash_and_is_published_by_the_next_relay(
+    infra, schema, unique
+):
     pool = await create_pool(infra.dsn, schema)
     topic_conn = f"c-{unique}"
     async with pool.acquire() as conn, conn.transaction():
@@ -79,8 +93,12 @@ async def test_outbox_row_survives_a_crash_and_is_published_by_the_next_relay(in
         await relay.stop()
         await producer.stop()
         await pool.close()
-    await _read(infra.bootstrap, CONNECTION_CHANGED, 3, timeout=30, key=topic_conn.encode())  # wait for them
-    mine = await _read(infra.bootstrap, CONNECTION_CHANGED, 4, timeout=3, key=topic_conn.encode())  # and no more
+    await _read(
+        infra.bootstrap, CONNECTION_CHANGED, 3, timeout=30, key=topic_conn.encode()
+    )  # wait for them
+    mine = await _read(
+        infra.bootstrap, CONNECTION_CHANGED, 4, timeout=3, key=topic_conn.encode()
+    )  # and no more
     versions = [Envelope[ConnectionChanged].model_validate_json(r.value).data.version for r in mine]
     assert versions == [0, 1, 2]
 
@@ -91,7 +109,9 @@ async def test_a_large_outbox_write_uses_copy_and_keeps_order(infra, schema, uni
         async with pool.acquire() as conn, conn.transaction():
             await outbox.add(conn, [_event(i) for i in range(200)])
         rows = await pool.fetch("SELECT payload, headers FROM outbox ORDER BY id")
-        assert [Envelope[ConnectionChanged].model_validate_json(r["payload"]).data.version for r in rows] == list(range(200))
+        assert [
+            Envelope[ConnectionChanged].model_validate_json(r["payload"]).data.version for r in rows
+        ] == list(range(200))
         assert isinstance(rows[0]["headers"], dict)
     finally:
         await pool.close()
@@ -103,7 +123,9 @@ class _Recorder:
     def __init__(self) -> None:
         self.sent: list[tuple[str, bytes]] = []
 
-    async def send(self, topic: str, value: bytes, key: bytes | None, headers: list) -> asyncio.Future:
+    async def send(
+        self, topic: str, value: bytes, key: bytes | None, headers: list
+    ) -> asyncio.Future:
         self.sent.append((topic, value))
         done = asyncio.get_running_loop().create_future()
         done.set_result(None)
@@ -117,7 +139,9 @@ async def test_a_backlog_on_one_topic_does_not_hold_up_another_topic(infra, sche
     try:
         rows = [("feed", f"f{i}".encode()) for i in range(5)] + [("done", b"d0")]
         await pool.executemany(
-            "INSERT INTO outbox (event_id, topic, key, payload) VALUES (gen_random_uuid(), $1, 'k', $2)", rows)
+            "INSERT INTO outbox (event_id, topic, key, payload) VALUES (gen_random_uuid(), $1, 'k', $2)",
+            rows,
+        )
         producer = _Recorder()
         relay = outbox.OutboxRelay(infra.dsn, schema, producer, batch_size=2)  # type: ignore[arg-type]
         async with pool.acquire() as conn:
@@ -140,7 +164,9 @@ async def test_inbox_claims_each_event_once_and_rolls_back_with_the_effect(infra
                 assert len(await inbox.claim(conn, "t", events)) == 2
                 raise RuntimeError("effect failed")
         async with pool.acquire() as conn, conn.transaction():
-            assert [e.id for e in await inbox.claim(conn, "t", events + [events[0]])] == [e.id for e in events]
+            assert [e.id for e in await inbox.claim(conn, "t", events + [events[0]])] == [
+                e.id for e in events
+            ]
         async with pool.acquire() as conn, conn.transaction():
             assert await inbox.claim(conn, "t", events) == []
     finally:
@@ -162,7 +188,9 @@ async def test_the_inbox_forgets_only_ids_older_than_its_retention(infra, schema
         await pool.close()
 
 
-async def test_consumer_sends_invalid_and_poison_messages_to_the_dlq_and_moves_on(infra, service_env, unique):
+async def test_consumer_sends_invalid_and_poison_messages_to_the_dlq_and_moves_on(
+    infra, service_env, unique
+):
     settings = KitSettings(handler_max_attempts=2)
     await ensure_topics(infra.bootstrap, 4)
     seen: list[int] = []
@@ -175,13 +203,17 @@ async def test_consumer_sends_invalid_and_poison_messages_to_the_dlq_and_moves_o
         seen.extend(e.data.version for e in events)
 
     broker = make_broker(settings, "kit-test")
-    consumer = Consumer(broker, settings, f"kit-test-{unique}", {CONNECTION_CHANGED: handle}, max_records=50)
+    consumer = Consumer(
+        broker, settings, f"kit-test-{unique}", {CONNECTION_CHANGED: handle}, max_records=50
+    )
     consumer._retry_base = 0.01
     key = f"dlq-{unique}".encode()
     await broker.start()
     try:
         await broker.publish(b"{not json", topic=CONNECTION_CHANGED, key=key)
-        await broker.publish(dump(_event(poison_version, key.decode())), topic=CONNECTION_CHANGED, key=key)
+        await broker.publish(
+            dump(_event(poison_version, key.decode())), topic=CONNECTION_CHANGED, key=key
+        )
         await broker.publish(dump(_event(7, key.decode())), topic=CONNECTION_CHANGED, key=key)
         # A new group starts at the earliest offset: in a full run it first replays every other
         # test's connection.changed events, so give it time.
@@ -193,7 +225,9 @@ async def test_consumer_sends_invalid_and_poison_messages_to_the_dlq_and_moves_o
         await broker.stop()
     assert 7 in seen and poison_version not in seen
     await _read(infra.bootstrap, dlq(CONNECTION_CHANGED), 2, timeout=30, key=key)  # wait for them
-    dead = await _read(infra.bootstrap, dlq(CONNECTION_CHANGED), 3, timeout=3, key=key)  # and no more
+    dead = await _read(
+        infra.bootstrap, dlq(CONNECTION_CHANGED), 3, timeout=3, key=key
+    )  # and no more
     assert len(dead) == 2
     headers = dict(dead[0].headers)
     assert headers["ferry-original-topic"] == CONNECTION_CHANGED.encode()

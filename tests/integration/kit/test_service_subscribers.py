@@ -29,7 +29,10 @@ CONSUMING = {
 def test_every_service_that_consumes_is_checked_and_none_subscribes_past_the_kit():
     """A service consumes only through the kit's `Consumer` (`runtime.start_consumer`)."""
     starts, direct = set(), []
-    for root in [*SERVICES.glob("*/src/ferry_*/app.py"), *SERVICES.glob("*/src/ferry_*/bootstrap.py")]:
+    for root in [
+        *SERVICES.glob("*/src/ferry_*/app.py"),
+        *SERVICES.glob("*/src/ferry_*/bootstrap.py"),
+    ]:
         if "start_consumer" in root.read_text():
             starts.add(root.parent.name.removeprefix("ferry_"))
     for source in SERVICES.glob("*/src/ferry_*/**/*.py"):

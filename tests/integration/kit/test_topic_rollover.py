@@ -19,8 +19,13 @@ EMPTY = Path(__file__).parent / "no_migrations"
 
 
 def _event(i: int) -> Envelope:
-    return Envelope.of(ConnectionChanged(connection_id="c-1", user_id="u", provider_name="sandbox",
-                                         status="CONNECTED", version=i), project_id="p", connection_id="c-1")
+    return Envelope.of(
+        ConnectionChanged(
+            connection_id="c-1", user_id="u", provider_name="sandbox", status="CONNECTED", version=i
+        ),
+        project_id="p",
+        connection_id="c-1",
+    )
 
 
 async def _until(check, timeout: float = 30.0) -> None:
@@ -31,11 +36,15 @@ async def _until(check, timeout: float = 30.0) -> None:
 
 
 async def test_a_drained_topic_is_recreated_and_its_consumer_reads_on_from_the_new_start(
-        service_env, scratch_schema):
+    service_env, scratch_schema
+):
     conn = await scratch_schema(EMPTY)
     broker = EmbeddedBroker().start()  # its own: the topic goes away for a moment
-    runtime = Runtime(await conn.fetchval("SELECT current_schema()"),
-                      KitSettings(kafka_bootstrap=broker.bootstrap, topic_partitions=2), EMPTY)
+    runtime = Runtime(
+        await conn.fetchval("SELECT current_schema()"),
+        KitSettings(kafka_bootstrap=broker.bootstrap, topic_partitions=2),
+        EMPTY,
+    )
     seen: list[int] = []
 
     async def handle(events):

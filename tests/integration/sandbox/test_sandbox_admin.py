@@ -90,10 +90,19 @@ async def test_faults_change_only_the_fields_given_and_answer_the_current_faults
     r = await sbx.client.put(
         "/_admin/faults", json={"rate_limit_per_second": 5, "latency_ms": 10}, headers=sbx.admin
     )
-    assert r.json() == {"rate_limit_per_second": 5, "error_rate": 0, "latency_ms": 10, "token_error": ""}
+    assert r.json() == {
+        "rate_limit_per_second": 5,
+        "error_rate": 0,
+        "latency_ms": 10,
+        "token_error": "",
+    }
     r = await sbx.client.put("/_admin/faults", json={"error_rate": 0.25}, headers=sbx.admin)
-    assert r.json() == {"rate_limit_per_second": 5, "error_rate": 0.25, "latency_ms": 10,
-                        "token_error": ""}
+    assert r.json() == {
+        "rate_limit_per_second": 5,
+        "error_rate": 0.25,
+        "latency_ms": 10,
+        "token_error": "",
+    }
     bad = await sbx.client.put("/_admin/faults", json={"error_rate": 1.5}, headers=sbx.admin)
     assert bad.status_code == 422 and bad.json()["details"][0]["field"] == "error_rate"
 

@@ -80,8 +80,12 @@ async def test_a_connector_pages_through_what_an_end_user_approved_in_the_browse
                 },
             )
         ).json()
-        client = ConnectorClient(get_definition("sandbox"), http, base_url=sandbox_url,
-                                 headers={"Authorization": f"Bearer {tokens['access_token']}"})
+        client = ConnectorClient(
+            get_definition("sandbox"),
+            http,
+            base_url=sandbox_url,
+            headers={"Authorization": f"Bearer {tokens['access_token']}"},
+        )
         ids, state, pages = [], None, 0
         while True:
             page = await client.fetch_page("CONTACTS", state)

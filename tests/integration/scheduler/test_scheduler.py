@@ -21,15 +21,27 @@ from support.procs import ServiceProcess
 
 
 def _changed(cid: str, status: str, version: int, previous: str | None = None, **kw) -> Envelope:
-    config = kw.pop("sync_config", [
-        ModelSyncConfig(data_model="CONTACTS", frequency="HOURLY", access="READ"),
-        ModelSyncConfig(data_model="INVOICES", frequency="DAILY", access="READ_WRITE"),
-        ModelSyncConfig(data_model="FILES", frequency="DAILY", access="WRITE"),
-    ])
+    config = kw.pop(
+        "sync_config",
+        [
+            ModelSyncConfig(data_model="CONTACTS", frequency="HOURLY", access="READ"),
+            ModelSyncConfig(data_model="INVOICES", frequency="DAILY", access="READ_WRITE"),
+            ModelSyncConfig(data_model="FILES", frequency="DAILY", access="WRITE"),
+        ],
+    )
     return Envelope.of(
-        ConnectionChanged(connection_id=cid, user_id="u1", provider_name="sandbox", status=status,
-                          previous_status=previous, sync_config=config, version=version, **kw),
-        project_id="p-sched", connection_id=cid,
+        ConnectionChanged(
+            connection_id=cid,
+            user_id="u1",
+            provider_name="sandbox",
+            status=status,
+            previous_status=previous,
+            sync_config=config,
+            version=version,
+            **kw,
+        ),
+        project_id="p-sched",
+        connection_id=cid,
     )
 
 
@@ -46,8 +58,16 @@ async def _sync_status(url: str, cid: str, token: str) -> dict[str, dict]:
 
 def _job(cid: str, job_id: str, status: str, minute: int, error: str | None = None) -> Envelope:
     at = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=minute)
-    job = SyncJob(id=job_id, connection_id=cid, data_model="CONTACTS", model_id="m", status=status,
-                  created_at=at, modified_at=at, error=error)
+    job = SyncJob(
+        id=job_id,
+        connection_id=cid,
+        data_model="CONTACTS",
+        model_id="m",
+        status=status,
+        created_at=at,
+        modified_at=at,
+        error=error,
+    )
     return Envelope.of(SyncJobChanged(job=job), project_id="p-sched", connection_id=cid)
 
 
@@ -61,7 +81,9 @@ async def _until(predicate, timeout: float = 20.0):
         await asyncio.sleep(0.2)
 
 
-async def test_a_connection_gets_its_initial_sync_then_pauses_and_disappears_with_its_status(infra, service_env, unique):
+async def test_a_connection_gets_its_initial_sync_then_pauses_and_disappears_with_its_status(
+    infra, service_env, unique
+):
     from ferry_scheduler.bootstrap import start, stop
     from ferry_scheduler.settings import Settings
 
@@ -70,50 +92,91 @@ async def test_a_connection_gets_its_initial_sync_then_pauses_and_disappears_wit
     url, token = f"http://127.0.0.1:{port}", service_env["FERRY_INTERNAL_TOKEN"]
     cid = f"con_s1_{unique}"
     try:
-        async with Collector(infra.bootstrap, SYNC_REQUESTED, lambda e: e.connection_id == cid) as requests:
-            await publish(infra.bootstrap, CONNECTION_CHANGED, [
-                _changed(cid, "AUTH_REQUIRED", 1),
-                _changed(cid, "CONNECTED", 2, "CONNECTING"),
-            ])
+        async with Collector(
+            infra.bootstrap, SYNC_REQUESTED, lambda e: e.connection_id == cid
+        ) as requests:
+            await publish(
+                infra.bootstrap,
+                CONNECTION_CHANGED,
+                [
+                    _changed(cid, "AUTH_REQUIRED", 1),
+                    _changed(cid, "CONNECTED", 2, "CONNECTING"),
+                ],
+            )
             [initial] = await requests.wait(1)
             assert initial.data.trigger == "initial" and initial.data.is_initial_sync
-            assert sorted(m.data_model for m in initial.data.models) == ["CONTACTS", "INVOICES"]  # FILES is write-only
+            assert sorted(m.data_model for m in initial.data.models) == [
+                "CONTACTS",
+                "INVOICES",
+            ]  # FILES is write-only
             rows = await _until(lambda: _schedules(url, cid, token))
-            assert {r["data_model"]: r["paused"] for r in rows} == {"CONTACTS": False, "INVOICES": False}
-            assert {r["data_model"]: r["interval_minutes"] for r in rows} == {"CONTACTS": 60, "INVOICES": 1440}
+            assert {r["data_model"]: r["paused"] for r in rows} == {
+                "CONTACTS": False,
+                "INVOICES": False,
+            }
+            assert {r["data_model"]: r["interval_minutes"] for r in rows} == {
+                "CONTACTS": 60,
+                "INVOICES": 1440,
+            }
 
             # Config change: INVOICES disabled, CONTACTS every 15 minutes.
             narrowed = [
-                ModelSyncConfig(data_model="CONTACTS", frequency="CUSTOM", interval_minutes=15, access="READ"),
+                ModelSyncConfig(
+                    data_model="CONTACTS", frequency="CUSTOM", interval_minutes=15, access="READ"
+                ),
                 ModelSyncConfig(data_model="INVOICES", access="DISABLED"),
             ]
-            await publish(infra.bootstrap, CONNECTION_CHANGED, [_changed(cid, "CONNECTED", 3, "CONNECTED", sync_config=narrowed)])
+            await publish(
+                infra.bootstrap,
+                CONNECTION_CHANGED,
+                [_changed(cid, "CONNECTED", 3, "CONNECTED", sync_config=narrowed)],
+            )
 
             async def rebuilt():
                 rows = await _schedules(url, cid, token)
-                return rows if [(r["data_model"], r["interval_minutes"]) for r in rows] == [("CONTACTS", 15)] else None
+                return (
+                    rows
+                    if [(r["data_model"], r["interval_minutes"]) for r in rows]
+                    == [("CONTACTS", 15)]
+                    else None
+                )
+
             await _until(rebuilt)
 
             # A stale update (lower version) arriving late changes nothing.
-            await publish(infra.bootstrap, CONNECTION_CHANGED, [_changed(cid, "DISCONNECTED", 1, "CONNECTED")])
-            await publish(infra.bootstrap, CONNECTION_CHANGED, [_changed(cid, "AUTH_ERROR", 4, "CONNECTED", sync_config=narrowed)])
+            await publish(
+                infra.bootstrap, CONNECTION_CHANGED, [_changed(cid, "DISCONNECTED", 1, "CONNECTED")]
+            )
+            await publish(
+                infra.bootstrap,
+                CONNECTION_CHANGED,
+                [_changed(cid, "AUTH_ERROR", 4, "CONNECTED", sync_config=narrowed)],
+            )
 
             async def paused():
                 rows = await _schedules(url, cid, token)
                 return rows and all(r["paused"] for r in rows)
+
             await _until(paused)
 
             # Re-authorized: a catch-up sync, not a second initial sync.
-            await publish(infra.bootstrap, CONNECTION_CHANGED, [_changed(cid, "CONNECTED", 5, "AUTH_ERROR", sync_config=narrowed)])
+            await publish(
+                infra.bootstrap,
+                CONNECTION_CHANGED,
+                [_changed(cid, "CONNECTED", 5, "AUTH_ERROR", sync_config=narrowed)],
+            )
             await requests.wait(2)
             catch_up = requests.events[1].data
             assert catch_up.trigger == "schedule" and not catch_up.is_initial_sync
             assert [m.data_model for m in catch_up.models] == ["CONTACTS"]
 
-            await publish(infra.bootstrap, CONNECTION_CHANGED, [_changed(cid, "DELETED", 6, "CONNECTED")])
+            await publish(
+                infra.bootstrap, CONNECTION_CHANGED, [_changed(cid, "DELETED", 6, "CONNECTED")]
+            )
 
             async def gone():
                 return await _schedules(url, cid, token) == []
+
             await _until(gone)
             assert len(requests.events) == 2
     finally:
@@ -135,37 +198,66 @@ async def test_the_sync_status_follows_jobs_and_outcomes_in_job_order(infra, ser
 
     try:
         assert await _sync_status(url, cid, token) == {}  # not known yet: nothing to say
-        await publish(infra.bootstrap, CONNECTION_CHANGED, [
-            _changed(cid, "CONNECTED", 1, "CONNECTING", requested_data_types=["CONTACTS", "FILES"])])
+        await publish(
+            infra.bootstrap,
+            CONNECTION_CHANGED,
+            [
+                _changed(
+                    cid, "CONNECTED", 1, "CONNECTING", requested_data_types=["CONTACTS", "FILES"]
+                )
+            ],
+        )
         await _until(lambda: status_is({"CONTACTS": "IDLE", "FILES": "DISABLED"}))
         await publish(infra.bootstrap, SYNC_JOB_CHANGED, [_job(cid, "job_1", "running", 1)])
         await _until(lambda: status_is({"CONTACTS": "SYNCING", "FILES": "DISABLED"}))
-        failed = SyncCompleted(job_id="job_1", connection_id=cid, provider_name="sandbox",
-                               data_model="CONTACTS", status="failed", error="boom")
-        await publish(infra.bootstrap, SYNC_COMPLETED, [
-            Envelope.of(failed, project_id="p-sched", connection_id=cid)])
-        await publish(infra.bootstrap, SYNC_JOB_CHANGED, [
-            _job(cid, "job_1", "failed", 2, "boom"), _job(cid, "job_1", "running", 1)])
+        failed = SyncCompleted(
+            job_id="job_1",
+            connection_id=cid,
+            provider_name="sandbox",
+            data_model="CONTACTS",
+            status="failed",
+            error="boom",
+        )
+        await publish(
+            infra.bootstrap,
+            SYNC_COMPLETED,
+            [Envelope.of(failed, project_id="p-sched", connection_id=cid)],
+        )
+        await publish(
+            infra.bootstrap,
+            SYNC_JOB_CHANGED,
+            [_job(cid, "job_1", "failed", 2, "boom"), _job(cid, "job_1", "running", 1)],
+        )
         rows = await _until(lambda: status_is({"CONTACTS": "ERROR", "FILES": "DISABLED"}))
         assert rows["CONTACTS"]["last_error"] == "boom" and rows["CONTACTS"]["next_sync_at"]
-        await publish(infra.bootstrap, CONNECTION_CHANGED, [_changed(cid, "DELETED", 2, "CONNECTED")])
+        await publish(
+            infra.bootstrap, CONNECTION_CHANGED, [_changed(cid, "DELETED", 2, "CONNECTED")]
+        )
         await _until(lambda: status_is({}))
     finally:
         await stop(service)
 
 
-async def test_two_scheduler_processes_never_fire_a_due_schedule_twice(infra, service_env, unique, pg):
+async def test_two_scheduler_processes_never_fire_a_due_schedule_twice(
+    infra, service_env, unique, pg
+):
     n = 1000
     procs = []
     for _ in range(2):
-        env = {**service_env, "FERRY_SCHEDULER_PORT": str(free_port()), "FERRY_SCHEDULER_BATCH_SIZE": "50",
-               "FERRY_SCHEDULER_POLL_SECONDS": "0.05"}
+        env = {
+            **service_env,
+            "FERRY_SCHEDULER_PORT": str(free_port()),
+            "FERRY_SCHEDULER_BATCH_SIZE": "50",
+            "FERRY_SCHEDULER_POLL_SECONDS": "0.05",
+        }
         procs.append(ServiceProcess("ferry_scheduler", env).start())
     try:
         for p in procs:
             p.wait_http(f"http://127.0.0.1:{p.env['FERRY_SCHEDULER_PORT']}/healthz", timeout=60)
         prefix = f"con_due_{unique}_"
-        async with Collector(infra.bootstrap, SYNC_REQUESTED, lambda e: (e.connection_id or "").startswith(prefix)) as requests:
+        async with Collector(
+            infra.bootstrap, SYNC_REQUESTED, lambda e: (e.connection_id or "").startswith(prefix)
+        ) as requests:
             conn = await asyncpg.connect(infra.dsn, server_settings={"search_path": "scheduler"})
             try:
                 async with conn.transaction():

@@ -14,11 +14,18 @@ from support.procs import ServiceProcess  # noqa: E402
 from webhooks_helpers import Sink, api, record_changed, until  # noqa: E402
 
 
-async def test_a_service_killed_mid_delivery_and_restarted_delivers_every_message(infra, service_env, unique, pg):
+async def test_a_service_killed_mid_delivery_and_restarted_delivers_every_message(
+    infra, service_env, unique, pg
+):
     port = free_port()
-    env = infra.env(FERRY_WEBHOOKS_PORT=str(port), FERRY_WEBHOOKS_ALLOW_LOOPBACK_URLS="true",
-                    FERRY_WEBHOOKS_RETRY_SCHEDULE_SECONDS="[0.2,0.2,0.2]", FERRY_WEBHOOKS_TIMEOUT_SECONDS="2",
-                    FERRY_WEBHOOKS_LEASE_SECONDS="3", FERRY_CONNECTIONS_URL=f"http://127.0.0.1:{free_port()}")
+    env = infra.env(
+        FERRY_WEBHOOKS_PORT=str(port),
+        FERRY_WEBHOOKS_ALLOW_LOOPBACK_URLS="true",
+        FERRY_WEBHOOKS_RETRY_SCHEDULE_SECONDS="[0.2,0.2,0.2]",
+        FERRY_WEBHOOKS_TIMEOUT_SECONDS="2",
+        FERRY_WEBHOOKS_LEASE_SECONDS="3",
+        FERRY_CONNECTIONS_URL=f"http://127.0.0.1:{free_port()}",
+    )
     sink = await Sink().start()
     name, pid, cid = f"crash-{unique}", f"prj_crash_{unique}", f"con_crash_{unique}"
     sink.behaviour[name] = {"delay": 0.3}
@@ -26,7 +33,9 @@ async def test_a_service_killed_mid_delivery_and_restarted_delivers_every_messag
     client = api(port, env["FERRY_INTERNAL_TOKEN"])
     try:
         await asyncio.to_thread(proc.wait_http, f"http://127.0.0.1:{port}/healthz")
-        resp = await client.post(f"/internal/projects/{pid}/webhook-endpoints", json={"url": sink.url(name)})
+        resp = await client.post(
+            f"/internal/projects/{pid}/webhook-endpoints", json={"url": sink.url(name)}
+        )
         assert resp.status_code == 201
         events = [record_changed(pid, cid, i) for i in range(30)]
         await publish(infra.bootstrap, RECORD_CHANGED, events)
@@ -38,15 +47,19 @@ async def test_a_service_killed_mid_delivery_and_restarted_delivers_every_messag
         proc = ServiceProcess("ferry_webhooks", env).start()
         await asyncio.to_thread(proc.wait_http, f"http://127.0.0.1:{port}/healthz")
         delivered = lambda: {h.payload["data"]["record_id"] for h in sink.delivered(name)}  # noqa: E731
-        await until(lambda: len(delivered()) == 30, timeout=45, what="all 30 delivered after restart")
+        await until(
+            lambda: len(delivered()) == 30, timeout=45, what="all 30 delivered after restart"
+        )
         assert delivered() == {e.data.record_id for e in events}
         # in order per connection, as the endpoint is ordered
         firsts = list(dict.fromkeys(h.payload["data"]["record_id"] for h in sink.delivered(name)))
         assert firsts == [e.data.record_id for e in events]
+
         # The receiver has the 30th request a moment before the service records its answer.
         async def all_recorded_delivered() -> bool:
-            rows = await pg.fetch("SELECT status, count(*) FROM webhooks.messages WHERE project_id=$1 "
-                                  "GROUP BY 1", pid)
+            rows = await pg.fetch(
+                "SELECT status, count(*) FROM webhooks.messages WHERE project_id=$1 GROUP BY 1", pid
+            )
             return {r["status"]: r["count"] for r in rows} == {"delivered": 30}
 
         await until(all_recorded_delivered, timeout=10, what="30 recorded delivered")

@@ -24,10 +24,17 @@ async def svc(service_env):
     from ferry_webhooks.settings import Settings
 
     port = free_port()
-    service = await start(Settings(webhooks_port=port, webhooks_allow_loopback_urls=True,
-                                   webhooks_retry_schedule_seconds=[0.2, 0.2], webhooks_endpoint_concurrency=2,
-                                   connections_url=f"http://127.0.0.1:{free_port()}"),
-                          StubDNS(), LoopbackOnly())
+    service = await start(
+        Settings(
+            webhooks_port=port,
+            webhooks_allow_loopback_urls=True,
+            webhooks_retry_schedule_seconds=[0.2, 0.2],
+            webhooks_endpoint_concurrency=2,
+            connections_url=f"http://127.0.0.1:{free_port()}",
+        ),
+        StubDNS(),
+        LoopbackOnly(),
+    )
     sink = await Sink().start()
     client = api(port, service_env["FERRY_INTERNAL_TOKEN"])
     try:
@@ -39,18 +46,24 @@ async def svc(service_env):
 
 
 async def _endpoint(client, pid: str, url: str, **body) -> dict:
-    resp = await client.post(f"/internal/projects/{pid}/webhook-endpoints", json={"url": url, **body})
+    resp = await client.post(
+        f"/internal/projects/{pid}/webhook-endpoints", json={"url": url, **body}
+    )
     assert resp.status_code == 201, resp.text
     return resp.json()
 
 
 async def _messages(client, pid: str, **params) -> list[dict]:
-    resp = await client.get(f"/internal/projects/{pid}/webhook-messages", params={"limit": 200, **params})
+    resp = await client.get(
+        f"/internal/projects/{pid}/webhook-messages", params={"limit": 200, **params}
+    )
     assert resp.status_code == 200, resp.text
     return resp.json()["data"]
 
 
-async def test_a_sync_completion_arrives_signed_so_the_standard_webhooks_verifier_accepts_it(svc, infra, unique):
+async def test_a_sync_completion_arrives_signed_so_the_standard_webhooks_verifier_accepts_it(
+    svc, infra, unique
+):
     client, _ = svc
     pid, cid = f"prj_sig_{unique}", f"con_sig_{unique}"
     receiver = await WebhookReceiver().start()
@@ -58,9 +71,17 @@ async def test_a_sync_completion_arrives_signed_so_the_standard_webhooks_verifie
         ep = await _endpoint(client, pid, f"{receiver.url}/webhooks", description="main")
         assert ep["secret"].startswith("whsec_") and ep["enabled"] and ep["event_types"] == []
         receiver.secret = ep["secret"]
-        await publish(infra.bootstrap, CONNECTION_CHANGED, [connection_changed(pid, cid, "CONNECTED", "CONNECTING", 1, "u-42")])
+        await publish(
+            infra.bootstrap,
+            CONNECTION_CHANGED,
+            [connection_changed(pid, cid, "CONNECTED", "CONNECTING", 1, "u-42")],
+        )
         await receiver.wait_for("connection_status_changed", connection_id=cid, timeout=30)
-        await publish(infra.bootstrap, SYNC_COMPLETED, [sync_completed(pid, cid), sync_completed(pid, cid, "failed", "job_2", "boom")])
+        await publish(
+            infra.bootstrap,
+            SYNC_COMPLETED,
+            [sync_completed(pid, cid), sync_completed(pid, cid, "failed", "job_2", "boom")],
+        )
         [done] = await receiver.wait_for("sync_completed", connection_id=cid, timeout=30)
         [failed] = await receiver.wait_for("sync_failed", connection_id=cid, timeout=30)
     finally:
@@ -68,15 +89,25 @@ async def test_a_sync_completion_arrives_signed_so_the_standard_webhooks_verifie
     assert done.verified and failed.verified
     assert done.id.startswith("msg_") and done.attempt_headers["webhook-id"] == done.id
     assert done.data["user_id"] == "u-42"  # from the connection projection
-    assert done.data["counts"]["created"] == 2 and done.data["job_id"] == "job_1" and done.data["held_deletions"] == 0
+    assert (
+        done.data["counts"]["created"] == 2
+        and done.data["job_id"] == "job_1"
+        and done.data["held_deletions"] == 0
+    )
     assert failed.data["error"] == "boom"
     [status] = receiver.of_type("connection_status_changed")
-    assert status.data == {"connection_id": cid, "user_id": "u-42", "provider_name": "sandbox",
-                           "status": "CONNECTED", "previous_status": "CONNECTING"}
+    assert status.data == {
+        "connection_id": cid,
+        "user_id": "u-42",
+        "provider_name": "sandbox",
+        "status": "CONNECTED",
+        "previous_status": "CONNECTING",
+    }
 
 
 async def test_with_loopback_allowed_a_named_endpoint_gets_its_name_as_host_and_a_valid_signature(
-        svc, infra, unique):
+    svc, infra, unique
+):
     client, sink = svc
     pid, cid, name = f"prj_host_{unique}", f"con_host_{unique}", f"host-{unique}"
     ep = await _endpoint(client, pid, f"http://hooks.test:{sink.port}/{name}")
@@ -86,7 +117,9 @@ async def test_with_loopback_allowed_a_named_endpoint_gets_its_name_as_host_and_
     Webhook(ep["secret"]).verify(hit.body, hit.headers)
 
 
-async def test_a_receiver_failing_twice_then_succeeding_sees_three_attempts_with_the_same_webhook_id(svc, infra, unique):
+async def test_a_receiver_failing_twice_then_succeeding_sees_three_attempts_with_the_same_webhook_id(
+    svc, infra, unique
+):
     client, sink = svc
     pid, cid, name = f"prj_retry_{unique}", f"con_retry_{unique}", f"retry-{unique}"
     sink.behaviour[name] = {"fail_first": 2}
@@ -98,7 +131,9 @@ async def test_a_receiver_failing_twice_then_succeeding_sees_three_attempts_with
     assert len({h.id for h in hits}) == 1
     for h in hits:
         Webhook(ep["secret"]).verify(h.body, h.headers)
-    assert hits[0].payload["data"]["user_id"] is None  # no projection and the connections service is away
+    assert (
+        hits[0].payload["data"]["user_id"] is None
+    )  # no projection and the connections service is away
     [msg] = await until(lambda: _delivered(client, pid), what="message marked delivered")
     assert msg["id"] == hits[0].id and msg["endpoint_id"] == ep["id"]
     assert [a["response_status"] for a in msg["attempts"]] == [500, 500, 204]
@@ -109,7 +144,9 @@ async def _delivered(client, pid: str) -> list[dict]:
     return await _messages(client, pid, status="delivered")
 
 
-async def test_a_message_whose_schedule_runs_out_fails_and_replays_as_the_same_message(svc, infra, unique):
+async def test_a_message_whose_schedule_runs_out_fails_and_replays_as_the_same_message(
+    svc, infra, unique
+):
     client, sink = svc
     pid, cid, name = f"prj_replay_{unique}", f"con_replay_{unique}", f"replay-{unique}"
     sink.behaviour[name] = {"status": 503}
@@ -128,14 +165,18 @@ async def test_a_message_whose_schedule_runs_out_fails_and_replays_as_the_same_m
     await publish(infra.bootstrap, SYNC_COMPLETED, [sync_completed(pid, cid, job="job_9")])
     await until(lambda: _messages(client, pid, status="failed"), what="second message failed")
     sink.behaviour[name] = {}
-    resp = await client.post(f"/internal/projects/{pid}/webhook-endpoints/{ep['id']}/replay-failed",
-                             json={"since": "2020-01-01T00:00:00Z"})
+    resp = await client.post(
+        f"/internal/projects/{pid}/webhook-endpoints/{ep['id']}/replay-failed",
+        json={"since": "2020-01-01T00:00:00Z"},
+    )
     assert resp.json() == {"replayed": 1}
     await until(lambda: len(sink.delivered(name)) == 2, what="replay-failed delivery")
     assert len({h.id for h in sink.delivered(name)}) == 2
 
 
-async def test_messages_of_one_connection_arrive_in_order_even_when_some_attempts_fail(svc, infra, unique):
+async def test_messages_of_one_connection_arrive_in_order_even_when_some_attempts_fail(
+    svc, infra, unique
+):
     client, sink = svc
     pid, name = f"prj_order_{unique}", f"order-{unique}"
     sink.behaviour[name] = {"fail_first_of_some": True}
@@ -145,8 +186,16 @@ async def test_messages_of_one_connection_arrive_in_order_even_when_some_attempt
     await publish(infra.bootstrap, RECORD_CHANGED, events)
     await until(lambda: len(sink.delivered(name)) == 40, what="40 ordered deliveries")
     for cid in cids:
-        attempts = [h.payload["data"]["record_id"] for h in sink.of(name) if h.payload["data"]["connection_id"] == cid]
-        delivered = [h.payload["data"]["record_id"] for h in sink.delivered(name) if h.payload["data"]["connection_id"] == cid]
+        attempts = [
+            h.payload["data"]["record_id"]
+            for h in sink.of(name)
+            if h.payload["data"]["connection_id"] == cid
+        ]
+        delivered = [
+            h.payload["data"]["record_id"]
+            for h in sink.delivered(name)
+            if h.payload["data"]["connection_id"] == cid
+        ]
         expected = [e.data.record_id for e in events if e.connection_id == cid]
         assert delivered == expected
         # no message was even tried before the previous one of its connection was delivered
@@ -165,22 +214,40 @@ async def test_a_slow_endpoint_does_not_hold_back_another_endpoints_deliveries(s
     await until(lambda: len(sink.delivered(fast)) == 20, what="fast endpoint served")
     # meanwhile the slow one, limited to 2 concurrent requests, is still working through its queue
     assert len(sink.delivered(slow)) < 20
-    await until(lambda: len(sink.delivered(slow)) == 20, timeout=40, what="slow endpoint served in the end")
+    await until(
+        lambda: len(sink.delivered(slow)) == 20, timeout=40, what="slow endpoint served in the end"
+    )
 
 
-async def test_record_events_follow_the_event_type_filter_and_carry_their_fields(svc, infra, unique):
+async def test_record_events_follow_the_event_type_filter_and_carry_their_fields(
+    svc, infra, unique
+):
     client, sink = svc
     pid, cid, name = f"prj_filter_{unique}", f"con_filter_{unique}", f"filter-{unique}"
-    await _endpoint(client, pid, sink.url(name), event_types=["record_updated", "record_deleted"], ordered=False)
-    await publish(infra.bootstrap, RECORD_CHANGED, [
-        record_changed(pid, cid, 1, "created"), record_changed(pid, cid, 2, "updated"), record_changed(pid, cid, 3, "deleted"),
-    ])
+    await _endpoint(
+        client, pid, sink.url(name), event_types=["record_updated", "record_deleted"], ordered=False
+    )
+    await publish(
+        infra.bootstrap,
+        RECORD_CHANGED,
+        [
+            record_changed(pid, cid, 1, "created"),
+            record_changed(pid, cid, 2, "updated"),
+            record_changed(pid, cid, 3, "deleted"),
+        ],
+    )
     await until(lambda: len(sink.delivered(name)) == 2, what="updated and deleted")
     by_type = {h.payload["type"]: h.payload for h in sink.delivered(name)}
     assert set(by_type) == {"record_updated", "record_deleted"}
     upd = by_type["record_updated"]
-    assert upd["project_id"] == pid and upd["id"].startswith("msg_") and upd["created_at"].endswith("Z")
-    assert upd["data"]["data"] == {"n": 2} and upd["data"]["changed_fields"] == {"n": {"old": 1, "new": 2}}
+    assert (
+        upd["project_id"] == pid
+        and upd["id"].startswith("msg_")
+        and upd["created_at"].endswith("Z")
+    )
+    assert upd["data"]["data"] == {"n": 2} and upd["data"]["changed_fields"] == {
+        "n": {"old": 1, "new": 2}
+    }
     assert upd["data"]["cursor"] == "c00000002" and upd["data"]["record_id"] == "r2"
     assert "data" not in by_type["record_deleted"]["data"]
     assert len(await _messages(client, pid, event_type="record_updated")) == 1
@@ -193,7 +260,11 @@ async def test_a_rotated_secret_signs_alongside_the_previous_one(svc, infra, uni
     resp = await client.post(f"/internal/projects/{pid}/webhook-endpoints/{ep['id']}/rotate-secret")
     assert resp.status_code == 200
     rotated = resp.json()
-    assert rotated["id"] == ep["id"] and rotated["secret"].startswith("whsec_") and rotated["secret"] != ep["secret"]
+    assert (
+        rotated["id"] == ep["id"]
+        and rotated["secret"].startswith("whsec_")
+        and rotated["secret"] != ep["secret"]
+    )
     await publish(infra.bootstrap, SYNC_COMPLETED, [sync_completed(pid, cid)])
     [hit] = await until(lambda: sink.delivered(name), what="delivery after rotation")
     assert len(hit.headers["webhook-signature"].split(" ")) == 2
@@ -201,56 +272,101 @@ async def test_a_rotated_secret_signs_alongside_the_previous_one(svc, infra, uni
     Webhook(rotated["secret"]).verify(hit.body, hit.headers)
 
 
-async def test_a_status_change_is_announced_once_and_a_deleted_connection_is_forgotten(svc, infra, unique, pg):
+async def test_a_status_change_is_announced_once_and_a_deleted_connection_is_forgotten(
+    svc, infra, unique, pg
+):
     client, sink = svc
     pid, cid, name = f"prj_status_{unique}", f"con_status_{unique}", f"status-{unique}"
     await _endpoint(client, pid, sink.url(name), event_types=["connection_status_changed"])
-    await publish(infra.bootstrap, CONNECTION_CHANGED, [
-        connection_changed(pid, cid, "AUTH_REQUIRED", None, 1),
-        connection_changed(pid, cid, "CONNECTED", "AUTH_REQUIRED", 2),
-        connection_changed(pid, cid, "CONNECTED", "CONNECTED", 3),  # a config change: no status change
-        connection_changed(pid, cid, "AUTH_ERROR", "CONNECTED", 4),
-    ])
+    await publish(
+        infra.bootstrap,
+        CONNECTION_CHANGED,
+        [
+            connection_changed(pid, cid, "AUTH_REQUIRED", None, 1),
+            connection_changed(pid, cid, "CONNECTED", "AUTH_REQUIRED", 2),
+            connection_changed(
+                pid, cid, "CONNECTED", "CONNECTED", 3
+            ),  # a config change: no status change
+            connection_changed(pid, cid, "AUTH_ERROR", "CONNECTED", 4),
+        ],
+    )
     await until(lambda: len(sink.delivered(name)) == 3, what="three status changes")
-    assert [(h.payload["data"]["previous_status"], h.payload["data"]["status"]) for h in sink.delivered(name)] == [
-        (None, "AUTH_REQUIRED"), ("AUTH_REQUIRED", "CONNECTED"), ("CONNECTED", "AUTH_ERROR")]
-    await publish(infra.bootstrap, CONNECTION_CHANGED, [connection_changed(pid, cid, "DELETED", "AUTH_ERROR", 5)])
+    assert [
+        (h.payload["data"]["previous_status"], h.payload["data"]["status"])
+        for h in sink.delivered(name)
+    ] == [(None, "AUTH_REQUIRED"), ("AUTH_REQUIRED", "CONNECTED"), ("CONNECTED", "AUTH_ERROR")]
+    await publish(
+        infra.bootstrap,
+        CONNECTION_CHANGED,
+        [connection_changed(pid, cid, "DELETED", "AUTH_ERROR", 5)],
+    )
     await until(lambda: _gone(pg, cid), what="projection dropped")
     assert len(sink.of(name)) == 3
 
 
 async def _gone(pg, cid: str) -> bool:
-    return await pg.fetchval("SELECT count(*) FROM webhooks.connections WHERE connection_id=$1", cid) == 0
+    return (
+        await pg.fetchval("SELECT count(*) FROM webhooks.connections WHERE connection_id=$1", cid)
+        == 0
+    )
 
 
 async def test_the_api_answers_bad_input_and_foreign_ids_with_error_bodies(svc, unique):
     client, sink = svc
     pid = f"prj_api_{unique}"
-    resp = await client.post(f"/internal/projects/{pid}/webhook-endpoints",
-                             json={"url": sink.url("x"), "event_types": ["sync_completed", "nope"]})
+    resp = await client.post(
+        f"/internal/projects/{pid}/webhook-endpoints",
+        json={"url": sink.url("x"), "event_types": ["sync_completed", "nope"]},
+    )
     assert resp.status_code == 422
     assert resp.json()["error"]["code"] == "validation_error"
     assert resp.json()["error"]["details"][0]["field"] == "event_types[1]"
-    resp = await client.post(f"/internal/projects/{pid}/webhook-endpoints", json={"url": "ftp://example.com/x"})
+    resp = await client.post(
+        f"/internal/projects/{pid}/webhook-endpoints", json={"url": "ftp://example.com/x"}
+    )
     assert resp.status_code == 422 and resp.json()["error"]["details"][0]["field"] == "url"
-    resp = await client.post(f"/internal/projects/{pid}/webhook-endpoints", json={"event_types": "x"})
-    assert resp.status_code == 422 and {d["field"] for d in resp.json()["error"]["details"]} >= {"url"}
+    resp = await client.post(
+        f"/internal/projects/{pid}/webhook-endpoints", json={"event_types": "x"}
+    )
+    assert resp.status_code == 422 and {d["field"] for d in resp.json()["error"]["details"]} >= {
+        "url"
+    }
     ep = await _endpoint(client, pid, sink.url("x"))
     listed = (await client.get(f"/internal/projects/{pid}/webhook-endpoints")).json()["data"]
     assert [e["id"] for e in listed] == [ep["id"]] and "secret" not in listed[0]
     other = f"prj_other_{unique}"
-    for method, path in [("GET", f"webhook-endpoints/{ep['id']}"), ("DELETE", f"webhook-endpoints/{ep['id']}"),
-                         ("POST", f"webhook-endpoints/{ep['id']}/rotate-secret"),
-                         ("POST", "webhook-messages/msg_nope/replay")]:
+    for method, path in [
+        ("GET", f"webhook-endpoints/{ep['id']}"),
+        ("DELETE", f"webhook-endpoints/{ep['id']}"),
+        ("POST", f"webhook-endpoints/{ep['id']}/rotate-secret"),
+        ("POST", "webhook-messages/msg_nope/replay"),
+    ]:
         resp = await client.request(method, f"/internal/projects/{other}/{path}")
-        assert resp.status_code == 404 and resp.json()["error"]["code"] == "not_found", (method, path)
-    for params in [{"limit": 0}, {"limit": "x"}, {"cursor": "!!"}, {"status": "weird"}, {"event_type": "weird"}]:
+        assert resp.status_code == 404 and resp.json()["error"]["code"] == "not_found", (
+            method,
+            path,
+        )
+    for params in [
+        {"limit": 0},
+        {"limit": "x"},
+        {"cursor": "!!"},
+        {"status": "weird"},
+        {"event_type": "weird"},
+    ]:
         resp = await client.get(f"/internal/projects/{pid}/webhook-messages", params=params)
-        assert resp.status_code == 422 and resp.json()["error"]["code"] == "validation_error", params
-    resp = await client.get(f"/internal/projects/{pid}/webhook-endpoints", headers={"x-ferry-internal-token": "wrong"})
+        assert resp.status_code == 422 and resp.json()["error"]["code"] == "validation_error", (
+            params
+        )
+    resp = await client.get(
+        f"/internal/projects/{pid}/webhook-endpoints", headers={"x-ferry-internal-token": "wrong"}
+    )
     assert resp.status_code == 401 and "error" in resp.json()
-    assert (await client.delete(f"/internal/projects/{pid}/webhook-endpoints/{ep['id']}")).status_code == 204
-    assert (await client.get(f"/internal/projects/{pid}/webhook-endpoints/{ep['id']}")).status_code == 404
+    assert (
+        await client.delete(f"/internal/projects/{pid}/webhook-endpoints/{ep['id']}")
+    ).status_code == 204
+    assert (
+        await client.get(f"/internal/projects/{pid}/webhook-endpoints/{ep['id']}")
+    ).status_code == 404
 
 
 async def test_messages_page_through_with_a_cursor(svc, infra, unique):
@@ -262,7 +378,9 @@ async def test_messages_page_through_with_a_cursor(svc, infra, unique):
     seen, cursor = [], None
     while True:
         params = {"limit": 10, **({"cursor": cursor} if cursor else {})}
-        body = (await client.get(f"/internal/projects/{pid}/webhook-messages", params=params)).json()
+        body = (
+            await client.get(f"/internal/projects/{pid}/webhook-messages", params=params)
+        ).json()
         seen += [m["id"] for m in body["data"]]
         cursor = body["next_cursor"]
         if not cursor:

@@ -57,8 +57,14 @@ class Sink:
         async def receive(name: str, request: Request) -> Response:
             body = await request.body()
             headers = {k: v for k, v in request.headers.items() if k.startswith("webhook-")}
-            hit = Hit(name, headers.get("webhook-id", ""), headers, body, time.monotonic(),
-                      host=request.headers.get("host", ""))
+            hit = Hit(
+                name,
+                headers.get("webhook-id", ""),
+                headers,
+                body,
+                time.monotonic(),
+                host=request.headers.get("host", ""),
+            )
             seen = sum(1 for h in self.hits if h.name == name and h.id == hit.id)
             self.hits.append(hit)
             b = self.behaviour.get(name, {})
@@ -73,8 +79,11 @@ class Sink:
         return app
 
     async def start(self) -> Sink:
-        self._server = uvicorn.Server(uvicorn.Config(self._app(), host="127.0.0.1", port=self.port,
-                                                     log_level="warning", access_log=False))
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                self._app(), host="127.0.0.1", port=self.port, log_level="warning", access_log=False
+            )
+        )
         self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         self._task = asyncio.create_task(self._server.serve())
         while not self._server.started:
@@ -86,7 +95,9 @@ class Sink:
         await asyncio.wait_for(self._task, 5)
 
 
-async def until(check: Callable[[], Awaitable[Any]] | Callable[[], Any], timeout: float = 30.0, what: str = "") -> Any:
+async def until(
+    check: Callable[[], Awaitable[Any]] | Callable[[], Any], timeout: float = 30.0, what: str = ""
+) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = check()
@@ -99,26 +110,59 @@ async def until(check: Callable[[], Awaitable[Any]] | Callable[[], Any], timeout
 
 
 def api(port: int, token: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers={"x-ferry-internal-token": token},
-                             timeout=10)
+    return httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", headers={"x-ferry-internal-token": token}, timeout=10
+    )
 
 
-def connection_changed(pid: str, cid: str, status: str, previous: str | None, version: int,
-                       user_id: str = "user-1") -> Envelope[Any]:
-    return Envelope.of(ConnectionChanged(connection_id=cid, user_id=user_id, provider_name="sandbox", status=status,
-                                         previous_status=previous, version=version),
-                       project_id=pid, connection_id=cid)
+def connection_changed(
+    pid: str, cid: str, status: str, previous: str | None, version: int, user_id: str = "user-1"
+) -> Envelope[Any]:
+    return Envelope.of(
+        ConnectionChanged(
+            connection_id=cid,
+            user_id=user_id,
+            provider_name="sandbox",
+            status=status,
+            previous_status=previous,
+            version=version,
+        ),
+        project_id=pid,
+        connection_id=cid,
+    )
 
 
-def sync_completed(pid: str, cid: str, status: str = "complete", job: str = "job_1", error: str | None = None) -> Envelope[Any]:
-    return Envelope.of(SyncCompleted(job_id=job, batch_id="batch_1", connection_id=cid, provider_name="sandbox",
-                                     data_model="CONTACTS", status=status, counts=SyncCounts(fetched=3, created=2),
-                                     error=error, last_synced_at=datetime.now(UTC)),
-                       project_id=pid, connection_id=cid)
+def sync_completed(
+    pid: str, cid: str, status: str = "complete", job: str = "job_1", error: str | None = None
+) -> Envelope[Any]:
+    return Envelope.of(
+        SyncCompleted(
+            job_id=job,
+            batch_id="batch_1",
+            connection_id=cid,
+            provider_name="sandbox",
+            data_model="CONTACTS",
+            status=status,
+            counts=SyncCounts(fetched=3, created=2),
+            error=error,
+            last_synced_at=datetime.now(UTC),
+        ),
+        project_id=pid,
+        connection_id=cid,
+    )
 
 
 def record_changed(pid: str, cid: str, i: int, action: str = "created") -> Envelope[Any]:
-    return Envelope.of(RecordChanged(data_model="CONTACTS", record_id=f"r{i}", action=action, cursor=f"c{i:08d}",
-                                     modified_at=datetime.now(UTC), data={"n": i} if action != "deleted" else None,
-                                     changed_fields={"n": {"old": i - 1, "new": i}} if action == "updated" else {}),
-                       project_id=pid, connection_id=cid)
+    return Envelope.of(
+        RecordChanged(
+            data_model="CONTACTS",
+            record_id=f"r{i}",
+            action=action,
+            cursor=f"c{i:08d}",
+            modified_at=datetime.now(UTC),
+            data={"n": i} if action != "deleted" else None,
+            changed_fields={"n": {"old": i - 1, "new": i}} if action == "updated" else {},
+        ),
+        project_id=pid,
+        connection_id=cid,
+    )

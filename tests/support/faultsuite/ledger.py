@@ -22,9 +22,10 @@ async def record_changed(bootstrap: str) -> list[dict[str, Any]]:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        parts = [TopicPartition("record.changed", p)
-                 for p in consumer.partitions_for_topic("record.changed")
-                 or await _partitions(consumer)]
+        parts = [
+            TopicPartition("record.changed", p)
+            for p in consumer.partitions_for_topic("record.changed") or await _partitions(consumer)
+        ]
         consumer.assign(parts)
         await consumer.seek_to_beginning(*parts)
         ends = await consumer.end_offsets(parts)
@@ -70,8 +71,9 @@ class Ledger:
         self.figures["record.changed on the wire"] = len(events)
         self.figures["record.changed distinct"] = len(unique)
         for conn in self.work.connections:
-            at_provider = (await api.sandbox.get(
-                f"/_admin/accounts/{conn['account']}/records/contacts")).json()["records"]
+            at_provider = (
+                await api.sandbox.get(f"/_admin/accounts/{conn['account']}/records/contacts")
+            ).json()["records"]
             ferry, _ = await api.records(conn["id"], "CONTACTS")
             mine = [e for e in unique.values() if e["connection_id"] == conn["id"]]
             self.records(conn["id"], at_provider, ferry)
@@ -87,24 +89,34 @@ class Ledger:
         deleted = {r["id"] for r in ferry if r["_ferry"]["action"] == "deleted"}
         f = self.figures
         f[f"{cid} provider / ferry live / ferry deleted"] = (len(provider), len(live), len(deleted))
-        self.check(provider.keys() == live.keys(), f"{cid}: ids differ: "
-                   f"{len(provider.keys() - live.keys())} missing at Ferry, "
-                   f"{len(live.keys() - provider.keys())} extra")
+        self.check(
+            provider.keys() == live.keys(),
+            f"{cid}: ids differ: "
+            f"{len(provider.keys() - live.keys())} missing at Ferry, "
+            f"{len(live.keys() - provider.keys())} extra",
+        )
         wrong = [i for i in provider.keys() & live.keys() if provider[i] != live[i]]
         self.check(not wrong, f"{cid}: {len(wrong)} records differ by hash, e.g. {wrong[:3]}")
         gone = deleted & provider.keys()
-        self.check(not gone, f"{cid}: {len(gone)} deleted at Ferry but at the provider: "
-                             f"{sorted(gone)[:3]}")
+        self.check(
+            not gone, f"{cid}: {len(gone)} deleted at Ferry but at the provider: {sorted(gone)[:3]}"
+        )
 
     def changes(self, cid: str, events: list[dict], ferry: list[dict]) -> None:
         """One event per change: one per (record, cursor position), one `created` per record,
         and the last event of each record is Ferry's state of it."""
         per_version = Counter((e["data"]["record_id"], e["data"]["cursor"]) for e in events)
         twice = [k for k, n in per_version.items() if n > 1]
-        self.check(not twice, f"{cid}: {len(twice)} changes with several record.changed: {twice[:3]}")
-        created = Counter(e["data"]["record_id"] for e in events if e["data"]["action"] == "created")
-        self.check(all(n == 1 for n in created.values()),
-                   f"{cid}: records created twice: {[k for k, n in created.items() if n > 1][:3]}")
+        self.check(
+            not twice, f"{cid}: {len(twice)} changes with several record.changed: {twice[:3]}"
+        )
+        created = Counter(
+            e["data"]["record_id"] for e in events if e["data"]["action"] == "created"
+        )
+        self.check(
+            all(n == 1 for n in created.values()),
+            f"{cid}: records created twice: {[k for k, n in created.items() if n > 1][:3]}",
+        )
         last: dict[str, dict] = {}
         for e in sorted(events, key=lambda e: position(e["data"]["cursor"])):
             last[e["data"]["record_id"]] = e["data"]
@@ -121,15 +133,27 @@ class Ledger:
         for e in events:
             if e["id"] not in seen:
                 seen.add(e["id"])
-                order[e["connection_id"]].append((position(e["data"]["cursor"]), e["data"]["action"]))
+                order[e["connection_id"]].append(
+                    (position(e["data"]["cursor"]), e["data"]["action"])
+                )
         for cid, p in order.items():
             back = [(a, b) for a, b in zip(p, p[1:], strict=False) if b[0] < a[0]]
-            self.check(not back, f"record.changed/{cid}: {len(back)} events behind a later change, "
-                                 f"e.g. (position, action) then: {back[:3]}")
+            self.check(
+                not back,
+                f"record.changed/{cid}: {len(back)} events behind a later change, "
+                f"e.g. (position, action) then: {back[:3]}",
+            )
 
     def webhooks(self, events: list[dict]) -> None:
-        expected = {(e["connection_id"], e["data"]["record_id"], e["data"]["cursor"],
-                     "record_" + e["data"]["action"]) for e in events}
+        expected = {
+            (
+                e["connection_id"],
+                e["data"]["record_id"],
+                e["data"]["cursor"],
+                "record_" + e["data"]["action"],
+            )
+            for e in events
+        }
         for n, hook in enumerate(self.work.stack.hooks):
             got = hook.deliveries()
             ids: dict[tuple, set[str]] = defaultdict(set)
@@ -137,7 +161,9 @@ class Ledger:
                 ids[(d["conn"], d["rid"], d["cursor"], d["type"])].add(d["id"])
             name = f"endpoint {n}"
             self.figures[f"{name} deliveries / distinct webhook-id"] = (
-                len(got), len({d["id"] for d in got}))
+                len(got),
+                len({d["id"] for d in got}),
+            )
             missing, extra = expected - ids.keys(), ids.keys() - expected
             self.check(not missing, f"{name}: {len(missing)} events never delivered")
             self.check(not extra, f"{name}: {len(extra)} deliveries of no event")
@@ -166,6 +192,8 @@ class Ledger:
 
     def report(self) -> str:
         lines = ["LEDGER", *(f"  {k}: {v}" for k, v in self.figures.items())]
-        lines += ["PROBLEMS" if self.problems else "no problem found",
-                  *(f"  {p}" for p in self.problems)]
+        lines += [
+            "PROBLEMS" if self.problems else "no problem found",
+            *(f"  {p}" for p in self.problems),
+        ]
         return "\n".join(lines)

@@ -42,14 +42,20 @@ class Work:
     async def setup(self) -> None:
         project = await asyncio.to_thread(self.platform.create_project)
         self.api = api = Api(self.platform, project)
-        resp = await api.http.put("/v1/sync-config", json={
-            "data_models": [{"data_model": "contacts", "frequency": "DAILY", "access": "READ"}],
-            "record_events_on_initial_sync": True})
+        resp = await api.http.put(
+            "/v1/sync-config",
+            json={
+                "data_models": [{"data_model": "contacts", "frequency": "DAILY", "access": "READ"}],
+                "record_events_on_initial_sync": True,
+            },
+        )
         assert resp.status_code == 200, resp.text
         for _ in range(self.sizes.endpoints):
             hook = await asyncio.to_thread(self.stack.add_hook)
-            resp = await api.http.post("/v1/webhook-endpoints", json={
-                "url": f"{hook.url}/webhooks", "event_types": RECORD_EVENTS})
+            resp = await api.http.post(
+                "/v1/webhook-endpoints",
+                json={"url": f"{hook.url}/webhooks", "event_types": RECORD_EVENTS},
+            )
             assert resp.status_code == 201, resp.text
         for i in range(self.sizes.connections):
             await api.seed(f"acct-{i}", "contacts", self.sizes.records)
@@ -76,7 +82,9 @@ class Work:
             await asyncio.sleep(self.rng.uniform(2, 8))
             for conn in self.connections:
                 body = {"model": "contacts", "create": n, "update": n, "delete": n // 5}
-                resp = await api.sandbox.post(f"/_admin/accounts/{conn['account']}/mutate", json=body)
+                resp = await api.sandbox.post(
+                    f"/_admin/accounts/{conn['account']}/mutate", json=body
+                )
                 assert resp.status_code == 200, resp.text
                 self.expected_events += (2 * n + n // 5) * self.sizes.endpoints
                 await retrying(api.sync, conn["id"])
@@ -98,8 +106,10 @@ class Work:
     async def wait_jobs_terminal(self, timeout: float = 1800) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            rows = await self.query("SELECT count(*) AS n FROM executor.jobs "
-                                    "WHERE status <> ALL($1::text[])", list(TERMINAL))
+            rows = await self.query(
+                "SELECT count(*) AS n FROM executor.jobs WHERE status <> ALL($1::text[])",
+                list(TERMINAL),
+            )
             if rows[0]["n"] == 0:
                 return
             await asyncio.sleep(1)
@@ -113,8 +123,10 @@ class Work:
         start = time.monotonic()
         moved, last, quiet = start, None, 0
         while time.monotonic() - start < cap and time.monotonic() - moved < stall:
-            rows = await self.query("SELECT count(*) AS n FROM webhooks.messages "
-                                    "WHERE status IN ('pending', 'retrying')")
+            rows = await self.query(
+                "SELECT count(*) AS n FROM webhooks.messages "
+                "WHERE status IN ('pending', 'retrying')"
+            )
             now = (rows[0]["n"], await self.delivered())
             quiet = quiet + 1 if now[0] == 0 and now == last else 0
             if quiet >= 3:
@@ -130,7 +142,8 @@ class Work:
             "SELECT endpoint_id, status, ready, count(*) AS n, max(tries) AS tries, "
             "min(next_attempt_at) AS next_at, max(last_error) AS error, "
             "count(DISTINCT lane) AS lanes FROM webhooks.messages "
-            "WHERE status IN ('pending', 'retrying') GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")
+            "WHERE status IN ('pending', 'retrying') GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+        )
         return "undelivered:\n" + "\n".join(f"  {dict(r)}" for r in rows)
 
     async def delivered(self) -> int:

@@ -20,11 +20,17 @@ from ferry_contracts.values import CONNECTION_STATUSES
 CATALOGUE = Catalogue.load()
 SANDBOX = CATALOGUE.get("sandbox")
 STATUSES = CONNECTION_STATUSES
-ALLOWED = {("CONNECTED", "DISCONNECTED"), ("AUTH_ERROR", "DISCONNECTED"),
-           ("DISCONNECTED", "AUTH_REQUIRED"), ("AUTH_ERROR", "AUTH_REQUIRED")}
+ALLOWED = {
+    ("CONNECTED", "DISCONNECTED"),
+    ("AUTH_ERROR", "DISCONNECTED"),
+    ("DISCONNECTED", "AUTH_REQUIRED"),
+    ("AUTH_ERROR", "AUTH_REQUIRED"),
+}
 
 
-@pytest.mark.parametrize(("current", "target"), list(itertools.product(STATUSES, ("DISCONNECTED", "AUTH_REQUIRED"))))
+@pytest.mark.parametrize(
+    ("current", "target"), list(itertools.product(STATUSES, ("DISCONNECTED", "AUTH_REQUIRED")))
+)
 def test_a_status_change_is_allowed_exactly_from_the_statuses_seed_004_names(current, target):
     if (current, target) in ALLOWED:
         domain.check_patch_status(current, target)
@@ -44,7 +50,10 @@ def test_requested_data_types_change_only_while_disconnected_or_in_auth_error(cu
 
 
 def test_requested_types_are_upper_cased_deduplicated_and_checked_against_the_provider():
-    assert domain.normalize_types(SANDBOX, ["contacts", "CONTACTS", "Invoices"]) == ["CONTACTS", "INVOICES"]
+    assert domain.normalize_types(SANDBOX, ["contacts", "CONTACTS", "Invoices"]) == [
+        "CONTACTS",
+        "INVOICES",
+    ]
     with pytest.raises(Invalid) as e:
         domain.normalize_types(SANDBOX, ["contacts", "payroll"])
     assert e.value.details[0]["field"] == "requested_data_types[1]"
@@ -52,46 +61,74 @@ def test_requested_types_are_upper_cased_deduplicated_and_checked_against_the_pr
 
 def test_a_custom_frequency_without_or_below_the_minimum_interval_is_refused_naming_the_field():
     with pytest.raises(Invalid) as e:
-        domain.validate_models([
-            {"data_model": "contacts", "frequency": "CUSTOM"},
-            {"data_model": "invoices", "frequency": "CUSTOM", "interval_minutes": 0},
-            {"data_model": "payroll"},
-        ], CATALOGUE.all())
+        domain.validate_models(
+            [
+                {"data_model": "contacts", "frequency": "CUSTOM"},
+                {"data_model": "invoices", "frequency": "CUSTOM", "interval_minutes": 0},
+                {"data_model": "payroll"},
+            ],
+            CATALOGUE.all(),
+        )
     fields = [d["field"] for d in e.value.details]
-    assert fields == ["data_models[0].interval_minutes", "data_models[1].interval_minutes", "data_models[2].data_model"]
+    assert fields == [
+        "data_models[0].interval_minutes",
+        "data_models[1].interval_minutes",
+        "data_models[2].data_model",
+    ]
 
 
 def test_a_connection_config_is_checked_against_its_own_provider_and_requested_types():
     with pytest.raises(Invalid) as e:
-        domain.validate_models([{"data_model": "files", "frequency": "CUSTOM", "interval_minutes": 2}], [SANDBOX],
-                               prefix="sync_config.data_models", allowed=["CONTACTS"])
-    assert [d["field"] for d in e.value.details] == ["sync_config.data_models[0].data_model",
-                                                     "sync_config.data_models[0].interval_minutes"]
+        domain.validate_models(
+            [{"data_model": "files", "frequency": "CUSTOM", "interval_minutes": 2}],
+            [SANDBOX],
+            prefix="sync_config.data_models",
+            allowed=["CONTACTS"],
+        )
+    assert [d["field"] for d in e.value.details] == [
+        "sync_config.data_models[0].data_model",
+        "sync_config.data_models[0].interval_minutes",
+    ]
 
 
 def test_without_any_config_every_requested_model_syncs_daily_with_read_access():
     resolved = domain.desired_config(SANDBOX, ["CONTACTS", "INVOICES"], None, ProjectConfig())
-    assert [(m.data_model, m.frequency, m.access) for m in resolved] == [("CONTACTS", "DAILY", "READ"),
-                                                                         ("INVOICES", "DAILY", "READ")]
+    assert [(m.data_model, m.frequency, m.access) for m in resolved] == [
+        ("CONTACTS", "DAILY", "READ"),
+        ("INVOICES", "DAILY", "READ"),
+    ]
 
 
 def test_the_project_config_applies_to_requested_models_and_disabled_ones_are_left_out():
-    project = ProjectConfig((ModelConfig("CONTACTS", "HOURLY", None, "READ_WRITE"), ModelConfig("INVOICES", access="DISABLED"),
-                             ModelConfig("FILES", "WEEKLY")))
+    project = ProjectConfig(
+        (
+            ModelConfig("CONTACTS", "HOURLY", None, "READ_WRITE"),
+            ModelConfig("INVOICES", access="DISABLED"),
+            ModelConfig("FILES", "WEEKLY"),
+        )
+    )
     resolved = domain.desired_config(SANDBOX, ["CONTACTS", "INVOICES"], None, project)
-    assert [(m.data_model, m.frequency, m.access) for m in resolved] == [("CONTACTS", "HOURLY", "READ_WRITE")]
+    assert [(m.data_model, m.frequency, m.access) for m in resolved] == [
+        ("CONTACTS", "HOURLY", "READ_WRITE")
+    ]
 
 
 def test_a_connection_config_replaces_the_project_config_and_unlisted_models_do_not_sync():
     project = ProjectConfig((ModelConfig("CONTACTS", "HOURLY"), ModelConfig("INVOICES", "HOURLY")))
     own = [ModelConfig("INVOICES", "WEEKLY", access="WRITE")]
     resolved = domain.desired_config(SANDBOX, ["CONTACTS", "INVOICES"], own, project)
-    assert [(m.data_model, m.frequency, m.access) for m in resolved] == [("INVOICES", "WEEKLY", "WRITE")]
+    assert [(m.data_model, m.frequency, m.access) for m in resolved] == [
+        ("INVOICES", "WEEKLY", "WRITE")
+    ]
 
 
 def test_scopes_needed_are_the_union_for_the_access_levels():
     config = [ModelConfig("CONTACTS", access="READ_WRITE"), ModelConfig("INVOICES", access="READ")]
-    assert domain.required_scopes(SANDBOX, config) == ["contacts.read", "contacts.write", "invoices.read"]
+    assert domain.required_scopes(SANDBOX, config) == [
+        "contacts.read",
+        "contacts.write",
+        "invoices.read",
+    ]
 
 
 def test_a_config_needing_scopes_not_granted_keeps_syncing_at_the_granted_level_until_reauthorized():
@@ -109,15 +146,27 @@ def test_nothing_is_missing_before_any_authorization_or_for_providers_without_au
 
 
 def test_return_urls_keep_their_own_query():
-    assert domain.with_query("https://app.example/done?x=1", status="abort", connection_id="c1") == \
-        "https://app.example/done?x=1&status=abort&connection_id=c1"
+    assert (
+        domain.with_query("https://app.example/done?x=1", status="abort", connection_id="c1")
+        == "https://app.example/done?x=1&status=abort&connection_id=c1"
+    )
 
 
-@pytest.mark.parametrize("url", [
-    "javascript:alert(1)", "ftp://example.com/x", "http://", "https:///path", "http://a b.com/",
-    "http://example.com/\r\nSet-Cookie:x=1", "http://example.com/\x00", "https://example.com/\x85",
-    "http://example.com:99999/", "//example.com/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "ftp://example.com/x",
+        "http://",
+        "https:///path",
+        "http://a b.com/",
+        "http://example.com/\r\nSet-Cookie:x=1",
+        "http://example.com/\x00",
+        "https://example.com/\x85",
+        "http://example.com:99999/",
+        "//example.com/",
+    ],
+)
 def test_a_return_url_that_is_not_a_plain_http_url_is_refused_naming_the_field(url):
     with pytest.raises(Invalid) as e:
         check_return_url(url, [])
@@ -130,14 +179,26 @@ def test_a_return_url_must_use_one_of_the_projects_allowed_origins_when_it_lists
     check_return_url("https://app.example.com:443/done?x=1", allowed)
     check_return_url("http://127.0.0.1:9/done", allowed)
     check_return_url("https://elsewhere.example/done", [])
-    for url in ("https://evil.example/done", "http://app.example.com/done", "https://app.example.com.evil/"):
+    for url in (
+        "https://evil.example/done",
+        "http://app.example.com/done",
+        "https://app.example.com.evil/",
+    ):
         with pytest.raises(Invalid) as e:
             check_return_url(url, allowed)
         assert e.value.details[0]["field"] == "return_url"
 
 
-@pytest.mark.parametrize("origin", ["https://app.example.com/", "https://app.example.com/path", "app.example.com",
-                                    "https://user@app.example.com", "https://app.example.com?q=1"])
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://app.example.com/",
+        "https://app.example.com/path",
+        "app.example.com",
+        "https://user@app.example.com",
+        "https://app.example.com?q=1",
+    ],
+)
 def test_an_allowed_return_origin_must_be_a_bare_origin(origin):
     with pytest.raises(Invalid) as e:
         validate_origins([origin])
@@ -150,8 +211,9 @@ def test_scopes_are_derived_from_access_levels_and_the_catalogue_lists_them():
 
     definitions = load_all()
     sandbox = Provider(definitions["sandbox"])
-    assert sandbox.scopes_for({"contacts": "READ_WRITE", "INVOICES": "READ", "FILES": "DISABLED"}) == [
-        "contacts.read", "contacts.write", "invoices.read"]
+    assert sandbox.scopes_for(
+        {"contacts": "READ_WRITE", "INVOICES": "READ", "FILES": "DISABLED"}
+    ) == ["contacts.read", "contacts.write", "invoices.read"]
     entry = sandbox.entry(configured=False)
     assert entry["auth_type"] == "oauth2" and entry["unique"] is False
     scopes = {m["name"]: m["scopes"] for m in entry["data_models"]}

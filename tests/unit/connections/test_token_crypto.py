@@ -46,11 +46,20 @@ def test_a_connect_link_signature_names_its_connection_only():
     cipher = Cipher(parse_keys(_spec(t1=os.urandom(32))), "t1")
     token = cipher.sign("con_1")
     assert cipher.verify(token, "con_1")
-    assert not cipher.verify(token, "con_2") and not cipher.verify("t1.forged", "con_1") and not cipher.verify("", "con_1")
+    assert (
+        not cipher.verify(token, "con_2")
+        and not cipher.verify("t1.forged", "con_1")
+        and not cipher.verify("", "con_1")
+    )
 
 
 def test_pkce_verifiers_are_fresh_and_their_challenge_is_43_url_safe_characters():
     a, b = oauth.new_verifier(), oauth.new_verifier()
     assert a != b and 43 <= len(a) <= 128
     challenge = oauth.challenge(a)
-    assert len(challenge) == 43 and "=" not in challenge and "+" not in challenge and "/" not in challenge
+    assert (
+        len(challenge) == 43
+        and "=" not in challenge
+        and "+" not in challenge
+        and "/" not in challenge
+    )

@@ -51,21 +51,38 @@ def test_validate_accepts_the_catalogue_and_schema_prints_json_schema():
     assert printed["title"] == "Definition" and "models" in printed["properties"]
 
 
-DEF = Definition.model_validate({
-    "name": "acme", "display_name": "Acme", "base_url": "https://x", "auth": {"type": "none"},
-    "models": {"ITEMS": {"request": {"path": "/items"}}},
-    "rate_limit": {"remaining_header": "X-RateLimit-Remaining", "reset_header": "X-RateLimit-Reset",
-                   "reset_format": "seconds", "limited_statuses": [429, 420]},
-    "errors": [{"status": 400, "body_contains": "token_expired", "decision": "refresh"},
-               {"status": 409, "decision": "retry_later"},
-               {"status": 404, "body_contains": "not enabled", "decision": "fail_model"}],
-})
+DEF = Definition.model_validate(
+    {
+        "name": "acme",
+        "display_name": "Acme",
+        "base_url": "https://x",
+        "auth": {"type": "none"},
+        "models": {"ITEMS": {"request": {"path": "/items"}}},
+        "rate_limit": {
+            "remaining_header": "X-RateLimit-Remaining",
+            "reset_header": "X-RateLimit-Reset",
+            "reset_format": "seconds",
+            "limited_statuses": [429, 420],
+        },
+        "errors": [
+            {"status": 400, "body_contains": "token_expired", "decision": "refresh"},
+            {"status": 409, "decision": "retry_later"},
+            {"status": 404, "body_contains": "not enabled", "decision": "fail_model"},
+        ],
+    }
+)
 
 
-@pytest.mark.parametrize(("status", "body", "error"), [
-    (400, "token_expired", AuthExpired), (409, "busy", ProviderUnavailable),
-    (404, "feature not enabled", AccessDenied), (401, "", AuthExpired), (503, "", ProviderUnavailable),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        (400, "token_expired", AuthExpired),
+        (409, "busy", ProviderUnavailable),
+        (404, "feature not enabled", AccessDenied),
+        (401, "", AuthExpired),
+        (503, "", ProviderUnavailable),
+    ],
+)
 def test_declared_error_rules_map_answers_onto_the_executor_decisions(status, body, error):
     with pytest.raises(error):
         raise_for(httpx.Response(status, text=body), "GET /items", DEF)
@@ -80,11 +97,14 @@ def test_a_declared_limited_status_without_retry_after_waits_for_the_reset_heade
 def test_an_exhausted_remaining_budget_pauses_until_the_reset():
     spent = httpx.Response(200, headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "12"})
     assert exhausted_wait(spent, DEF.rate_limit) == 12
-    assert exhausted_wait(httpx.Response(200, headers={"X-RateLimit-Remaining": "5"}),
-                          DEF.rate_limit) is None
+    assert (
+        exhausted_wait(httpx.Response(200, headers={"X-RateLimit-Remaining": "5"}), DEF.rate_limit)
+        is None
+    )
     epoch = DEF.rate_limit.model_copy(update={"reset_format": "epoch_seconds"})
-    later = httpx.Response(200, headers={"X-RateLimit-Remaining": "0",
-                                         "X-RateLimit-Reset": str(int(time.time()) + 30)})
+    later = httpx.Response(
+        200, headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(time.time()) + 30)}
+    )
     assert 28 <= exhausted_wait(later, epoch) <= 30
 
 
@@ -93,8 +113,15 @@ def test_credentials_with_headers_are_sent_as_given_and_a_bare_token_as_bearer()
 
     bare = Credentials.from_answer({"access_token": "t", "base_url": "u", "provider_name": "p"})
     assert bare.headers == {"Authorization": "Bearer t"}
-    given = Credentials.from_answer({"access_token": None, "base_url": "u", "provider_name": "p",
-                                     "headers": {"X-Api-Key": "k"}, "params": {"key": "k"},
-                                     "connection_config": {"region": "eu"}})
+    given = Credentials.from_answer(
+        {
+            "access_token": None,
+            "base_url": "u",
+            "provider_name": "p",
+            "headers": {"X-Api-Key": "k"},
+            "params": {"key": "k"},
+            "connection_config": {"region": "eu"},
+        }
+    )
     assert given.headers == {"X-Api-Key": "k"} and given.params == {"key": "k"}
     assert given.connection_config == {"region": "eu"} and "k" not in repr(given)

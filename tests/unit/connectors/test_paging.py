@@ -12,8 +12,9 @@ from ferry_connectors.paging import apply, follow
 
 
 def _model(paging: dict[str, Any], **extra: Any) -> Model:
-    return Model.model_validate({"request": {"path": "/items"}, "page_size": 2, "paging": paging,
-                                 **extra})
+    return Model.model_validate(
+        {"request": {"path": "/items"}, "page_size": 2, "paging": paging, **extra}
+    )
 
 
 def _next(model: Model, state: Any, body: Any, rows: list[Any], **headers: str) -> Any:
@@ -34,35 +35,51 @@ def test_a_cursor_at_a_body_path_goes_back_in_the_query_or_the_body():
     assert _next(m, None, {"paging": {"next": {"after": "c2"}}}, ROWS) == {"cursor": "c2"}
     assert _next(m, None, {"paging": {}}, ROWS) is None
     assert _sent(m, {"cursor": "c2"}).params == {"limit": 2, "after": "c2"}
-    body = _model({"type": "cursor", "cursor_path": "next", "cursor_param": "page.after",
-                   "cursor_in": "body"}, limit_in="body")
+    body = _model(
+        {
+            "type": "cursor",
+            "cursor_path": "next",
+            "cursor_param": "page.after",
+            "cursor_in": "body",
+        },
+        limit_in="body",
+    )
     assert _sent(body, {"cursor": "c2"}, "POST").json == {"limit": 2, "page": {"after": "c2"}}
 
 
 def test_a_cursor_stops_when_has_more_says_so_even_with_a_cursor():
-    m = _model({"type": "cursor", "cursor_path": "next", "cursor_param": "after",
-                "has_more_path": "more"})
+    m = _model(
+        {"type": "cursor", "cursor_path": "next", "cursor_param": "after", "has_more_path": "more"}
+    )
     assert _next(m, None, {"next": "c9", "more": False}, ROWS) is None
 
 
 def test_a_cursor_past_the_results_cap_starts_the_query_again_from_the_last_record_time():
     inc = {"body_filter": {"since": "{since}"}, "sorted": "ascending"}
-    m = _model({"type": "cursor", "cursor_path": "next", "cursor_param": "after",
-                "restart_after": 5}, incremental=inc)
-    rows = [{"id": "a", "updated_at": "2026-01-01T00:00:00Z"},
-            {"id": "b", "updated_at": "2026-01-02T00:00:00Z"}]
+    m = _model(
+        {"type": "cursor", "cursor_path": "next", "cursor_param": "after", "restart_after": 5},
+        incremental=inc,
+    )
+    rows = [
+        {"id": "a", "updated_at": "2026-01-01T00:00:00Z"},
+        {"id": "b", "updated_at": "2026-01-02T00:00:00Z"},
+    ]
     assert _next(m, None, {"next": "2"}, rows) == {"cursor": "2", "seen": 2}
     restarted = _next(m, {"cursor": "2", "seen": 2}, {"next": "4"}, rows)
     assert restarted == {"since": "2026-01-02T00:00:00+00:00"}
-    assert _next(m, restarted, {"next": "2"}, rows) == {"cursor": "2", "seen": 2,
-                                                        **restarted}
+    assert _next(m, restarted, {"next": "2"}, rows) == {"cursor": "2", "seen": 2, **restarted}
     with pytest.raises(ValueError, match="sorted ascending"):
         _model({"type": "cursor", "cursor_path": "n", "cursor_param": "a", "restart_after": 5})
 
 
 def test_a_cursor_from_the_last_record_follows_has_more():
-    m = _model({"type": "cursor_from_record", "cursor_param": "starting_after",
-                "has_more_path": "has_more"})
+    m = _model(
+        {
+            "type": "cursor_from_record",
+            "cursor_param": "starting_after",
+            "has_more_path": "has_more",
+        }
+    )
     assert _next(m, None, {"has_more": True}, ROWS) == {"after": "b"}
     assert _next(m, None, {"has_more": False}, ROWS) is None
     assert _sent(m, {"after": "b"}).params["starting_after"] == "b"
@@ -78,7 +95,9 @@ def test_a_next_url_in_the_body_replaces_the_url_and_its_query():
 
 def test_a_link_header_rel_next_is_followed_until_there_is_none():
     m = _model({"type": "link_header"})
-    link = '<https://api.test/items?page=2>; rel="next", <https://api.test/items?page=9>; rel="last"'
+    link = (
+        '<https://api.test/items?page=2>; rel="next", <https://api.test/items?page=9>; rel="last"'
+    )
     assert _next(m, None, [], ROWS, link=link) == {"url": "https://api.test/items?page=2"}
     assert _next(m, None, [], ROWS) is None
 
@@ -94,8 +113,7 @@ def test_offset_paging_ends_on_the_total_or_on_a_short_page():
 
 
 def test_page_numbers_start_where_declared_and_end_on_the_page_count_or_a_short_page():
-    m = _model({"type": "page_number", "page_param": "p", "start": 0,
-                "total_pages_path": "pages"})
+    m = _model({"type": "page_number", "page_param": "p", "start": 0, "total_pages_path": "pages"})
     assert _sent(m, None).params["p"] == 0
     assert _next(m, None, {"pages": 2}, ROWS) == {"page": 1}
     assert _next(m, {"page": 1}, {"pages": 2}, ROWS) is None

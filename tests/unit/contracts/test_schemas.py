@@ -50,21 +50,36 @@ def test_every_topic_has_a_dead_letter_topic():
 
 
 def test_an_envelope_round_trips_through_bytes():
-    env = Envelope.of(RecordsFetched(item=RecordsPage(job_id="j", data_model="CONTACTS", page=0, records=[{"id": "1"}])),
-                      project_id="p", connection_id="c")
+    env = Envelope.of(
+        RecordsFetched(
+            item=RecordsPage(job_id="j", data_model="CONTACTS", page=0, records=[{"id": "1"}])
+        ),
+        project_id="p",
+        connection_id="c",
+    )
     back = parse(dump(env), "records.fetched")
     assert back.id == env.id and back.data == env.data
-    end = Envelope.of(RecordsFetched(item=RecordsEnd(job_id="j", data_model="CONTACTS", provider_name="sandbox", status="complete")))
+    end = Envelope.of(
+        RecordsFetched(
+            item=RecordsEnd(
+                job_id="j", data_model="CONTACTS", provider_name="sandbox", status="complete"
+            )
+        )
+    )
     assert isinstance(parse(dump(end)).data.item, RecordsEnd)
 
 
 def test_a_message_on_the_wrong_topic_is_refused():
-    env = Envelope.of(RecordsFetched(item=RecordsPage(job_id="j", data_model="X", page=0, records=[])))
+    env = Envelope.of(
+        RecordsFetched(item=RecordsPage(job_id="j", data_model="X", page=0, records=[]))
+    )
     with pytest.raises(UnknownEventType):
         parse(dump(env), "sync.completed")
 
 
-@pytest.mark.parametrize("raw", [b"", b"[]", b"{}", b'{"type": "nope"}', b'{"type": "sync.completed", "data": {}}'])
+@pytest.mark.parametrize(
+    "raw", [b"", b"[]", b"{}", b'{"type": "nope"}', b'{"type": "sync.completed", "data": {}}']
+)
 def test_invalid_messages_raise_instead_of_passing(raw):
     with pytest.raises(ValueError):
         parse(raw)

@@ -10,14 +10,20 @@ from ferry_executor import domain
 def test_an_incremental_run_starts_at_the_high_water_mark_but_never_before_sync_from():
     hwm = datetime(2026, 5, 1, 12, tzinfo=UTC)
     assert domain.window_start(full_sync=False, sync_from=None, high_water_mark=hwm) == hwm
-    assert domain.window_start(full_sync=False, sync_from=date(2026, 6, 1), high_water_mark=hwm) == datetime(2026, 6, 1, tzinfo=UTC)
-    assert domain.window_start(full_sync=False, sync_from=date(2026, 1, 1), high_water_mark=hwm) == hwm
+    assert domain.window_start(
+        full_sync=False, sync_from=date(2026, 6, 1), high_water_mark=hwm
+    ) == datetime(2026, 6, 1, tzinfo=UTC)
+    assert (
+        domain.window_start(full_sync=False, sync_from=date(2026, 1, 1), high_water_mark=hwm) == hwm
+    )
 
 
 def test_a_full_run_or_a_first_run_starts_at_sync_from_or_the_beginning():
     hwm = datetime(2026, 5, 1, tzinfo=UTC)
     assert domain.window_start(full_sync=True, sync_from=None, high_water_mark=hwm) is None
-    assert domain.window_start(full_sync=True, sync_from=date(2026, 2, 3), high_water_mark=hwm) == datetime(2026, 2, 3, tzinfo=UTC)
+    assert domain.window_start(
+        full_sync=True, sync_from=date(2026, 2, 3), high_water_mark=hwm
+    ) == datetime(2026, 2, 3, tzinfo=UTC)
     assert domain.window_start(full_sync=False, sync_from=None, high_water_mark=None) is None
 
 

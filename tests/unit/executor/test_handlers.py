@@ -37,8 +37,11 @@ class Executor:
         return event
 
     def changes(self) -> list[tuple[str, str, str | None]]:
-        return [(p.job.data_model, p.job.status, p.previous_status)
-                for p in self.uow.payloads if isinstance(p, SyncJobChanged)]
+        return [
+            (p.job.data_model, p.job.status, p.previous_status)
+            for p in self.uow.payloads
+            if isinstance(p, SyncJobChanged)
+        ]
 
 
 @pytest.fixture
@@ -47,31 +50,46 @@ def executor() -> Executor:
 
 
 def _requested(*models: ModelSyncRequest, batch: str = "b-1") -> SyncRequested:
-    return SyncRequested(batch_id=batch, connection_id="c1", provider_name="sandbox",
-                         trigger="schedule", models=list(models))
+    return SyncRequested(
+        batch_id=batch,
+        connection_id="c1",
+        provider_name="sandbox",
+        trigger="schedule",
+        models=list(models),
+    )
 
 
 async def test_a_sync_request_queues_one_job_per_model_and_says_so(executor):
-    await executor.deliver("sync.requested", _requested(
-        ModelSyncRequest(data_model="contacts"), ModelSyncRequest(data_model="INVOICES")))
+    await executor.deliver(
+        "sync.requested",
+        _requested(
+            ModelSyncRequest(data_model="contacts"), ModelSyncRequest(data_model="INVOICES")
+        ),
+    )
     jobs = list(executor.repo.jobs_by_id.values())
     assert sorted(j.data_model for j in jobs) == ["CONTACTS", "INVOICES"]
     assert {j.batch_id for j in jobs} == {"b-1"} and all(j.status == "queued" for j in jobs)
-    assert sorted(executor.changes()) == [("CONTACTS", "queued", None), ("INVOICES", "queued", None)]
+    assert sorted(executor.changes()) == [
+        ("CONTACTS", "queued", None),
+        ("INVOICES", "queued", None),
+    ]
 
 
 async def test_a_request_for_a_model_with_a_waiting_job_widens_that_job(executor):
     await executor.deliver("sync.requested", _requested(ModelSyncRequest(data_model="CONTACTS")))
-    await executor.deliver("sync.requested", _requested(
-        ModelSyncRequest(data_model="CONTACTS", full_sync=True), batch="b-2"))
+    await executor.deliver(
+        "sync.requested",
+        _requested(ModelSyncRequest(data_model="CONTACTS", full_sync=True), batch="b-2"),
+    )
     [only] = executor.repo.jobs_by_id.values()
     assert only.full_sync and only.batch_id == "b-1"
     assert executor.changes() == [("CONTACTS", "queued", None)]  # nothing new was queued
 
 
 async def test_a_redelivered_sync_request_has_no_second_effect(executor):
-    event = await executor.deliver("sync.requested", _requested(
-        ModelSyncRequest(data_model="CONTACTS")))
+    event = await executor.deliver(
+        "sync.requested", _requested(ModelSyncRequest(data_model="CONTACTS"))
+    )
     await executor.handle["sync.requested"]([event])
     assert len(executor.repo.jobs_by_id) == 1 and len(executor.uow.committed) == 1
 
@@ -79,9 +97,18 @@ async def test_a_redelivered_sync_request_has_no_second_effect(executor):
 async def test_sync_completed_ends_the_job_and_moves_the_high_water_mark(executor):
     executor.repo.add(job(status="running", phase="finishing"))
     mark = datetime(2026, 2, 1, tzinfo=UTC)
-    await executor.deliver("sync.completed", SyncCompleted(
-        job_id="job_1", connection_id="c1", provider_name="sandbox", data_model="CONTACTS",
-        status="complete", counts=SyncCounts(fetched=3, created=3), high_water_mark=mark))
+    await executor.deliver(
+        "sync.completed",
+        SyncCompleted(
+            job_id="job_1",
+            connection_id="c1",
+            provider_name="sandbox",
+            data_model="CONTACTS",
+            status="complete",
+            counts=SyncCounts(fetched=3, created=3),
+            high_water_mark=mark,
+        ),
+    )
     done = executor.repo.jobs_by_id["job_1"]
     assert done.status == "complete" and done.counts["created"] == 3 and done.completed_at
     assert executor.repo.outcomes[("c1", "CONTACTS")].high_water_mark == mark
@@ -90,18 +117,34 @@ async def test_sync_completed_ends_the_job_and_moves_the_high_water_mark(executo
 
 async def test_sync_completed_for_a_cancelled_job_only_fills_in_its_counts(executor):
     executor.repo.add(job(status="cancelled", phase="done"))
-    await executor.deliver("sync.completed", SyncCompleted(
-        job_id="job_1", connection_id="c1", provider_name="sandbox", data_model="CONTACTS",
-        status="cancelled", counts=SyncCounts(fetched=7)))
+    await executor.deliver(
+        "sync.completed",
+        SyncCompleted(
+            job_id="job_1",
+            connection_id="c1",
+            provider_name="sandbox",
+            data_model="CONTACTS",
+            status="cancelled",
+            counts=SyncCounts(fetched=7),
+        ),
+    )
     assert executor.repo.jobs_by_id["job_1"].status == "cancelled"
     assert executor.repo.jobs_by_id["job_1"].counts["fetched"] == 7 and executor.changes() == []
 
 
 def _changed(status: str, version: int, config=None) -> ConnectionChanged:
     return ConnectionChanged(
-        connection_id="c1", user_id="u", provider_name="sandbox", status=status, version=version,
-        sync_config=config or [ModelSyncConfig(data_model="contacts", access="READ_WRITE"),
-                               ModelSyncConfig(data_model="FILES", access="WRITE")])
+        connection_id="c1",
+        user_id="u",
+        provider_name="sandbox",
+        status=status,
+        version=version,
+        sync_config=config
+        or [
+            ModelSyncConfig(data_model="contacts", access="READ_WRITE"),
+            ModelSyncConfig(data_model="FILES", access="WRITE"),
+        ],
+    )
 
 
 async def test_a_connection_that_loses_its_authorization_stops_its_jobs(executor):
@@ -127,20 +170,24 @@ async def test_a_manual_sync_of_a_connected_connection_queues_one_off_jobs(execu
     executor.repo.connections["c1"] = CONNECTED
     jobs = await executor.request_sync(ManualSync("c1", "p1", True, None))
     assert [(j.data_model, j.full_sync, j.is_one_off) for j in jobs] == [
-        ("CONTACTS", True, True), ("INVOICES", True, True)]
+        ("CONTACTS", True, True),
+        ("INVOICES", True, True),
+    ]
     assert len({j.batch_id for j in jobs}) == 1 and executor.connections.asked == 0
 
 
 async def test_a_manual_sync_honours_sync_from_and_any_letter_case(executor):
     executor.repo.connections["c1"] = CONNECTED
-    [one] = await executor.request_sync(ManualSync("c1", "p1", False,
-                                                   [("contacts", date(2026, 3, 1))]))
+    [one] = await executor.request_sync(
+        ManualSync("c1", "p1", False, [("contacts", date(2026, 3, 1))])
+    )
     assert one.data_model == "CONTACTS" and one.sync_from == date(2026, 3, 1)
 
 
 async def test_a_manual_sync_of_a_connection_not_connected_is_a_conflict(executor):
-    executor.repo.connections["c1"] = KnownConnection("c1", "AUTH_ERROR", "sandbox", "p1",
-                                                      ("CONTACTS",), 3)
+    executor.repo.connections["c1"] = KnownConnection(
+        "c1", "AUTH_ERROR", "sandbox", "p1", ("CONTACTS",), 3
+    )
     executor.connections.known["c1"] = executor.repo.connections["c1"]
     with pytest.raises(errors.ApiError) as refused:
         await executor.request_sync(ManualSync("c1", "p1", False, None))
@@ -154,12 +201,16 @@ async def test_a_manual_sync_of_models_not_enabled_names_each_of_them(executor):
     executor.repo.connections["c1"] = CONNECTED
     executor.connections.known["c1"] = CONNECTED
     with pytest.raises(errors.ApiError) as refused:
-        await executor.request_sync(ManualSync("c1", "p1", False,
-                                               [("contacts", None), ("files", None)]))
+        await executor.request_sync(
+            ManualSync("c1", "p1", False, [("contacts", None), ("files", None)])
+        )
     assert refused.value.status == 422 and refused.value.code == "validation_error"
-    assert refused.value.details == [{
-        "field": "data_models_to_sync[1].data_model",
-        "message": "FILES is not enabled for reading on this connection"}]
+    assert refused.value.details == [
+        {
+            "field": "data_models_to_sync[1].data_model",
+            "message": "FILES is not enabled for reading on this connection",
+        }
+    ]
 
 
 async def test_a_manual_sync_of_a_connection_with_nothing_readable_is_refused(executor):
@@ -168,8 +219,9 @@ async def test_a_manual_sync_of_a_connection_with_nothing_readable_is_refused(ex
     with pytest.raises(errors.ApiError) as refused:
         await executor.request_sync(ManualSync("c1", "p1", False, None))
     assert refused.value.status == 422
-    assert refused.value.details == [{"field": "data_models_to_sync",
-                                      "message": "no enabled data model"}]
+    assert refused.value.details == [
+        {"field": "data_models_to_sync", "message": "no enabled data model"}
+    ]
 
 
 async def test_a_manual_sync_just_after_connecting_asks_the_connections_service(executor):

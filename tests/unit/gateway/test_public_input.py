@@ -23,24 +23,50 @@ from ferry_gateway.upstream import Upstreams, path
 from ferry_kit.errors import ApiError
 
 HOST = "ferry.test"
-PROJECT = Project("proj_0123456789abcdef", "acme", "fsig_signing-key-for-tests-0123456789", datetime.now(UTC))
+PROJECT = Project(
+    "proj_0123456789abcdef", "acme", "fsig_signing-key-for-tests-0123456789", datetime.now(UTC)
+)
 KEY = "fsk_test"
 VALID = {
-    "connection_id": "con_" + "0" * 32, "job_id": "job_" + "0" * 32, "endpoint_id": "ep_" + "0" * 32,
-    "message_id": "msg_" + "0" * 32, "user_id": "u-1", "data_model": "CONTACTS", "record_id": "rec_1",
-    "provider": "sandbox", "project_id": "proj_0123456789abcdef",
+    "connection_id": "con_" + "0" * 32,
+    "job_id": "job_" + "0" * 32,
+    "endpoint_id": "ep_" + "0" * 32,
+    "message_id": "msg_" + "0" * 32,
+    "user_id": "u-1",
+    "data_model": "CONTACTS",
+    "record_id": "rec_1",
+    "provider": "sandbox",
+    "project_id": "proj_0123456789abcdef",
 }
 BODIES = {
-    ("POST", "/v1/users/{user_id}/connections"): {"provider_name": "sandbox", "requested_data_types": ["X"]},
+    ("POST", "/v1/users/{user_id}/connections"): {
+        "provider_name": "sandbox",
+        "requested_data_types": ["X"],
+    },
     ("POST", "/v1/connections/{connection_id}/records/{data_model}"): {"data": {}},
     ("PUT", "/v1/integrations/{provider}"): {"client_id": "app"},
     ("PATCH", "/v1/connections/{connection_id}/records/{data_model}/{record_id}"): {"data": {}},
-    ("POST", "/v1/webhook-endpoints/{endpoint_id}/replay-failed"): {"since": "2026-01-01T00:00:00Z"},
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/replay-failed"): {
+        "since": "2026-01-01T00:00:00Z"
+    },
     ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"): {"enabled": False},
 }
 EVIL = [
-    "..", ".", "%2e%2e", "%2E%2E", ".%2e", "%2F", "a%2Fb", "..%2F..%2Finternal", "..%2f..%2finternal",
-    "%2e%2e%2finternal%2fproviders", "con_%0a", "%00", "con_%00", "%7f", "x" * 300,
+    "..",
+    ".",
+    "%2e%2e",
+    "%2E%2E",
+    ".%2e",
+    "%2F",
+    "a%2Fb",
+    "..%2F..%2Finternal",
+    "..%2f..%2finternal",
+    "%2e%2e%2finternal%2fproviders",
+    "con_%0a",
+    "%00",
+    "con_%00",
+    "%7f",
+    "x" * 300,
 ]
 
 
@@ -65,12 +91,19 @@ class Upstream:
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.calls.append(request.url.raw_path.decode())
-        return httpx.Response(200, json={
-            "id": VALID["connection_id"], "connection_id": VALID["connection_id"], "user_id": "u-1",
-            "status": "CONNECTED", "provider_name": "sandbox", "requested_data_types": ["CONTACTS"],
-            "resolved_sync_config": [{"data_model": "CONTACTS", "access": "READ_WRITE"}],
-            "data_models": [],
-        })
+        return httpx.Response(
+            200,
+            json={
+                "id": VALID["connection_id"],
+                "connection_id": VALID["connection_id"],
+                "user_id": "u-1",
+                "status": "CONNECTED",
+                "provider_name": "sandbox",
+                "requested_data_types": ["CONTACTS"],
+                "resolved_sync_config": [{"data_model": "CONTACTS", "access": "READ_WRITE"}],
+                "data_models": [],
+            },
+        )
 
 
 @pytest.fixture
@@ -80,22 +113,44 @@ def gateway():
     client = httpx.AsyncClient(base_url="http://internal", transport=httpx.MockTransport(upstream))
     app.state.upstreams = Upstreams(client, client, client, client, client)
     app.state.projects = FakeProjects()
-    app.state.settings = type("S", (), {"public_host": HOST, "admin_token": "admin-token-for-tests-0123"})()
+    app.state.settings = type(
+        "S", (), {"public_host": HOST, "admin_token": "admin-token-for-tests-0123"}
+    )()
     app.state.upstream = upstream
     return app
 
 
-async def send(app, method: str, raw_path: str, *, body: bytes = b"", token: str = KEY,
-               headers: list[tuple[bytes, bytes]] | None = None) -> tuple[int, dict[str, Any]]:
+async def send(
+    app,
+    method: str,
+    raw_path: str,
+    *,
+    body: bytes = b"",
+    token: str = KEY,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> tuple[int, dict[str, Any]]:
     """One request as a server hands it over: the path percent-decoded, never normalised."""
     path, _, query = raw_path.partition("?")
-    heads = [(b"host", b"gw"), (b"authorization", f"Bearer {token}".encode()),
-             (b"content-type", b"application/json")]
+    heads = [
+        (b"host", b"gw"),
+        (b"authorization", f"Bearer {token}".encode()),
+        (b"content-type", b"application/json"),
+    ]
     heads += headers if headers is not None else [(b"content-length", str(len(body)).encode())]
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-             "scheme": "http", "path": unquote(path), "raw_path": path.encode(), "root_path": "",
-             "query_string": query.encode(), "headers": heads, "client": ("127.0.0.1", 1),
-             "server": ("127.0.0.1", 80)}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": unquote(path),
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": query.encode(),
+        "headers": heads,
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
     sent = False
     out: dict[str, Any] = {"body": b""}
 
@@ -169,7 +224,9 @@ def _another_route(app, method: str, template: str, raw: str) -> bool:
 
 
 async def test_a_record_id_with_odd_characters_goes_upstream_as_one_encoded_segment(gateway):
-    where = _fill("/v1/connections/{connection_id}/records/{data_model}") + "/a%20b%3Fc%23d%25e%C3%A9"
+    where = (
+        _fill("/v1/connections/{connection_id}/records/{data_model}") + "/a%20b%3Fc%23d%25e%C3%A9"
+    )
     status, _ = await send(gateway, "PATCH", where, body=b'{"data": {}}')
     assert status < 400
     assert gateway.state.upstream.calls[-1].endswith("/records/CONTACTS/a%20b%3Fc%23d%25e%C3%A9")
@@ -182,13 +239,22 @@ def test_an_upstream_path_never_takes_an_empty_or_dot_segment(piece):
     assert caught.value.status == 404
 
 
-@pytest.mark.parametrize("raw", [
-    "/connect/../internal/connections/con_0/credentials", "/connect/%2e%2e/internal/providers",
-    "/connect/%2E%2E/internal/providers", "/connect/..%2Finternal%2Fproviders",
-    "/connect/con_00000000000000000000000000000000/../../internal/providers",
-    "/connect/x/y", "/connect/", "/oauth/../internal/providers", "/oauth/other",
-    "/v1/connections/../../internal/providers", "/v1/users/u/connections/../../../internal/providers",
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "/connect/../internal/connections/con_0/credentials",
+        "/connect/%2e%2e/internal/providers",
+        "/connect/%2E%2E/internal/providers",
+        "/connect/..%2Finternal%2Fproviders",
+        "/connect/con_00000000000000000000000000000000/../../internal/providers",
+        "/connect/x/y",
+        "/connect/",
+        "/oauth/../internal/providers",
+        "/oauth/other",
+        "/v1/connections/../../internal/providers",
+        "/v1/users/u/connections/../../../internal/providers",
+    ],
+)
 async def test_the_connect_proxy_forwards_only_its_own_routes(gateway, raw):
     for method in ("GET", "POST"):
         status, body = await send(gateway, method, raw)
@@ -203,14 +269,28 @@ def _jwt(aud: Any, alg: str = "HS256", **claims: Any) -> str:
     return jwt.encode(claims, PROJECT.signing_key, algorithm=alg)
 
 
-@pytest.mark.parametrize("token", [
-    _jwt(f"{HOST}/{PROJECT.id}", alg="none"),
-    _jwt([f"{HOST}/{PROJECT.id}"], alg="none"),
-    _jwt(5), _jwt([5]), _jwt([None, {"a": 1}]), _jwt({"a": f"{HOST}/{PROJECT.id}"}), _jwt(""), _jwt([]),
-    _jwt([f"{HOST}/{PROJECT.id}", 5]), _jwt(f"{HOST}/proj_\x00"), _jwt(f"{HOST}/" + "p" * 5000),
-    _jwt(f"{HOST}/{PROJECT.id}", sub=5), _jwt(f"{HOST}/{PROJECT.id}", exp="soon"),
-    "e30.e30.", "a.b.c", "....", "ey.ey.ey",
-])
+@pytest.mark.parametrize(
+    "token",
+    [
+        _jwt(f"{HOST}/{PROJECT.id}", alg="none"),
+        _jwt([f"{HOST}/{PROJECT.id}"], alg="none"),
+        _jwt(5),
+        _jwt([5]),
+        _jwt([None, {"a": 1}]),
+        _jwt({"a": f"{HOST}/{PROJECT.id}"}),
+        _jwt(""),
+        _jwt([]),
+        _jwt([f"{HOST}/{PROJECT.id}", 5]),
+        _jwt(f"{HOST}/proj_\x00"),
+        _jwt(f"{HOST}/" + "p" * 5000),
+        _jwt(f"{HOST}/{PROJECT.id}", sub=5),
+        _jwt(f"{HOST}/{PROJECT.id}", exp="soon"),
+        "e30.e30.",
+        "a.b.c",
+        "....",
+        "ey.ey.ey",
+    ],
+)
 async def test_unsigned_or_oddly_addressed_tokens_answer_401(gateway, token):
     status, body = await send(gateway, "GET", "/v1/users/u-1/connections", token=token)
     _assert_error(status, body, 401)
@@ -220,14 +300,19 @@ async def test_unsigned_or_oddly_addressed_tokens_answer_401(gateway, token):
 
 
 async def test_a_well_formed_end_user_token_still_opens_its_own_connections(gateway):
-    status, _ = await send(gateway, "GET", "/v1/users/u-1/connections", token=_jwt(f"{HOST}/{PROJECT.id}"))
+    status, _ = await send(
+        gateway, "GET", "/v1/users/u-1/connections", token=_jwt(f"{HOST}/{PROJECT.id}")
+    )
     assert status == 200
 
 
-@pytest.mark.parametrize("payload", [
-    {"data_models": [{"data_model": "CON\u0000TACTS"}]},
-    {"data_models": [], "\u0000": 1},
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"data_models": [{"data_model": "CON\u0000TACTS"}]},
+        {"data_models": [], "\u0000": 1},
+    ],
+)
 async def test_a_nul_character_in_a_json_string_is_a_422_naming_the_field(gateway, payload):
     status, body = await send(gateway, "PUT", "/v1/sync-config", body=json.dumps(payload).encode())
     _assert_error(status, body, 422)
@@ -247,9 +332,15 @@ async def test_a_nul_in_a_record_body_or_the_query_is_refused(gateway):
 
 async def test_an_escaped_backslash_before_u0000_is_not_a_nul(gateway):
     payload = b'{"data_models": [], "full_sync_interval_hours": 24, "record_events_on_initial_sync": false}'
-    assert (await send(gateway, "PUT", "/v1/sync-config", body=payload.replace(b"[]", b'[]  ')))[0] == 200
-    status, _ = await send(gateway, "POST", _fill("/v1/connections/{connection_id}/records/{data_model}"),
-                           body=b'{"data": {"note": "a\\\\u0000b"}}')
+    assert (await send(gateway, "PUT", "/v1/sync-config", body=payload.replace(b"[]", b"[]  ")))[
+        0
+    ] == 200
+    status, _ = await send(
+        gateway,
+        "POST",
+        _fill("/v1/connections/{connection_id}/records/{data_model}"),
+        body=b'{"data": {"note": "a\\\\u0000b"}}',
+    )
     assert status < 400
 
 
@@ -288,8 +379,10 @@ async def test_the_limit_counts_the_streamed_body_not_its_content_length(headers
         reached.append(scope)
 
     chunks = [b"x" * 1024] * 40
-    messages = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
-                for i, c in enumerate(chunks)]
+    messages = [
+        {"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
+        for i, c in enumerate(chunks)
+    ]
     replies: list[dict[str, Any]] = []
 
     async def receive():
@@ -298,8 +391,13 @@ async def test_the_limit_counts_the_streamed_body_not_its_content_length(headers
     async def reply(message):
         replies.append(message)
 
-    scope = {"type": "http", "method": "PUT", "path": "/v1/sync-config", "query_string": b"",
-             "headers": headers}
+    scope = {
+        "type": "http",
+        "method": "PUT",
+        "path": "/v1/sync-config",
+        "query_string": b"",
+        "headers": headers,
+    }
     await BodyGuard(app, max_bytes=16 * 1024)(scope, receive, reply)
     assert reached == []
     assert replies[0]["status"] == 413

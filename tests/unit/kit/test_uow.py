@@ -15,8 +15,9 @@ from ferry_kit.uow import UnitOfWork, UnitOfWorkClosed
 
 
 def _changed(cid: str = "c1") -> Envelope[ConnectionChanged]:
-    payload = ConnectionChanged(connection_id=cid, user_id="u", provider_name="sandbox",
-                                status="CONNECTED")
+    payload = ConnectionChanged(
+        connection_id=cid, user_id="u", provider_name="sandbox", status="CONNECTED"
+    )
     return Envelope.of(payload, project_id="p", connection_id=cid)
 
 
@@ -73,12 +74,16 @@ async def test_nothing_can_be_emitted_outside_the_block_or_after_commit():
 async def test_the_kit_claims_calls_each_fresh_event_and_commits_one_batch():
     seen: list[str] = []
 
-    async def on_changed(event: Envelope[ConnectionChanged], uow: UnitOfWork[None], tag: str) -> None:
+    async def on_changed(
+        event: Envelope[ConnectionChanged], uow: UnitOfWork[None], tag: str
+    ) -> None:
         seen.append(f"{tag}:{event.data.connection_id}")
         uow.emit(event.data)
 
     uow = FakeUnitOfWork(repos=None)
-    handle = consumer_handlers({"connection.changed": on_changed}, uow, {"tag": "t"})["connection.changed"]
+    handle = consumer_handlers({"connection.changed": on_changed}, uow, {"tag": "t"})[
+        "connection.changed"
+    ]
     first, second = _changed("a"), _changed("b")
     await handle([first, second, first])
     await handle([first])  # redelivered: no second effect

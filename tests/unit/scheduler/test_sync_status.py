@@ -38,23 +38,50 @@ class Scheduler:
         self.handle = consumer_handlers(HANDLERS, self.uow, deps)
 
     async def connection(self, status: str, version: int, **kw: object) -> None:
-        event = Envelope.of(ConnectionChanged(
-            connection_id="c1", user_id="u", provider_name="sandbox", status=status,
-            sync_config=CONFIG, version=version, **kw), project_id="p1", connection_id="c1")
+        event = Envelope.of(
+            ConnectionChanged(
+                connection_id="c1",
+                user_id="u",
+                provider_name="sandbox",
+                status=status,
+                sync_config=CONFIG,
+                version=version,
+                **kw,
+            ),
+            project_id="p1",
+            connection_id="c1",
+        )
         await self.handle["connection.changed"]([event])
 
     async def job(self, job_id: str, status: str, minute: int, error: str | None = None) -> None:
-        job = SyncJob(id=job_id, connection_id="c1", data_model="contacts", model_id="m",
-                      status=status, created_at=T0, modified_at=T0 + timedelta(minutes=minute),
-                      error=error)
+        job = SyncJob(
+            id=job_id,
+            connection_id="c1",
+            data_model="contacts",
+            model_id="m",
+            status=status,
+            created_at=T0,
+            modified_at=T0 + timedelta(minutes=minute),
+            error=error,
+        )
         event = Envelope.of(SyncJobChanged(job=job), project_id="p1", connection_id="c1")
         await self.handle["sync.job.changed"]([event])
 
     async def completed(self, job_id: str, status: str, minute: int, **kw: object) -> None:
         synced = T0 + timedelta(minutes=minute) if status == "complete" else None
-        event = Envelope.of(SyncCompleted(
-            job_id=job_id, connection_id="c1", provider_name="sandbox", data_model="CONTACTS",
-            status=status, last_synced_at=synced, **kw), project_id="p1", connection_id="c1")
+        event = Envelope.of(
+            SyncCompleted(
+                job_id=job_id,
+                connection_id="c1",
+                provider_name="sandbox",
+                data_model="CONTACTS",
+                status=status,
+                last_synced_at=synced,
+                **kw,
+            ),
+            project_id="p1",
+            connection_id="c1",
+        )
         await self.handle["sync.completed"]([event])
 
     async def status(self) -> dict[str, dict[str, object]]:
@@ -69,13 +96,18 @@ class Scheduler:
 @pytest.fixture
 async def scheduler() -> Scheduler:
     s = Scheduler()
-    await s.connection("CONNECTED", 1, previous_status="CONNECTING",
-                       requested_data_types=["contacts", "files", "invoices"])
+    await s.connection(
+        "CONNECTED",
+        1,
+        previous_status="CONNECTING",
+        requested_data_types=["contacts", "files", "invoices"],
+    )
     return s
 
 
 async def test_each_requested_model_is_listed_in_order_and_the_unsynced_ones_are_disabled(
-        scheduler):
+    scheduler,
+):
     status = await scheduler.status()
     assert list(status) == ["CONTACTS", "FILES", "INVOICES"]
     assert [m["status"] for m in status.values()] == ["IDLE", "DISABLED", "DISABLED"]
@@ -90,7 +122,9 @@ async def test_a_model_syncs_while_a_job_is_active_and_is_idle_once_it_completes
     await scheduler.completed("job_1", "complete", 2)
     await scheduler.job("job_1", "complete", 3)
     contacts = (await scheduler.status())["CONTACTS"]
-    assert contacts["status"] == "IDLE" and contacts["last_synced_at"] == "2026-01-01T00:02:00+00:00"
+    assert (
+        contacts["status"] == "IDLE" and contacts["last_synced_at"] == "2026-01-01T00:02:00+00:00"
+    )
 
 
 async def test_a_late_event_of_a_finished_job_does_not_make_it_active_again(scheduler):
@@ -136,14 +170,16 @@ async def test_held_deletions_are_counted_by_complete_full_syncs_only(scheduler)
 
 async def test_a_paused_connection_shows_paused_models_without_a_next_sync(scheduler):
     await scheduler.job("job_1", "running", 1)
-    await scheduler.connection("AUTH_ERROR", 2, previous_status="CONNECTED",
-                               requested_data_types=["CONTACTS"])
+    await scheduler.connection(
+        "AUTH_ERROR", 2, previous_status="CONNECTED", requested_data_types=["CONTACTS"]
+    )
     contacts = (await scheduler.status())["CONTACTS"]
     assert contacts["status"] == "PAUSED" and contacts["next_sync_at"] is None
 
 
 async def test_a_redelivered_event_has_no_second_effect_and_a_deleted_connection_has_no_status(
-        scheduler):
+    scheduler,
+):
     await scheduler.completed("job_1", "failed", 1, error="boom")
     assert len(scheduler.uow.processed) == 2
     await scheduler.connection("DELETED", 9)
@@ -154,4 +190,6 @@ async def test_older_senders_without_requested_models_list_the_configured_ones()
     s = Scheduler()
     await s.connection("CONNECTED", 1, previous_status="CONNECTING")
     assert {k: v["status"] for k, v in (await s.status()).items()} == {
-        "CONTACTS": "IDLE", "FILES": "DISABLED"}
+        "CONTACTS": "IDLE",
+        "FILES": "DISABLED",
+    }

@@ -59,25 +59,60 @@ def test_an_empty_filter_takes_every_type_and_unknown_types_are_named_by_positio
 def test_ordered_endpoints_share_a_lane_per_connection_and_unordered_ones_do_not():
     assert domain.lane(True, "con_1", "msg_a") == domain.lane(True, "con_1", "msg_b") == "con_1"
     assert domain.lane(False, "con_1", "msg_a") != domain.lane(False, "con_1", "msg_b")
-    assert domain.lane_lock_key("ep", "a") == domain.lane_lock_key("ep", "a") != domain.lane_lock_key("ep", "b")
+    assert (
+        domain.lane_lock_key("ep", "a")
+        == domain.lane_lock_key("ep", "a")
+        != domain.lane_lock_key("ep", "b")
+    )
 
 
 def test_a_failed_sync_becomes_sync_failed_with_its_error_and_the_body_has_the_contract_fields():
-    e = Envelope.of(SyncCompleted(job_id="j", connection_id="c", provider_name="p", data_model="CONTACTS",
-                                  status="cancelled", error="stopped"), project_id="prj", connection_id="c")
+    e = Envelope.of(
+        SyncCompleted(
+            job_id="j",
+            connection_id="c",
+            provider_name="p",
+            data_model="CONTACTS",
+            status="cancelled",
+            error="stopped",
+        ),
+        project_id="prj",
+        connection_id="c",
+    )
     kind, data = domain.sync_event(e, "u")
     assert kind == "sync_failed" and data["error"] == "stopped" and data["user_id"] == "u"
-    assert {"connection_id", "provider_name", "data_model", "job_id", "batch_id", "full_sync", "is_initial_sync",
-            "counts", "last_synced_at", "held_deletions"} <= set(data)
+    assert {
+        "connection_id",
+        "provider_name",
+        "data_model",
+        "job_id",
+        "batch_id",
+        "full_sync",
+        "is_initial_sync",
+        "counts",
+        "last_synced_at",
+        "held_deletions",
+    } <= set(data)
     body = orjson.loads(domain.body("msg_1", kind, e.occurred_at, "prj", data))
     assert set(body) == {"id", "type", "created_at", "project_id", "data"} and body["id"] == "msg_1"
 
 
 def test_a_record_event_carries_data_for_created_and_changed_fields_for_updated():
     def rec(action):
-        return Envelope.of(RecordChanged(data_model="CONTACTS", record_id="r", action=action, cursor="c1",
-                                         modified_at=datetime.now(UTC), data={"a": 1},
-                                         changed_fields={"a": {"old": 0, "new": 1}}), project_id="p", connection_id="c")
+        return Envelope.of(
+            RecordChanged(
+                data_model="CONTACTS",
+                record_id="r",
+                action=action,
+                cursor="c1",
+                modified_at=datetime.now(UTC),
+                data={"a": 1},
+                changed_fields={"a": {"old": 0, "new": 1}},
+            ),
+            project_id="p",
+            connection_id="c",
+        )
+
     kind, data = domain.record_event(rec("created"), None)
     assert kind == "record_created" and data["data"] == {"a": 1} and "changed_fields" not in data
     kind, data = domain.record_event(rec("updated"), None)
