@@ -1,7 +1,8 @@
 """Benchmark: the first sync of N sandbox records end to end (services as separate processes).
 
 Prints records/s from the end user's consent to the `sync_completed` webhook, the peak resident
-memory of each Ferry process and the CPU time of each (and of Postgres) during the sync. Run: `uv run python tests/bench/bench_first_sync.py [N]`.
+memory of each Ferry process and the CPU time of each (and of Postgres) during the sync. Run:
+`uv run python tests/bench/bench_first_sync.py [N]`.
 """
 
 from __future__ import annotations
@@ -99,7 +100,8 @@ async def bench(infra, n: int) -> None:
         )
         print("CPU seconds per process: " + ", ".join(f"{k} {v:.2f}" for k, v in cpu.items()))
         print(
-            f"peak RSS, all Ferry services: {sum(v for k, v in sampler.peak.items() if k != 'sandbox') / 2**20:.0f} MiB"
+            "peak RSS, all Ferry services: "
+            f"{sum(v for k, v in sampler.peak.items() if k != 'sandbox') / 2**20:.0f} MiB"
         )
         await api.aclose()
         await sandbox.aclose()

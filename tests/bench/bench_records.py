@@ -1,10 +1,10 @@
 """Benchmark: the records service ingesting a first sync of N records, then a full re-sync with 1%
-changed, then one where 1% are gone (deleted at its end). The service runs as its own process; pages of 1,000 records are published to
-`records.fetched` as the executor does (serialised before the clock starts), and the clock stops
-at `sync.completed`.
+changed, then one where 1% are gone (deleted at its end). The service runs as its own process;
+pages of 1,000 records are published to `records.fetched` as the executor does (serialised
+before the clock starts), and the clock stops at `sync.completed`.
 
-Prints records/s, the service's peak RSS and the CPU time of the service and of Postgres for each. Run:
-`uv run python tests/bench/bench_records.py [N]` (default 200,000).
+Prints records/s, the service's peak RSS and the CPU time of the service and of Postgres for
+each. Run: `uv run python tests/bench/bench_records.py [N]` (default 200,000).
 """
 
 from __future__ import annotations
@@ -201,7 +201,8 @@ async def run(infra, env: dict[str, str], n: int) -> None:
             )
             used = cpu_seconds(service) - cpu[0], cpu_seconds(postgres) - cpu[1]
             print(
-                f"{label} {n:,} records: {took:.2f}s = {n / took:,.0f} records/s, peak RSS {rss.peak / 2**20:.0f} MiB, "
+                f"{label} {n:,} records: {took:.2f}s = {n / took:,.0f} records/s, "
+                f"peak RSS {rss.peak / 2**20:.0f} MiB, "
                 f"CPU: service {used[0]:.2f}s, Postgres {used[1]:.2f}s"
             )
     finally:

@@ -87,7 +87,8 @@ async def bench(n: int) -> None:
             )
             r.raise_for_status()
             print(
-                f"seed {n:,} contacts: {time.perf_counter() - started:.2f} s (HTTP round trip included)"
+                f"seed {n:,} contacts: {time.perf_counter() - started:.2f} s "
+                "(HTTP round trip included)"
             )
 
             records, pages, took = await read_all(client, "static:bench")
@@ -101,7 +102,8 @@ async def bench(n: int) -> None:
                 client, token, updated_since="2000-01-01T00:00:00Z"
             )
             print(
-                f"read with an OAuth token and updated_since: {records:,} records in {pages} pages, {took:.2f} s: "
+                "read with an OAuth token and updated_since: "
+                f"{records:,} records in {pages} pages, {took:.2f} s: "
                 f"{pages / took:.1f} pages/s, {records / took:,.0f} records/s"
             )
             assert proc.proc is not None

@@ -47,9 +47,10 @@ async def run(infra, n: int, batch: int) -> None:
             n,
         )
         await conn.execute(
-            "INSERT INTO schedules (connection_id, data_model, frequency, interval_minutes, next_run_at, "
-            "next_full_sync_at, paused, initial_requested) "
-            "SELECT 'bench_' || i, 'CONTACTS', 'DAILY', 1440, now() - interval '1 minute', now() + interval '1 day', false, true "
+            "INSERT INTO schedules (connection_id, data_model, frequency, interval_minutes, "
+            "next_run_at, next_full_sync_at, paused, initial_requested) "
+            "SELECT 'bench_' || i, 'CONTACTS', 'DAILY', 1440, now() - interval '1 minute', "
+            "now() + interval '1 day', false, true "
             "FROM generate_series(1, $1) i",
             n,
         )
@@ -70,7 +71,8 @@ async def run(infra, n: int, batch: int) -> None:
         events = await conn.fetchval("SELECT count(*) FROM outbox")
     print(f"schedules: {n:,}  batch: {batch}")
     print(
-        f"fired: {fired:,} in {elapsed:.2f}s = {fired / elapsed:,.0f} schedules/s ({events:,} sync.requested events written)"
+        f"fired: {fired:,} in {elapsed:.2f}s = {fired / elapsed:,.0f} schedules/s "
+        f"({events:,} sync.requested events written)"
     )
     await pool.close()
 

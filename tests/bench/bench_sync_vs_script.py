@@ -204,7 +204,8 @@ def report(run: Run, n: int) -> None:
     peak = run.meter.sampler.peak
     print("\npeak RSS (MiB): " + ", ".join(f"{k} {v / 2**20:.0f}" for k, v in peak.items()))
     print(
-        f"peak RSS, services + broker: {sum(v for k, v in peak.items() if k != 'sandbox') / 2**20:.0f} MiB"
+        "peak RSS, services + broker: "
+        f"{sum(v for k, v in peak.items() if k != 'sandbox') / 2**20:.0f} MiB"
     )
     lat = run.latencies
     print(

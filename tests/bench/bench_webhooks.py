@@ -164,8 +164,8 @@ async def run(infra, rate: int, seconds: int, backlog: int, endpoints: int) -> N
         await wait_count("/lat", total, 60)
         lat = [a[2] * 1000 for a in receiver.arrivals.get("/lat", [])]
         print(
-            f"latency phase: {rate} events/s for {seconds} s, 1 ordered endpoint, {len(conns)} connections: "
-            f"{len(lat)}/{total} delivered"
+            f"latency phase: {rate} events/s for {seconds} s, 1 ordered endpoint, "
+            f"{len(conns)} connections: {len(lat)}/{total} delivered"
         )
         if lat:
             print(
@@ -207,14 +207,16 @@ async def run(infra, rate: int, seconds: int, backlog: int, endpoints: int) -> N
         await wait_count("/tp", expected, 180)
         times = sorted(a[1] for a in receiver.arrivals.get("/tp", []))
         print(
-            f"throughput phase: {backlog} events x {endpoints} ordered endpoints (100 connections) = {expected} "
-            f"deliveries; received {len(times)} (published in {published - t0:.2f} s)"
+            f"throughput phase: {backlog} events x {endpoints} ordered endpoints "
+            f"(100 connections) = {expected} deliveries; "
+            f"received {len(times)} (published in {published - t0:.2f} s)"
         )
         if len(times) >= 10:
             lo, hi = times[len(times) // 10], times[len(times) * 9 // 10]
             sustained = (len(times) * 0.8) / max(hi - lo, 1e-9)
             print(
-                f"  sustained {sustained:,.0f} deliveries/s (10-90 %); all in {times[-1] - t0:.2f} s from first publish "
+                f"  sustained {sustained:,.0f} deliveries/s (10-90 %); "
+                f"all in {times[-1] - t0:.2f} s from first publish "
                 f"= {len(times) / (times[-1] - t0):,.0f}/s end to end"
             )
     finally:

@@ -31,7 +31,8 @@ async def _setup(settings: KitSettings):
     await migrate.apply(settings.database_url, SCHEMA, NO_MIGRATIONS)
     pool = await create_pool(settings.database_url, SCHEMA)
     await pool.execute(
-        "CREATE TABLE IF NOT EXISTS effects (event_id uuid, version int, at timestamptz DEFAULT now())"
+        "CREATE TABLE IF NOT EXISTS effects "
+        "(event_id uuid, version int, at timestamptz DEFAULT now())"
     )
     return pool
 

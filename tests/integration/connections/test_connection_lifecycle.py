@@ -1,4 +1,6 @@
-"""Seed 004 over the internal API: every transition, the edit rule, unique providers, tenancy, delete."""
+"""Seed 004 over the internal API: every transition, the edit rule, unique providers, tenancy,
+delete.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Credentials for the executor: refresh before expiry, one refresh at a time, AUTH_ERROR when refused."""
+"""Credentials for the executor: refresh before expiry, one refresh at a time, AUTH_ERROR when
+refused.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +16,8 @@ async def _expire(pg, harness, cid: str, account: str) -> None:
     """As if the access token's life had run out: at the provider, and in Ferry's record of it."""
     await harness.expire(account)
     await pg.execute(
-        "UPDATE connections.tokens SET expires_at = now() - interval '1 minute', refreshed_at = NULL "
-        "WHERE connection_id = $1",
+        "UPDATE connections.tokens SET expires_at = now() - interval '1 minute', "
+        "refreshed_at = NULL WHERE connection_id = $1",
         cid,
     )
 
@@ -74,7 +76,7 @@ async def test_twenty_concurrent_forced_refreshes_after_a_401_cause_exactly_one_
     assert (await harness.stats(account))["refresh_requests"] == 1
 
 
-async def test_twenty_callers_naming_the_rejected_token_cause_one_refresh_even_right_after_connecting(
+async def test_twenty_callers_naming_a_rejected_token_cause_one_refresh_even_right_after_connecting(
     harness, project
 ):
     conn, account = await harness.connected(project)

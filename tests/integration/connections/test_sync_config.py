@@ -130,7 +130,7 @@ async def test_a_project_config_change_reaches_every_connection_that_follows_it(
     ] == ["CONTACTS"]
 
 
-async def test_raising_access_after_connecting_asks_for_reauthorization_and_the_connect_page_grants_it(
+async def test_raising_access_after_connecting_asks_to_reauthorize_and_the_connect_page_grants_it(
     harness, project
 ):
     conn, account = await harness.connected(project, types=["CONTACTS"])

@@ -1,4 +1,6 @@
-"""The connector SDK against the real sandbox provider app: pages, increments, errors, write-back."""
+"""The connector SDK against the real sandbox provider app: pages, increments, errors,
+write-back.
+"""
 
 from __future__ import annotations
 

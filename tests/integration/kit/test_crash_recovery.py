@@ -1,4 +1,6 @@
-"""Crashes at the worst moments, with real processes, broker and Postgres: nothing lost, nothing doubled."""
+"""Crashes at the worst moments, with real processes, broker and Postgres: nothing lost, nothing
+doubled.
+"""
 
 from __future__ import annotations
 

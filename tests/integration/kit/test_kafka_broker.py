@@ -1,4 +1,6 @@
-"""The Apache Kafka that tests and `ferry dev --broker kafka` run: data on disk survives restarts."""
+"""The Apache Kafka that tests and `ferry dev --broker kafka` run: data on disk survives
+restarts.
+"""
 
 from __future__ import annotations
 

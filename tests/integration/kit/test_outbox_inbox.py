@@ -35,7 +35,9 @@ def _event(i: int, conn_id: str = "c1") -> Envelope:
 async def _read(
     bootstrap: str, topic: str, n: int, timeout: float = 15.0, key: bytes | None = None
 ) -> list:
-    """Read `topic` from the start until `n` records (with `key`, if given) arrived or `timeout` passed."""
+    """Read `topic` from the start until `n` records (with `key`, if given) arrived or `timeout`
+    passed.
+    """
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
     )
@@ -139,7 +141,8 @@ async def test_a_backlog_on_one_topic_does_not_hold_up_another_topic(infra, sche
     try:
         rows = [("feed", f"f{i}".encode()) for i in range(5)] + [("done", b"d0")]
         await pool.executemany(
-            "INSERT INTO outbox (event_id, topic, key, payload) VALUES (gen_random_uuid(), $1, 'k', $2)",
+            "INSERT INTO outbox (event_id, topic, key, payload) "
+            "VALUES (gen_random_uuid(), $1, 'k', $2)",
             rows,
         )
         producer = _Recorder()

@@ -546,7 +546,7 @@ async def test_a_deleted_connection_is_purged_and_late_pages_do_not_bring_it_bac
     assert await pg.fetchval("SELECT count(*) FROM records.jobs WHERE connection_id=$1", cid) == 0
 
 
-async def test_a_poller_following_next_cursor_during_concurrent_ingest_never_misses_or_repeats_a_change(
+async def test_a_poller_following_next_cursor_in_concurrent_ingest_never_misses_or_repeats_a_change(
     infra, records_service, service_env
 ):
     """Two writers ingest overlapping updates into one connection while a poller follows the cursor:

@@ -24,7 +24,7 @@ def authorize_query(verifier: str, **overrides: str) -> dict[str, str]:
     }
 
 
-async def test_the_consent_page_is_one_form_carrying_the_request_with_an_account_field_and_two_buttons(
+async def test_consent_page_is_one_form_carrying_the_request_with_an_account_field_and_two_buttons(
     sbx,
 ):
     verifier = secrets.token_urlsafe(48)

@@ -1,4 +1,6 @@
-"""The sandbox as a real OS process (`python -m ferry_sandbox --port N`), driven the way Ferry does."""
+"""The sandbox as a real OS process (`python -m ferry_sandbox --port N`), driven the way Ferry
+does.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""The scheduler against the real broker and Postgres: schedules follow connections, due rows fire once."""
+"""The scheduler against the real broker and Postgres: schedules follow connections, due rows fire
+once.
+"""
 
 from __future__ import annotations
 
@@ -262,13 +264,17 @@ async def test_two_scheduler_processes_never_fire_a_due_schedule_twice(
             try:
                 async with conn.transaction():
                     await conn.executemany(
-                        "INSERT INTO connections (connection_id, project_id, provider_name, status) VALUES ($1,'p','sandbox','CONNECTED')",
+                        "INSERT INTO connections "
+                        "(connection_id, project_id, provider_name, status) "
+                        "VALUES ($1,'p','sandbox','CONNECTED')",
                         [(f"{prefix}{i}",) for i in range(n)],
                     )
                     await conn.executemany(
-                        "INSERT INTO schedules (connection_id, data_model, frequency, interval_minutes, next_run_at, "
-                        "next_full_sync_at, paused, initial_requested) "
-                        "VALUES ($1, 'CONTACTS', 'DAILY', 1440, now() - interval '1 minute', now() + interval '1 day', false, true)",
+                        "INSERT INTO schedules (connection_id, data_model, frequency, "
+                        "interval_minutes, next_run_at, next_full_sync_at, paused, "
+                        "initial_requested) "
+                        "VALUES ($1, 'CONTACTS', 'DAILY', 1440, now() - interval '1 minute', "
+                        "now() + interval '1 day', false, true)",
                         [(f"{prefix}{i}",) for i in range(n)],
                     )
             finally:

@@ -14,13 +14,15 @@ async def _seed(
     conn: asyncpg.Connection, endpoint: str, n: int, *, enabled: bool = True, age_s: int = 0
 ) -> None:
     await conn.execute(
-        "INSERT INTO endpoints (id, project_id, url, secret, enabled) VALUES ($1, 'p', 'http://x', 's', $2)",
+        "INSERT INTO endpoints (id, project_id, url, secret, enabled) "
+        "VALUES ($1, 'p', 'http://x', 's', $2)",
         endpoint,
         enabled,
     )
     await conn.execute(
         """
-        INSERT INTO messages (id, project_id, endpoint_id, lane, event_type, body, ready, next_attempt_at)
+        INSERT INTO messages (id, project_id, endpoint_id, lane, event_type, body, ready, """
+        """next_attempt_at)
         SELECT $1 || '-' || lpad(g::text, 5, '0'), 'p', $1, 'l' || g, 't', '{}', true,
                now() - make_interval(secs => $3 + ($2 - g))
         FROM generate_series(1, $2) g

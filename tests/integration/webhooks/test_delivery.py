@@ -1,4 +1,6 @@
-"""The webhooks service against the real broker and Postgres, delivering to a real local receiver."""
+"""The webhooks service against the real broker and Postgres, delivering to a real local
+receiver.
+"""
 
 from __future__ import annotations
 
@@ -117,7 +119,7 @@ async def test_with_loopback_allowed_a_named_endpoint_gets_its_name_as_host_and_
     Webhook(ep["secret"]).verify(hit.body, hit.headers)
 
 
-async def test_a_receiver_failing_twice_then_succeeding_sees_three_attempts_with_the_same_webhook_id(
+async def test_receiver_failing_twice_then_succeeding_sees_three_attempts_with_the_same_webhook_id(
     svc, infra, unique
 ):
     client, sink = svc

@@ -15,8 +15,10 @@ async def test_the_webhooks_service_prunes_old_delivered_and_failed_messages_wit
     )
     await conn.execute(
         """
-        INSERT INTO messages (id, project_id, endpoint_id, lane, event_type, body, ready, status, created_at) VALUES
-          ('old_delivered', 'p', 'ep', 'l', 't', '{}', true, 'delivered', now() - interval '40 days'),
+        INSERT INTO messages (id, project_id, endpoint_id, lane, event_type, body, ready, """
+        """status, created_at) VALUES
+          ('old_delivered', 'p', 'ep', 'l', 't', '{}', true, 'delivered', """
+        """now() - interval '40 days'),
           ('old_failed', 'p', 'ep', 'l', 't', '{}', true, 'failed', now() - interval '40 days'),
           ('old_retrying', 'p', 'ep', 'l', 't', '{}', true, 'retrying', now() - interval '40 days'),
           ('new_delivered', 'p', 'ep', 'l', 't', '{}', true, 'delivered', now())

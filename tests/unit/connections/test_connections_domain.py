@@ -131,7 +131,7 @@ def test_scopes_needed_are_the_union_for_the_access_levels():
     ]
 
 
-def test_a_config_needing_scopes_not_granted_keeps_syncing_at_the_granted_level_until_reauthorized():
+def test_config_needing_scopes_not_granted_keeps_syncing_at_the_granted_level_until_reauthorized():
     config = [ModelConfig("CONTACTS", access="READ_WRITE"), ModelConfig("INVOICES", access="READ")]
     granted = ["contacts.read"]
     assert domain.missing_scopes(SANDBOX, config, granted) == ["contacts.write", "invoices.read"]

@@ -1,4 +1,5 @@
-"""The gateway refuses odd paths, tokens and bodies itself: 4xx in the error shape, no upstream call.
+"""The gateway refuses odd paths, tokens and bodies itself: 4xx in the error shape, no upstream
+call.
 
 The app runs in process with a fake project repository and upstream clients whose transport
 counts requests; requests go to the ASGI app as raw paths (httpx would normalise `..` away).
@@ -331,7 +332,10 @@ async def test_a_nul_in_a_record_body_or_the_query_is_refused(gateway):
 
 
 async def test_an_escaped_backslash_before_u0000_is_not_a_nul(gateway):
-    payload = b'{"data_models": [], "full_sync_interval_hours": 24, "record_events_on_initial_sync": false}'
+    payload = (
+        b'{"data_models": [], "full_sync_interval_hours": 24, '
+        b'"record_events_on_initial_sync": false}'
+    )
     assert (await send(gateway, "PUT", "/v1/sync-config", body=payload.replace(b"[]", b"[]  ")))[
         0
     ] == 200

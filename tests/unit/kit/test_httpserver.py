@@ -8,7 +8,6 @@ import time
 import httpx
 import uvicorn
 from fastapi import FastAPI
-
 from ferry_kit.httpserver import QuietServer
 from ferry_kit.infra import free_port
 
