@@ -193,6 +193,11 @@ def to_sync_job(job: Job) -> SyncJob:
     )
 
 
+def stops_syncing(status: str) -> bool:
+    """The connection lost its authorization: its queued jobs end, a running one is asked to."""
+    return status in ("AUTH_ERROR", "DISCONNECTED")
+
+
 def is_stale(known: KnownConnection | None, version: int) -> bool:
     """An older `connection.changed` arriving late changes nothing."""
     return known is not None and known.version > version

@@ -117,14 +117,17 @@ async def on_connection_changed(event: Envelope[ConnectionChanged], uow: Uow) ->
         await uow.repos.purge_connection(change.connection_id)
         return
     known = await uow.repos.connection(change.connection_id, lock=True)
-    if not domain.is_stale(known, change.version):
-        await uow.repos.save_connection(KnownConnection(
-            connection_id=change.connection_id, project_id=event.project_id,
-            provider_name=change.provider_name, status=change.status,
-            readable=domain.readable((m.data_model, m.access) for m in change.sync_config),
-            version=change.version,
-        ))
-    if change.status == "CONNECTED":
+    if domain.is_stale(known, change.version):
+        return
+    await uow.repos.save_connection(KnownConnection(
+        connection_id=change.connection_id, project_id=event.project_id,
+        provider_name=change.provider_name, status=change.status,
+        readable=domain.readable((m.data_model, m.access) for m in change.sync_config),
+        version=change.version,
+    ))
+    if not domain.stops_syncing(change.status):
+        # A new connection's AUTH_REQUIRED or CONNECTING can arrive after the sync its
+        # CONNECTED started (another topic): it never had jobs to stop.
         return
     for job in await uow.repos.active_jobs_of(change.connection_id):
         if job.status == "running":
