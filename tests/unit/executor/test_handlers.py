@@ -157,6 +157,19 @@ async def test_a_connection_that_loses_its_authorization_stops_its_jobs(executor
     assert executor.repo.connections["c1"].status == "AUTH_ERROR"
 
 
+async def test_a_new_connections_late_connecting_status_leaves_its_initial_sync_alone(executor):
+    # AUTH_REQUIRED/CONNECTING travel on connection.changed, the sync its CONNECTED caused on
+    # sync.requested: after a consumer hand-over the older status can arrive after the jobs.
+    executor.repo.add(job(id="job_w", status="queued"))
+    await executor.deliver("connection.changed", _changed("CONNECTING", 2))
+    await executor.deliver("connection.changed", _changed("AUTH_REQUIRED", 1))
+    assert executor.repo.jobs_by_id["job_w"].status == "queued"
+    assert executor.changes() == []
+    await executor.deliver("connection.changed", _changed("CONNECTED", 3))
+    await executor.deliver("connection.changed", _changed("AUTH_ERROR", 2))  # stale: older
+    assert executor.repo.jobs_by_id["job_w"].status == "queued"
+
+
 async def test_the_executor_keeps_the_newest_state_and_readable_models_of_a_connection(executor):
     await executor.deliver("connection.changed", _changed("CONNECTED", 5))
     await executor.deliver("connection.changed", _changed("CONNECTING", 4))  # late, older
