@@ -26,6 +26,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import baseline_pipeline  # noqa: E402
+import hoptrace  # noqa: E402
 from ferry_connectors.loader import CATALOGUE  # noqa: E402
 from procstats import PeakRss, cpu_seconds, postgres_processes  # noqa: E402
 from support.e2e import Api  # noqa: E402
@@ -114,11 +115,15 @@ async def ferry_first(
 
 async def ferry_incremental(
     api: Api, connection_id: str, latencies: list[float]
-) -> tuple[float, dict]:
+) -> tuple[float, dict, tuple[str, float, float, float]]:
+    """(seconds, counts, (job id, wall clock at the POST, at its answer, when seen complete))."""
+    requested = hoptrace.now()
     started = time.perf_counter()
     [job] = await api.sync(connection_id, [{"data_model": "contacts"}])
+    answered = hoptrace.now()
     done = await wait_complete(api, job["id"], latencies)
-    return time.perf_counter() - started, done["counts"]
+    elapsed = time.perf_counter() - started
+    return elapsed, done["counts"], (job["id"], requested, answered, requested + elapsed)
 
 
 async def script(
@@ -152,6 +157,7 @@ class Run:
         self.latencies: list[float] = []
         self.connections: dict[int, str] = {}
         self.db: asyncpg.Connection  # the script's, opened outside its timing like a pool's
+        self.trace: hoptrace.HopTrace | None = None  # --trace: the hops of each incremental
 
     async def open(self) -> None:
         self.db = await asyncpg.connect(self.infra.dsn)
@@ -178,10 +184,14 @@ class Run:
         _, written = await self.measure(
             phase, "script", script(self.platform, self.db, self.account, page_size, since)
         )
-        _, counts = await self.measure(
+        if self.trace is not None:
+            await self.trace.mark()
+        _, counts, job = await self.measure(
             phase, "ferry", ferry_incremental(self.api, self.connections[page_size], self.latencies)
         )
         print(f"{phase}: script wrote {written}, ferry counts {counts}", flush=True)
+        if self.trace is not None:
+            await self.trace.report(*job)
 
 
 def report(run: Run, n: int) -> None:
@@ -215,7 +225,8 @@ def report(run: Run, n: int) -> None:
 
 
 async def bench(
-    infra: Infra, n: int, page_sizes: tuple[int, ...] = PAGE_SIZES, incremental: bool = True
+    infra: Infra, n: int, page_sizes: tuple[int, ...] = PAGE_SIZES, incremental: bool = True,
+    trace: bool = False,
 ) -> None:
     platform = ProcessPlatform(
         infra,
@@ -236,6 +247,8 @@ async def bench(
         await api.seed(account, "contacts", n)
         run = Run(platform, infra, api, account)
         await run.open()
+        if trace:
+            run.trace = hoptrace.HopTrace(infra.bootstrap, infra.dsn)
         for page_size in page_sizes:
             await run.first(page_size)
         since = datetime.now(UTC)
@@ -263,11 +276,14 @@ def main() -> None:
         help="only this page size (repeatable; default: both)",
     )
     parser.add_argument("--no-incremental", action="store_true", help="first syncs only")
+    parser.add_argument(
+        "--trace", action="store_true", help="print the hops of each incremental sync's job"
+    )
     args = parser.parse_args()
     infra = start_infra()  # a broker and a database of its own
     try:
         sizes = tuple(args.page_size or PAGE_SIZES)
-        asyncio.run(bench(infra, args.records, sizes, not args.no_incremental))
+        asyncio.run(bench(infra, args.records, sizes, not args.no_incremental, args.trace))
     finally:
         infra.stop()
 
