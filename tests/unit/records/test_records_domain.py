@@ -62,3 +62,26 @@ def test_the_content_hash_drops_nul_characters_in_place_and_leaves_an_escaped_ba
     assert (raw, digest) == domain.content_hash({"id": "1", "a": ["xy", {"b": ""}]})
     literal = {"id": "2", "text": "\\u0000 is how JSON writes NUL"}  # a backslash, not a NUL
     assert domain.content_hash(dict(literal))[0] == domain.canonical(literal)
+
+
+def test_a_change_event_is_a_keyed_envelope_with_the_diff_that_survives_the_wire():
+    from datetime import UTC, datetime
+
+    from ferry_contracts.records import FieldChange, RecordsPage
+    from ferry_contracts.topics import dump, parse
+
+    page = RecordsPage(job_id="j1", data_model="contacts", page=1, records=[],
+                       is_initial_sync=False, full_sync=False)
+    now = datetime(2026, 12, 2, 14, 0, tzinfo=UTC)
+    old, new = {"id": "c1", "name": "Ada", "n": 1}, {"id": "c1", "name": "Augusta", "n": 1}
+    written = domain.Written("c1", "updated", 42, now, old)
+    event = domain.change_event("CONTACTS", page, written, new, project_id="p1",
+                                connection_id="con_1")
+    assert (event.type, event.project_id, event.connection_id) == (
+        "record.changed", "p1", "con_1")
+    change = event.data
+    assert (change.record_id, change.action, change.job_id, change.modified_at) == (
+        "c1", "updated", "j1", now)
+    assert domain.decode_cursor(change.cursor) == 42 and change.data == new
+    assert change.changed_fields == {"name": FieldChange(old="Ada", new="Augusta")}
+    assert parse(dump(event), "record.changed") == event

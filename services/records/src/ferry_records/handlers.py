@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Final
 
 from ferry_contracts import Envelope
@@ -103,11 +104,53 @@ def _connection_id(event: Envelope[Any]) -> str:
 
 @dataclass
 class _Written:
-    """What a group's chunks wrote: indexes of new records, changed rows, ids noted as seen."""
+    """What a group's chunks wrote, taken chunk by chunk in cursor order: the counts, the
+    versions of updated records and, unless the group is quiet, their events."""
 
-    new: list[int] = field(default_factory=list)
-    changed: list[Written] = field(default_factory=list)
+    model: str
+    page: RecordsPage
+    latest: dict[str, dict[str, Any]]
+    first: int
+    now: datetime | None  # the transaction's time (new records' modified_at); None: quiet
+    project_id: str | None
+    connection_id: str
+    created: int = 0
+    written: int = 0
     seen: int = 0
+    versions: list[tuple[str, int, dict[str, Any]]] = field(default_factory=list)
+    events: list[Envelope[Any]] = field(default_factory=list)
+
+    async def take(self, chunk: _ChunkWritten) -> None:
+        """One chunk's diffs and events: built while Postgres runs the next chunk's statements,
+        so yielding every slice lets the writer send its next statement."""
+        self.seen += chunk.seen
+        self.written += len(chunk.new) + len(chunk.changed)
+        self.created += len(chunk.new) + sum(1 for c in chunk.changed if c.action == "created")
+        diffs: dict[str, dict[str, Any]] = {}
+        for c in chunk.changed:
+            if c.action == "updated":
+                diffs[c.record_id] = domain.changed_fields(c.old_data, self.latest[c.record_id])
+                self.versions.append((c.record_id, c.position, diffs[c.record_id]))
+        if self.now is None:
+            return  # an initial sync reports its counts in sync_completed instead
+        now = self.now
+        rows = sorted([*chunk.changed, *(Written(rid, "created", pos, now, None)
+                                         for rid, pos in chunk.new)], key=lambda c: c.position)
+        for n, c in enumerate(rows, 1):
+            self.events.append(domain.change_event(
+                self.model, self.page, c, self.latest[c.record_id], diffs.get(c.record_id, {}),
+                project_id=self.project_id, connection_id=self.connection_id))
+            if n % SLICE == 0:
+                await asyncio.sleep(0)
+
+
+@dataclass(frozen=True, slots=True)
+class _ChunkWritten:
+    """What one chunk wrote: (id, position) of new records, changed rows, ids noted as seen."""
+
+    new: list[tuple[str, int]]
+    changed: list[Written]
+    seen: int
 
 
 async def _ingest(
@@ -121,34 +164,21 @@ async def _ingest(
     if not latest:  # no record with an id: nothing to store, but the records were fetched
         await uow.repos.add_counts(page.job_id, cid, model, PageCounts(fetched=fetched))
         return
-    values, ids = list(latest.values()), list(latest)
+    values = list(latest.values())
     # Positions are reserved first: that takes the connection's cursor lock, which orders
     # this page against other writers of the connection (held deletions, purges).
     first = await uow.repos.take_positions(cid, len(values))
-    done = _Written()
+    quiet = page.is_initial_sync and not known.initial_sync_record_events
+    now = None if quiet else await uow.repos.transaction_time()
+    done = _Written(model, page, latest, first, now, head.project_id, cid)
     await _write_pipelined(uow.repos, cid, model, values, first,
                            page.job_id if page.full_sync else None, done)
-    created = len(done.new) + sum(1 for c in done.changed if c.action == "created")
-    written = len(done.new) + len(done.changed)
     await uow.repos.add_counts(page.job_id, cid, model, PageCounts(
-        fetched=fetched, created=created, updated=written - created,
-        unchanged=len(latest) - written, seen=done.seen, first_position=first))
-    diffs = {c.record_id: domain.changed_fields(c.old_data, latest[c.record_id])
-             for c in done.changed if c.action == "updated"}  # for the versions and the feed
-    await uow.repos.add_versions(cid, model, [
-        (c.record_id, c.position, diffs[c.record_id]) for c in done.changed
-        if c.action == "updated"])
-    if not written or (page.is_initial_sync and not known.initial_sync_record_events):
-        return  # an initial sync reports its counts in sync_completed instead
-    changed = done.changed
-    if done.new:
-        now = await uow.repos.transaction_time()
-        changed = sorted([*changed, *(Written(ids[i], "created", first + i, now, None)
-                                      for i in done.new)], key=lambda c: c.position)
-    for c in changed:
-        uow.emit(domain.change_event(model, page, c, latest[c.record_id],
-                                     diffs.get(c.record_id, {})),
-                 project_id=head.project_id, connection_id=cid)
+        fetched=fetched, created=done.created, updated=done.written - done.created,
+        unchanged=len(latest) - done.written, seen=done.seen, first_position=first))
+    await uow.repos.add_versions(cid, model, done.versions)
+    for event in done.events:
+        uow.emit(event)
 
 
 async def _delete_listed(
@@ -179,11 +209,12 @@ async def _write_pipelined(
     repos: Repository, cid: str, model: str, values: list[dict[str, Any]], first: int,
     seen_by: str | None, done: _Written,
 ) -> None:
-    """Write records chunk by chunk, hashing the next chunk while Postgres runs the statements
-    of the previous one: the service and Postgres each have a core, instead of taking turns.
-    One connection, one statement at a time; the hashing yields between slices so the writer
-    can send its next statement as soon as the last one is answered."""
-    writer: asyncio.Task[None] | None = None
+    """Write records chunk by chunk, hashing the next chunk, and building the diffs and events
+    of the previous one, while Postgres runs the statements of this one: the service and
+    Postgres each have a core, instead of taking turns. One connection, one statement at a
+    time; the CPU work yields between slices so the writer can send its next statement as soon
+    as the last one is answered."""
+    writer: asyncio.Task[_ChunkWritten] | None = None
     try:
         for lo in range(0, len(values), CHUNK):
             hashed: list[tuple[bytes, bytes]] = []
@@ -191,13 +222,14 @@ async def _write_pipelined(
                 hashed += [domain.content_hash(v) for v in values[s:s + SLICE]]
                 if writer is not None:
                     await asyncio.sleep(0)
-            if writer is not None:
-                await writer
+            written = await writer if writer is not None else None
             chunk = _Chunk(cid, model, values[lo:lo + len(hashed)], hashed, first + lo, seen_by)
-            writer = asyncio.create_task(_write_chunk(repos, chunk, lo, done))
+            writer = asyncio.create_task(_write_chunk(repos, chunk))
             await asyncio.sleep(0)  # let it send its first statement
+            if written is not None:
+                await done.take(written)
         if writer is not None:
-            await writer
+            await done.take(await writer)
     finally:
         if writer is not None and not writer.done():
             writer.cancel()
@@ -217,25 +249,25 @@ class _Chunk:
     seen_by: str | None
 
 
-async def _write_chunk(repos: Repository, c: _Chunk, lo: int, done: _Written) -> None:
+async def _write_chunk(repos: Repository, c: _Chunk) -> _ChunkWritten:
     """New records COPYed in, stored ones upserted when their hash differs (or they were
     deleted), unchanged ones only noted as seen."""
     todo, seen = await repos.to_write(c.cid, c.model, [v["id"] for v in c.records],
                                       b"".join(h for _, h in c.hashed), c.seen_by)
-    done.seen += seen
     new = [i for i, has_row in todo.items() if not has_row]
     if new:  # no row yet: COPY, no conflict to check
         rows: list[NewRecord] = [
             (c.records[i]["id"], c.hashed[i][0], c.hashed[i][1], c.first + i,
              domain.provider_time(c.records[i].get("updated_at"))) for i in new]
         await repos.insert_new(c.cid, c.model, rows)
-        done.new += [lo + i for i in new]
     old = [i for i, has_row in todo.items() if has_row]
+    changed: list[Written] = []
     if old:
-        done.changed += await repos.upsert(
+        changed = await repos.upsert(
             c.cid, c.model, [c.hashed[i][0] for i in old], b"".join(c.hashed[i][1] for i in old),
             [domain.provider_time(c.records[i].get("updated_at")) for i in old],
             [c.first + i for i in old])
+    return _ChunkWritten([(c.records[i]["id"], c.first + i) for i in new], changed, seen)
 
 
 # --- the end of a job ---------------------------------------------------------------------
