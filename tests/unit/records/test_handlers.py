@@ -13,7 +13,7 @@ from ferry_kit.clock import FixedClock
 from ferry_kit.dispatch import consumer_handlers, use_case
 from ferry_kit.fake_uow import FakeUnitOfWork
 from ferry_records import views
-from ferry_records.domain import ConfirmDeletions
+from ferry_records.domain import ConfirmDeletions, decode_cursor
 from ferry_records.handlers import HANDLERS, confirm_deletions
 from ferry_records.settings import Settings
 
@@ -196,3 +196,22 @@ def _reader(repo: FakeRepository) -> views.Reader:
         yield repo
 
     return read
+
+
+async def test_a_group_of_several_chunks_reports_new_and_changed_records_in_cursor_order():
+    svc = Records()
+    await svc.fetched(svc.sync([[contact(i) for i in range(0, 2400, 2)]]))
+    before = len(svc.uow.committed)
+    # Every third record changes, and the odd ones are new: three chunks of both kinds.
+    page = [contact(i, name="Renamed") if i % 3 == 0 else contact(i) for i in range(2400)]
+    await svc.fetched(svc.sync([page[:1200], page[1200:]]))
+    changes = [p for p in svc.uow.payloads[before:] if isinstance(p, RecordChanged)]
+    expected = [(f"c{i}", "created" if i % 2 else "updated") for i in range(2400)
+                if i % 2 or i % 3 == 0]
+    assert [(c.record_id, c.action) for c in changes] == expected
+    positions = [decode_cursor(c.cursor) for c in changes]
+    assert positions == sorted(positions)
+    assert all(c.changed_fields["name"].new == "Renamed" for c in changes
+               if c.action == "updated")
+    counts = svc.completed()[-1].counts
+    assert (counts.created, counts.updated, counts.unchanged) == (1200, 400, 800)

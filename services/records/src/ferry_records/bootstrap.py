@@ -31,9 +31,10 @@ def tune_gc() -> None:
     """An ingest makes some twenty containers per record (its dict, its event, the event's
     dicts...) and keeps a group's records alive until the group commits: at CPython's default
     threshold each of them is traversed again and again as it ages, along with every object of
-    the imported libraries (a third of the service's CPU per changed record, measured). The
-    objects alive once started are frozen out of collections (they live as long as the
-    process), and the youngest generation is collected less often."""
+    the imported libraries: building a changed record's event cost a third more CPU (measured
+    with 10,000 records, 2026-12-02). The objects alive once started are frozen out of
+    collections (they live as long as the process), and the youngest generation is collected
+    less often."""
     gc.collect()
     gc.freeze()
     _, older, oldest = gc.get_threshold()

@@ -31,9 +31,10 @@ from .settings import Settings
 Uow = UnitOfWork[Repository]
 log = klog.get("ferry.records")
 
-# Records per chunk of the ingest pipeline, and per slice of hashing between two looks at
-# Postgres.
-CHUNK = 2500
+# Records per chunk of the ingest pipeline (a group of a few pages makes several, so the
+# events of one are built while the next is written), and per slice of CPU work between two
+# looks at Postgres.
+CHUNK = 1000
 SLICE = 250
 
 
