@@ -1,0 +1,5 @@
+-- The delivery worker that holds a message's lease (`next_attempt_at` in the future). A worker
+-- delivers an ordered lane one message after another without a claim for each: its lease moves
+-- to each new head of the lane, is renewed while it runs, and is dropped when it lets go. A
+-- worker that dies leaves leases that simply run out.
+ALTER TABLE messages ADD COLUMN leased_by uuid;
