@@ -149,25 +149,28 @@ class Deliverer:
                     continue  # left for later: its row lock ends with this transaction
                 counts[r.endpoint_id] += 1
                 taken.append(r)
+            followers: dict[Lane, list[Claimed]] = {}
             if taken:
                 await repo.lease([r.id for r in taken], self.lease)
+                followers = await repo.followers([r for r in taken if r.lane != r.id],
+                                                 self.s.webhooks_lane_batch)
         for r in taken:
             lane = (r.endpoint_id, r.lane)
             self._running.add(lane)
             self._deadline[lane] = started + self.lease.seconds
             self.in_flight[r.endpoint_id] += 1
             self.total_in_flight += 1
-            task = asyncio.create_task(self._deliver(r))
+            task = asyncio.create_task(self._deliver(r, followers.get(lane, [])))
             self._deliveries.add(task)
             task.add_done_callback(self._deliveries.discard)
         return len(taken)
 
     # --- one lane ---------------------------------------------------------------------------
 
-    async def _deliver(self, m: Claimed) -> None:
+    async def _deliver(self, m: Claimed, followers: list[Claimed]) -> None:
         lane = (m.endpoint_id, m.lane)
         try:
-            await self._run_lane(m, lane)
+            await self._run_lane(m, followers, lane)
         finally:
             self._running.discard(lane)
             self._deadline.pop(lane, None)
@@ -179,10 +182,14 @@ class Deliverer:
             self.total_in_flight -= 1
             self._wake.set()
 
-    async def _run_lane(self, head: Claimed, lane: Lane) -> None:
+    async def _run_lane(self, head: Claimed, followers: list[Claimed], lane: Lane) -> None:
         """The lane's messages from its head on, one after another, for a slice of time: on
-        after a message is delivered or given up, not after a failure to be retried."""
-        queue = deque([head])
+        after a message is delivered or given up, not after a failure to be retried. The lane
+        is read again only while its reads come back full: a lane drained at its last read
+        gets its new messages through claims, as they come."""
+        batch = self.s.webhooks_lane_batch
+        queue = deque([head, *followers])
+        more = len(followers) >= batch
         until = time.monotonic() + self.s.webhooks_lane_slice_seconds
         while queue:
             m = queue.popleft()
@@ -192,8 +199,9 @@ class Deliverer:
             self._outcome_ready.set()
             if outcome.status == "retrying" or m.lane == m.id or time.monotonic() >= until:
                 return  # a retry waits for its time; an unordered message is a lane alone
-            if not queue:
+            if not queue and more:
                 queue.extend(await self._lane_next(lane, m.seq))
+                more = len(queue) >= batch
             if queue:
                 await self._may_send(lane)
 
@@ -277,11 +285,12 @@ class Deliverer:
                     self._outcomes[:0] = batch
                     self._released[:0] = released
                     raise
-                self._recorded_now(batch, held, started + self.lease.seconds)
+                self._recorded_now(batch, held, released, started + self.lease.seconds)
             if not self._outcomes and not self._released:
                 return
 
-    def _recorded_now(self, batch: list[Outcome], held: set[Lane], deadline: float) -> None:
+    def _recorded_now(self, batch: list[Outcome], held: set[Lane], released: list[Lane],
+                      deadline: float) -> None:
         for o in batch:
             lane = (o.endpoint_id, o.lane)
             self._unrecorded[lane] -= 1
@@ -291,7 +300,8 @@ class Deliverer:
             self._deadline[lane] = max(self._deadline.get(lane, 0.0), deadline)
         recorded, self._recorded = self._recorded, asyncio.Event()
         recorded.set()
-        self._wake.set()
+        if released or any((o.endpoint_id, o.lane) not in held for o in batch):
+            self._wake.set()  # a lane let go of may have its next message ready
 
     async def _record(self, batch: list[Outcome], held: Collection[Lane],
                       released: Collection[Lane]) -> None:

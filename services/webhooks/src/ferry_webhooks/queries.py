@@ -144,21 +144,38 @@ WHERE id = $1 AND ready AND status IN ('pending', 'retrying')
 RETURNING id
 """
 
-# The heads of the lanes a worker still delivers stay leased to it.
-RENEW = """
-UPDATE messages m SET next_attempt_at = now() + make_interval(secs => $4)
-FROM unnest($1::text[], $2::text[]) AS l(e, l)
-WHERE m.endpoint_id = l.e AND m.lane = l.l AND m.ready AND m.status = 'pending'
-  AND m.leased_by = $3
+# The waiting messages after each claimed head in its lane, oldest first, at most $4 of each.
+FOLLOWERS = """
+SELECT f.id, f.endpoint_id, f.lane, f.tries, f.body, f.seq
+FROM unnest($1::text[], $2::text[], $3::bigint[]) AS l(e, l, seq)
+CROSS JOIN LATERAL (
+    SELECT m.id, m.endpoint_id, m.lane, m.tries, m.body, m.seq FROM messages m
+    WHERE m.endpoint_id = l.e AND m.lane = l.l AND m.status IN ('pending', 'retrying')
+      AND m.seq > l.seq
+    ORDER BY m.seq LIMIT $4
+) f
+ORDER BY f.seq
 """
 
-# A worker lets go of lanes: their heads it leased are due at once.
-RELEASE = """
-UPDATE messages m SET next_attempt_at = now(), leased_by = NULL
-FROM unnest($1::text[], $2::text[]) AS l(e, l)
-WHERE m.endpoint_id = l.e AND m.lane = l.l AND m.ready AND m.status = 'pending'
-  AND m.leased_by = $3
+
+def _heads(where: str) -> str:
+    """The ready heads of the lanes ($1 endpoints, $2 lane names) leased to worker $3."""
+    return f"""
+UPDATE messages m SET {where}
+WHERE m.id IN (
+    SELECT h.id FROM unnest($1::text[], $2::text[]) AS l(e, l)
+    CROSS JOIN LATERAL (
+        SELECT r.id FROM messages r WHERE r.endpoint_id = l.e AND r.lane = l.l AND r.ready
+          AND r.status IN ('pending', 'retrying')) h)
+  AND m.status = 'pending' AND m.leased_by = $3
 """
+
+
+# The heads of the lanes a worker still delivers stay leased to it ($4 s more).
+RENEW = _heads("next_attempt_at = now() + make_interval(secs => $4)")
+
+# A worker lets go of lanes: their heads it leased are due at once.
+RELEASE = _heads("next_attempt_at = now(), leased_by = NULL")
 
 # Attempts at messages deleted meanwhile (with their endpoint) are not kept.
 INSERT_ATTEMPTS = """

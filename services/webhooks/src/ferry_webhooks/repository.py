@@ -169,6 +169,22 @@ class PgRepository:
     async def lease(self, ids: Sequence[str], lease: Lease) -> None:
         await self._conn.execute(q.LEASE, list(ids), lease.seconds, lease.worker)
 
+    async def followers(self, heads: Sequence[Claimed], limit: int) -> dict[Lane, list[Claimed]]:
+        """The waiting messages after each head in its lane, oldest first (at most `limit`)."""
+        if not heads:
+            return {}
+        rows = await self._conn.fetch(q.FOLLOWERS, [h.endpoint_id for h in heads],
+                                      [h.lane for h in heads], [h.seq for h in heads], limit)
+        of = {(h.endpoint_id, h.lane): h for h in heads}
+        out: dict[Lane, list[Claimed]] = {lane: [] for lane in of}
+        for r in rows:
+            head = of[(r["endpoint_id"], r["lane"])]
+            out[(head.endpoint_id, head.lane)].append(Claimed(
+                id=r["id"], endpoint_id=head.endpoint_id, lane=head.lane, tries=r["tries"],
+                body=r["body"], url=head.url, secret=head.secret,
+                previous_secret=head.previous_secret, seq=r["seq"]))
+        return out
+
     async def lane_next(self, lane: Lane, after_seq: int, limit: int,
                         lease: Lease) -> list[Claimed]:
         """The next messages of a lane delivered under `lease`, oldest first; none when its
