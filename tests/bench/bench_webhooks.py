@@ -9,9 +9,10 @@ minimal local HTTP receiver in this process. Two phases:
    published at once; prints sustained deliveries/s between 10 % and 90 % of arrivals;
 3. few lanes: L events for each of 2 connections to 3 ordered endpoints (6 lanes, 6*L
    deliveries), the fault suite's shape; prints deliveries/s and checks each lane's first
-   arrivals are in cursor order. With `FERRY_BENCH_WEBHOOKS_BASELINE` naming another checkout's
-   `services/webhooks/src` (e.g. `git worktree add /tmp/wh-old <commit>`), this phase runs
-   first on that code, then on this one, and prints the ratio.
+   arrivals are in cursor order.
+With `FERRY_BENCH_WEBHOOKS_BASELINE` naming another checkout's `services/webhooks/src` (e.g.
+`git worktree add /tmp/wh-old <commit>`), the phases run first on that code, then on this one
+(each with a service process of its own), and the ratios are printed.
 Run: `uv run python tests/bench/bench_webhooks.py [rate] [seconds] [backlog] [endpoints]
 [lane_events]`; `FERRY_BENCH_PHASES` (default `latency,throughput,lanes`) picks phases.
 """
@@ -102,7 +103,7 @@ async def run(
         FERRY_CONNECTIONS_URL=f"http://127.0.0.1:{free_port()}",
         FERRY_LOG_LEVEL="WARNING",
     )
-    proc = ServiceProcess("ferry_webhooks", env).start()
+    proc = ServiceProcess("ferry_webhooks", env)  # started per run below
     producer = AIOKafkaProducer(
         bootstrap_servers=infra.bootstrap, max_batch_size=1024 * 1024, linger_ms=2
     )
@@ -113,7 +114,6 @@ async def run(
     )
     phases = os.environ.get("FERRY_BENCH_PHASES", "latency,throughput,lanes").split(",")
     try:
-        await asyncio.to_thread(proc.wait_http, f"http://127.0.0.1:{port}/healthz", 60)
 
         async def send(topic: str, events: list) -> None:
             for e in events:
@@ -199,19 +199,19 @@ async def run(
             return rate_
 
         # --- phase 1: latency at a steady rate ----------------------------------------------
-        if "latency" in phases:
-            pid = "prj_bench_latency"
-            conns = [f"con_lat_{i}" for i in range(50)]
+        async def latency(label: str) -> float:
+            pid, path = f"prj_bench_latency_{label}", f"/lat_{label}"
+            conns = [f"con_lat_{label}_{i}" for i in range(50)]
             r = await api.post(
                 f"/internal/projects/{pid}/webhook-endpoints",
-                json={"url": f"http://127.0.0.1:{rport}/lat"},
+                json={"url": f"http://127.0.0.1:{rport}{path}"},
             )
             assert r.status_code == 201, r.text
             await connect(pid, conns)
             # warm-up: the consumer group must own its partitions before we measure
             await send(RECORD_CHANGED, [record(pid, conns[0], -1)])
-            await wait_count("/lat", 1, 60)
-            receiver.arrivals["/lat"] = []
+            await wait_count(path, 1, 60)
+            receiver.arrivals[path] = []
             tick, total, i = 0.05, rate * seconds, 0
             start = time.monotonic()
             while i < total:
@@ -225,26 +225,28 @@ async def run(
                     if i < due
                     else tick / 5
                 )
-            await wait_count("/lat", total, 60)
-            lat = [a[2] * 1000 for a in receiver.arrivals.get("/lat", [])]
+            await wait_count(path, total, 60)
+            lat = [a[2] * 1000 for a in receiver.arrivals.get(path, [])]
             print(
-                f"latency phase: {rate} events/s for {seconds} s, 1 ordered endpoint, "
+                f"latency phase ({label}): {rate} events/s for {seconds} s, 1 ordered endpoint, "
                 f"{len(conns)} connections: {len(lat)}/{total} delivered"
             )
-            if lat:
-                print(
-                    f"  event -> delivery ms: p50 {pct(lat, 0.5):.1f}  p95 {pct(lat, 0.95):.1f}  "
-                    f"p99 {pct(lat, 0.99):.1f}  max {max(lat):.1f}"
-                )
+            if not lat:
+                return float("nan")
+            print(
+                f"  event -> delivery ms: p50 {pct(lat, 0.5):.1f}  p95 {pct(lat, 0.95):.1f}  "
+                f"p99 {pct(lat, 0.99):.1f}  max {max(lat):.1f}"
+            )
+            return pct(lat, 0.99)
 
         # --- phase 2: throughput on a backlog -----------------------------------------------
-        if "throughput" in phases:
-            pid = "prj_bench_tput"
-            conns = [f"con_tp_{i}" for i in range(100)]
+        async def throughput(label: str) -> float:
+            pid, path = f"prj_bench_tput_{label}", f"/tp_{label}"
+            conns = [f"con_tp_{label}_{i}" for i in range(100)]
             for _k in range(endpoints):
                 r = await api.post(
                     f"/internal/projects/{pid}/webhook-endpoints",
-                    json={"url": f"http://127.0.0.1:{rport}/tp"},
+                    json={"url": f"http://127.0.0.1:{rport}{path}"},
                 )
                 assert r.status_code == 201, r.text
             await connect(pid, conns)
@@ -254,33 +256,48 @@ async def run(
                 RECORD_CHANGED, [record(pid, conns[k % len(conns)], k) for k in range(backlog)]
             )
             published = time.time()
-            await wait_count("/tp", expected, 180)
-            times = sorted(a[1] for a in receiver.arrivals.get("/tp", []))
+            await wait_count(path, expected, 180)
+            times = sorted(a[1] for a in receiver.arrivals.get(path, []))
             print(
-                f"throughput phase: {backlog} events x {endpoints} ordered endpoints "
+                f"throughput phase ({label}): {backlog} events x {endpoints} ordered endpoints "
                 f"(100 connections) = {expected} deliveries; "
                 f"received {len(times)} (published in {published - t0:.2f} s)"
             )
-            if len(times) >= 10:
-                print(
-                    f"  sustained {sustained(times):,.0f} deliveries/s (10-90 %); "
-                    f"all in {times[-1] - t0:.2f} s from first publish "
-                    f"= {len(times) / (times[-1] - t0):,.0f}/s end to end"
-                )
+            if len(times) < 10:
+                return float("nan")
+            print(
+                f"  sustained {sustained(times):,.0f} deliveries/s (10-90 %); "
+                f"all in {times[-1] - t0:.2f} s from first publish "
+                f"= {len(times) / (times[-1] - t0):,.0f}/s end to end"
+            )
+            return sustained(times)
 
-        # --- phase 3: few ordered lanes, before (baseline code) and after ------------------
-        if "lanes" in phases and lane_events:
-            baseline = os.environ.get("FERRY_BENCH_WEBHOOKS_BASELINE")
-            runs = ([("before", baseline)] if baseline else []) + [("after", None)]
-            rates = []
-            for label, src in runs:
-                proc.stop()
-                extra = {"PYTHONPATH": src} if src else {}
-                proc = ServiceProcess("ferry_webhooks", {**env, **extra}).start()
-                await asyncio.to_thread(proc.wait_http, f"http://127.0.0.1:{port}/healthz", 60)
-                rates.append(await lanes(label))
-            if len(rates) == 2 and rates[0]:
-                print(f"  few lanes after/before: {rates[1] / rates[0]:.2f}x")
+        # --- each phase on the baseline's code (if named), then on this one ----------------
+        baseline = os.environ.get("FERRY_BENCH_WEBHOOKS_BASELINE")
+        runs = ([("before", baseline)] if baseline else []) + [("after", None)]
+        measure = {"latency": latency, "throughput": throughput, "lanes": lanes}
+        if not lane_events:
+            phases = [p for p in phases if p != "lanes"]
+        results: dict[tuple[str, str], float] = {}
+        for label, src in runs:
+            proc.stop()
+            extra = {"PYTHONPATH": src} if src else {}
+            proc = ServiceProcess("ferry_webhooks", {**env, **extra}).start()
+            await asyncio.to_thread(proc.wait_http, f"http://127.0.0.1:{port}/healthz", 60)
+            for phase in phases:
+                results[(phase, label)] = await measure[phase](label)
+        if baseline:
+            for phase, what in (
+                ("latency", "p99 ms"),
+                ("throughput", "deliveries/s"),
+                ("lanes", "few-lanes deliveries/s"),
+            ):
+                if phase in phases:
+                    before, after = results[(phase, "before")], results[(phase, "after")]
+                    print(
+                        f"{what}: before {before:,.1f}  after {after:,.1f}  "
+                        f"after/before {after / before:.2f}"
+                    )
     finally:
         await api.aclose()
         await producer.stop()
