@@ -33,6 +33,7 @@ log = klog.get("ferry.webhooks.delivery")
 
 
 EXCERPT_BYTES = 1024
+RECORD_BATCH = 2000  # attempts recorded in one transaction at most
 # LOOP_SURVIVES: the claim and record loops catch every Exception. A database lost mid-operation
 # (a Postgres restart) raises OSError, PostgresError, InterfaceError or InternalClientError; a
 # loop that dies of one stops every delivery of this process, silently.
@@ -272,11 +273,15 @@ class Deliverer:
         """Record the attempts made, drop the leases of the lanes let go of (after their last
         attempts), and renew those of the lanes still delivered."""
         while True:
-            batch, self._outcomes = self._outcomes[:2000], self._outcomes[2000:]
+            batch = self._outcomes[:RECORD_BATCH]
+            self._outcomes = self._outcomes[RECORD_BATCH:]
             released: list[Lane] = []
             if not self._outcomes:
                 released, self._released = self._released, []
-            held = set(self._running)
+            # Lanes still delivered, or with attempts left for the next round: their next head
+            # was sent already or is about to be, so it stays leased.
+            held = (set(self._running) | set(self._released)
+                    | {(o.endpoint_id, o.lane) for o in self._outcomes})
             started = time.monotonic()
             if batch or released or held:
                 try:
