@@ -93,6 +93,16 @@ class Claimed:
     url: str
     secret: str
     previous_secret: str | None
+    seq: int = 0  # its place in its lane
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """Who holds the lanes being delivered (one id per worker process), and for how long after
+    each renewal."""
+
+    worker: UUID
+    seconds: float
 
 
 @dataclass(frozen=True, slots=True)

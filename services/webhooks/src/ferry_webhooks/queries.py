@@ -94,10 +94,11 @@ SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
 # at one endpoint costs the others nothing.
 CLAIM = """
 SELECT c.id, e.id AS endpoint_id, c.lane, c.tries, c.body, e.url, e.secret,
-       CASE WHEN e.previous_secret_until > now() THEN e.previous_secret END AS previous_secret
+       CASE WHEN e.previous_secret_until > now() THEN e.previous_secret END AS previous_secret,
+       c.seq
 FROM endpoints e
 CROSS JOIN LATERAL (
-    SELECT m.id, m.lane, m.tries, m.body, m.next_attempt_at FROM messages m
+    SELECT m.id, m.lane, m.tries, m.body, m.next_attempt_at, m.seq FROM messages m
     WHERE m.endpoint_id = e.id AND m.ready AND m.status IN ('pending', 'retrying')
       AND m.next_attempt_at <= now()
     ORDER BY m.next_attempt_at LIMIT $3
@@ -118,15 +119,71 @@ WHERE e.enabled
 """
 
 LEASE = """
-UPDATE messages SET next_attempt_at = now() + make_interval(secs => $2)
+UPDATE messages SET next_attempt_at = now() + make_interval(secs => $2), leased_by = $3
 WHERE id = ANY($1::text[])
 """
 
+# The messages after `seq` in a lane, for the worker delivering it (nothing once its endpoint
+# is disabled). Only the first can be ready: the lane's head, when every earlier message is
+# recorded finished.
+LANE_NEXT = """
+SELECT m.id, e.id AS endpoint_id, m.lane, m.tries, m.body, e.url, e.secret,
+       CASE WHEN e.previous_secret_until > now() THEN e.previous_secret END AS previous_secret,
+       m.seq, m.ready
+FROM endpoints e JOIN messages m ON m.endpoint_id = e.id
+WHERE e.id = $1 AND e.enabled AND m.lane = $2 AND m.status IN ('pending', 'retrying')
+  AND m.seq > $3
+ORDER BY m.seq LIMIT $4
+"""
+
+# A lane's ready head taken by a worker: it is due, or already this worker's.
+TAKE_HEAD = """
+UPDATE messages SET next_attempt_at = now() + make_interval(secs => $3), leased_by = $2
+WHERE id = $1 AND ready AND status IN ('pending', 'retrying')
+  AND (next_attempt_at <= now() OR (leased_by = $2 AND status = 'pending'))
+RETURNING id
+"""
+
+# The waiting messages after each claimed head in its lane, oldest first, at most $4 of each.
+FOLLOWERS = """
+SELECT f.id, f.endpoint_id, f.lane, f.tries, f.body, f.seq
+FROM unnest($1::text[], $2::text[], $3::bigint[]) AS l(e, l, seq)
+CROSS JOIN LATERAL (
+    SELECT m.id, m.endpoint_id, m.lane, m.tries, m.body, m.seq FROM messages m
+    WHERE m.endpoint_id = l.e AND m.lane = l.l AND m.status IN ('pending', 'retrying')
+      AND m.seq > l.seq
+    ORDER BY m.seq LIMIT $4
+) f
+ORDER BY f.seq
+"""
+
+
+def _heads(where: str) -> str:
+    """The ready heads of the lanes ($1 endpoints, $2 lane names) leased to worker $3."""
+    return f"""
+UPDATE messages m SET {where}
+WHERE m.id IN (
+    SELECT h.id FROM unnest($1::text[], $2::text[]) AS l(e, l)
+    CROSS JOIN LATERAL (
+        SELECT r.id FROM messages r WHERE r.endpoint_id = l.e AND r.lane = l.l AND r.ready
+          AND r.status IN ('pending', 'retrying')) h)
+  AND m.status = 'pending' AND m.leased_by = $3
+"""
+
+
+# The heads of the lanes a worker still delivers stay leased to it ($4 s more).
+RENEW = _heads("next_attempt_at = now() + make_interval(secs => $4)")
+
+# A worker lets go of lanes: their heads it leased are due at once.
+RELEASE = _heads("next_attempt_at = now(), leased_by = NULL")
+
+# Attempts at messages deleted meanwhile (with their endpoint) are not kept.
 INSERT_ATTEMPTS = """
 INSERT INTO attempts (message_id, attempted_at, response_status, latency_ms, error,
                       response_excerpt)
 SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::int[], $4::float8[], $5::text[],
-                     $6::text[])
+                     $6::text[]) AS a(id)
+WHERE EXISTS (SELECT 1 FROM messages m WHERE m.id = a.id)
 """
 
 RECORD_OUTCOMES = """
@@ -139,14 +196,20 @@ FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::timestampt
 WHERE m.id = o.id
 """
 
-# Each lane's oldest waiting message becomes ready, unless the lane already has one ready.
+# Each lane's oldest waiting message becomes ready, unless the lane already has one ready. In
+# a lane a worker still delivers (`held`), a pending head is leased to that worker ($3, for $4 s).
 PROMOTE = """
-UPDATE messages SET ready = true WHERE NOT ready AND id IN (
-    SELECT (SELECT m.id FROM messages m WHERE m.endpoint_id = l.e AND m.lane = l.l
-              AND m.status IN ('pending', 'retrying') ORDER BY m.seq LIMIT 1)
-    FROM unnest($1::text[], $2::text[]) AS l(e, l)
+UPDATE messages m SET ready = true,
+    leased_by = CASE WHEN h.held AND m.status = 'pending' THEN $3::uuid END,
+    next_attempt_at = CASE WHEN h.held AND m.status = 'pending'
+                           THEN now() + make_interval(secs => $4) ELSE m.next_attempt_at END
+FROM (
+    SELECT (SELECT w.id FROM messages w WHERE w.endpoint_id = l.e AND w.lane = l.l
+              AND w.status IN ('pending', 'retrying') ORDER BY w.seq LIMIT 1) AS id, l.held
+    FROM unnest($1::text[], $2::text[], $5::bool[]) AS l(e, l, held)
     WHERE NOT EXISTS (SELECT 1 FROM messages r WHERE r.endpoint_id = l.e AND r.lane = l.l
-                      AND r.ready AND r.status IN ('pending', 'retrying')))
+                      AND r.ready AND r.status IN ('pending', 'retrying'))) h
+WHERE m.id = h.id AND NOT m.ready
 """
 
 MARK_FAILING = """

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -17,6 +17,7 @@ from .model import (
     Endpoint,
     KnownConnection,
     Lane,
+    Lease,
     Message,
     MessageFilter,
     NewEndpoint,
@@ -141,10 +142,15 @@ class PgRepository:
         if keys:
             await self._conn.execute(q.LOCK_LANES, keys)
 
-    async def _promote(self, lanes: set[Lane]) -> None:
-        """Make each lane's oldest waiting message ready, unless the lane already has one."""
-        eps, names = zip(*lanes, strict=True)
-        await self._conn.execute(q.PROMOTE, list(eps), list(names))
+    async def _promote(self, lanes: set[Lane], held: Collection[Lane] = (),
+                       lease: Lease | None = None) -> None:
+        """Make each lane's oldest waiting message ready, unless the lane already has one; in
+        the `held` lanes (still delivered under `lease`) a pending one is leased too."""
+        ordered = sorted(lanes)
+        await self._conn.execute(
+            q.PROMOTE, [ep for ep, _ in ordered], [name for _, name in ordered],
+            lease.worker if lease else None, lease.seconds if lease else 0.0,
+            [lane in held for lane in ordered])
 
     # --- messages: delivery -------------------------------------------------------------------
 
@@ -160,13 +166,57 @@ class PgRepository:
         due: float | None = await self._conn.fetchval(q.SECONDS_UNTIL_NEXT_DUE)
         return due
 
-    async def lease(self, ids: Sequence[str], seconds: float) -> None:
-        await self._conn.execute(q.LEASE, list(ids), seconds)
+    async def lease(self, ids: Sequence[str], lease: Lease) -> None:
+        await self._conn.execute(q.LEASE, list(ids), lease.seconds, lease.worker)
 
-    async def record_outcomes(self, outcomes: Sequence[Outcome]) -> None:
-        """Store attempts and their effect on messages; a finished lane head lets the next go."""
+    async def followers(self, heads: Sequence[Claimed], limit: int) -> dict[Lane, list[Claimed]]:
+        """The waiting messages after each head in its lane, oldest first (at most `limit`)."""
+        if not heads:
+            return {}
+        rows = await self._conn.fetch(q.FOLLOWERS, [h.endpoint_id for h in heads],
+                                      [h.lane for h in heads], [h.seq for h in heads], limit)
+        of = {(h.endpoint_id, h.lane): h for h in heads}
+        out: dict[Lane, list[Claimed]] = {lane: [] for lane in of}
+        for r in rows:
+            head = of[(r["endpoint_id"], r["lane"])]
+            out[(head.endpoint_id, head.lane)].append(Claimed(
+                id=r["id"], endpoint_id=head.endpoint_id, lane=head.lane, tries=r["tries"],
+                body=r["body"], url=head.url, secret=head.secret,
+                previous_secret=head.previous_secret, seq=r["seq"]))
+        return out
+
+    async def lane_next(self, lane: Lane, after_seq: int, limit: int,
+                        lease: Lease) -> list[Claimed]:
+        """The next messages of a lane delivered under `lease`, oldest first; none when its
+        endpoint is disabled or another worker holds its head."""
+        rows = await self._conn.fetch(q.LANE_NEXT, lane[0], lane[1], after_seq, limit)
+        if rows and rows[0]["ready"]:
+            taken = await self._conn.fetchval(q.TAKE_HEAD, rows[0]["id"], lease.worker,
+                                              lease.seconds)
+            if taken is None:
+                return []
+        return [Claimed(**{k: v for k, v in r.items() if k != "ready"}) for r in rows]
+
+    async def record_outcomes(self, outcomes: Sequence[Outcome], held: Collection[Lane] = (),
+                              released: Collection[Lane] = (),
+                              lease: Lease | None = None) -> None:
+        """Store attempts and their effect on messages; a finished lane head lets the next go.
+        The lanes a worker still delivers (`held`) keep its lease, those it let go of
+        (`released`) are due again."""
         finished = domain.finished_lanes(outcomes)
-        await self._lock_lanes(finished)
+        await self._lock_lanes(finished | set(released))
+        if lease is not None and held:
+            eps, names = _columns(held)
+            await self._conn.execute(q.RENEW, eps, names, lease.worker, lease.seconds)
+        if outcomes:
+            await self._record(outcomes)
+        if finished:
+            await self._promote(finished, held, lease)
+        if lease is not None and released:
+            eps, names = _columns(released)
+            await self._conn.execute(q.RELEASE, eps, names, lease.worker)
+
+    async def _record(self, outcomes: Sequence[Outcome]) -> None:
         await self._conn.execute(
             q.INSERT_ATTEMPTS, [o.message_id for o in outcomes],
             [o.attempted_at for o in outcomes], [o.response_status for o in outcomes],
@@ -178,8 +228,6 @@ class PgRepository:
             [o.tries for o in outcomes], [o.next_attempt_at for o in outcomes],
             [o.attempted_at for o in outcomes], [domain.error_text(o) for o in outcomes],
         )
-        if finished:
-            await self._promote(finished)
 
     async def endpoint_health(self, failed: dict[str, datetime], ok: Sequence[str],
                               disable_after_hours: float) -> list[str]:
@@ -231,3 +279,8 @@ class PgRepository:
             await self._promote(lanes)
         await self._conn.execute(q.NOTIFY)
         return int(done.split()[-1])
+
+
+def _columns(lanes: Collection[Lane]) -> tuple[list[str], list[str]]:
+    ordered = sorted(lanes)
+    return [ep for ep, _ in ordered], [name for _, name in ordered]

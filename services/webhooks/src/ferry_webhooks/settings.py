@@ -23,6 +23,12 @@ class Settings(KitSettings):
     webhooks_endpoint_concurrency: int = Field(16, ge=1, le=256)
     webhooks_max_in_flight: int = Field(128, ge=1, le=4096)
     webhooks_claim_batch: int = Field(200, ge=1, le=5000)
+    # An ordered lane is delivered by one worker a message after another, with no claim for
+    # each: it reads this many of the lane's messages at a time, and sends on while at most
+    # this many of its attempts wait to be recorded (a crash sends those again; receivers
+    # dedupe by webhook-id). After the slice, it lets other lanes of the endpoint have a turn.
+    webhooks_lane_batch: int = Field(500, ge=1, le=10000)
+    webhooks_lane_slice_seconds: float = Field(5.0, gt=0)
     # LISTEN/NOTIFY wakes the workers at once; an idle loop sleeps until the next retry is due,
     # at least the first and at most the second of these.
     webhooks_poll_seconds: float = Field(0.1, gt=0)
