@@ -94,7 +94,7 @@ class OutboxRelay:
         producer: AIOKafkaProducer,
         *,
         batch_size: int = 2000,
-        idle_wait: float = 5.0,  # a NOTIFY from the writing transaction wakes it at once
+        idle_wait: float = 30.0,  # a NOTIFY from the writing transaction wakes it at once
         max_message_bytes: int = MAX_MESSAGE_BYTES,
     ) -> None:
         self._dsn = dsn
