@@ -202,10 +202,15 @@ def build_env(
         "FERRY_KAFKA_SESSION_TIMEOUT_MS": "3000",
         # A third of the session, as Kafka advises: idle, heartbeats are half the broker's requests.
         "FERRY_KAFKA_HEARTBEAT_INTERVAL_MS": "1000",
-        # Tansu holds an empty fetch for its whole wait: quiet consumers fetch twice a second
-        # (see ferry_kit/fetchpace.py), busy ones every 50 ms.
+        # Tansu holds an empty fetch for its whole wait, and each costs it ~1 ms of CPU: busy
+        # consumers fetch every 50 ms, quiet ones every 500 ms, then 1 s, then every 2 s (the
+        # first event after 15 s of quiet may wait that long; see ferry_kit/fetchpace.py).
         "FERRY_KAFKA_IDLE_FETCH_MAX_WAIT_MS": "500",
+        "FERRY_KAFKA_MAX_IDLE_FETCH_MAX_WAIT_MS": "2000",
         "FERRY_WEBHOOKS_ALLOW_LOOPBACK_URLS": "true",
+        # The scheduler looks for due schedules every 5 s, not every second: a transaction a
+        # second of a platform doing nothing; a schedule fires at most 5 s late here.
+        "FERRY_SCHEDULER_POLL_SECONDS": "5",
         # One process consumes every partition here: more partitions add nothing but the
         # broker's work per fetch (idle Tansu: 9.1% of a core with 4, 3.8% with 1).
         "FERRY_TOPIC_PARTITIONS": os.environ.get("FERRY_TOPIC_PARTITIONS", "1"),

@@ -119,16 +119,33 @@ async def test_a_large_outbox_write_uses_copy_and_keeps_order(infra, schema, uni
         await pool.close()
 
 
+class _Batch:
+    def __init__(self) -> None:
+        self.values: list[bytes] = []
+
+    def append(self, *, key: bytes | None, value: bytes, timestamp: None, headers: list) -> bool:
+        self.values.append(value)
+        return True
+
+
 class _Recorder:
-    """A producer that takes every send at once and remembers it."""
+    """A producer (of the batch calls the relay makes) that takes every batch at once and
+    remembers its messages."""
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, bytes]] = []
 
-    async def send(
-        self, topic: str, value: bytes, key: bytes | None, headers: list
-    ) -> asyncio.Future:
-        self.sent.append((topic, value))
+    async def partitions_for(self, topic: str) -> set[int]:
+        return {0}
+
+    def _partition(self, topic: str, *args: object) -> int:
+        return 0
+
+    def create_batch(self) -> _Batch:
+        return _Batch()
+
+    async def send_batch(self, batch: _Batch, topic: str, *, partition: int) -> asyncio.Future:
+        self.sent.extend((topic, value) for value in batch.values)
         done = asyncio.get_running_loop().create_future()
         done.set_result(None)
         return done

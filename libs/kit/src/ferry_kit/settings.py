@@ -23,6 +23,8 @@ class KitSettings(BaseSettings):
     # The wait once a consumer has seen no records for `kafka_idle_after_seconds` (see
     # fetchpace.py); the same as the busy wait by default, longer in `ferry dev`.
     kafka_idle_fetch_max_wait_ms: int = Field(50, ge=1, le=10_000)
+    # The idle wait doubles for every further `kafka_idle_after_seconds` of quiet up to this.
+    kafka_max_idle_fetch_max_wait_ms: int = Field(50, ge=1, le=10_000)
     kafka_idle_after_seconds: float = Field(5.0, gt=0)
     consumer_max_records: int = 500
     # Processed event ids are kept this long (Kafka's default retention is 168 h: a message
