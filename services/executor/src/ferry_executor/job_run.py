@@ -135,6 +135,15 @@ class JobRun:
             await outbox.publish_now(self.deps.producer, events)
             events = []
         d = self.deps
+        if not events and page.next_state is not None:
+            # The checkpoint alone: one statement, so no transaction (BEGIN and COMMIT would
+            # triple the page's round trips to Postgres).
+            async with d.uow.read() as repos:
+                held = await repos.checkpoint(self.job.id, d.owner, self.state,
+                                              d.settings.executor_lease_seconds)
+            if not held:
+                raise LostLease(self.job.id)
+            return
         async with d.uow() as uow:
             held = await uow.repos.checkpoint(self.job.id, d.owner, self.state,
                                               d.settings.executor_lease_seconds)
