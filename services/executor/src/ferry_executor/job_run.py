@@ -32,16 +32,13 @@ from ferry_kit import outbox
 from ferry_kit.uow import UnitOfWorkFactory
 
 from . import domain
+from .checkpoint import Checkpoints, LostLease
 from .connector import client_for, fetch_page, paging_state, time_path
 from .domain import Job
 from .events import emit_changed, log_end
 from .provider import Budget, Credentials, CredentialsClient, CredentialsError
 from .repository import Repository
 from .settings import Settings
-
-
-class LostLease(Exception):
-    """Another worker took the job over (this one was presumed dead) or it was deleted."""
 
 
 @dataclass
@@ -73,6 +70,12 @@ class JobRun:
     state: dict[str, Any] = field(default_factory=dict)
     page_failures: int = 0
     refreshed: bool = False
+    checkpoints: Checkpoints = field(init=False)
+
+    def __post_init__(self) -> None:
+        d = self.deps
+        self.checkpoints = Checkpoints(d.uow, d.producer, self.job.id, d.owner,
+                                       d.settings.executor_lease_seconds)
 
     async def run(self) -> None:
         definition = get_definition(self.job.provider_name)
@@ -129,21 +132,16 @@ class JobRun:
     async def save_page(self, page: Page, cutoff: datetime | None, model: Model) -> None:
         """Checkpoint a page; the last one also sends the end marker and starts finishing."""
         events = self._page_events(page, cutoff, model)
-        if events and self.deps.producer is not None:
+        d = self.deps
+        if d.producer is not None and page.next_state is not None:
+            await self.checkpoints.save(events, self.state)
+            return
+        await self.checkpoints.drain()
+        if events and d.producer is not None:
             # Acknowledged before the checkpoint commits: a crash in between publishes the page
             # again, under the same id, when the job resumes.
-            await outbox.publish_now(self.deps.producer, events)
+            await outbox.publish_now(d.producer, events)
             events = []
-        d = self.deps
-        if not events and page.next_state is not None:
-            # The checkpoint alone: one statement, so no transaction (BEGIN and COMMIT would
-            # triple the page's round trips to Postgres).
-            async with d.uow.read() as repos:
-                held = await repos.checkpoint(self.job.id, d.owner, self.state,
-                                              d.settings.executor_lease_seconds)
-            if not held:
-                raise LostLease(self.job.id)
-            return
         async with d.uow() as uow:
             held = await uow.repos.checkpoint(self.job.id, d.owner, self.state,
                                               d.settings.executor_lease_seconds)
@@ -192,6 +190,7 @@ class JobRun:
 
     async def _end(self, status: str, error: str | None) -> None:
         """End a run as failed or cancelled; the records service still reports it (sync_failed)."""
+        await self.checkpoints.drain()  # the checkpoint below covers only acknowledged pages
         d = self.deps
         async with d.uow() as uow:
             if self.state:
@@ -208,6 +207,7 @@ class JobRun:
 
     async def _park(self, seconds: float, why: str) -> None:
         """Free the worker; the job comes back when the provider allows it (same checkpoint)."""
+        await self.checkpoints.drain()
         d = self.deps
         resume = domain.utcnow().timestamp() + seconds
         async with d.uow() as uow:
@@ -281,6 +281,7 @@ class Pages:
                 if page.next_state is None:
                     return
         finally:
+            await r.checkpoints.abandon()
             if ahead is not None and not ahead.done():
                 ahead.cancel()
             if ahead is not None:
