@@ -26,6 +26,8 @@ def get_path(data: Any, path: str, default: Any = None) -> Any:
     """The value at a dotted path (`paging.next.after`, `items.0.id`); "" is the data itself."""
     if not path:
         return data
+    if "." not in path and type(data) is dict:  # a record's own field: no walk
+        return data.get(path, default)
     for part in path.split("."):
         if isinstance(data, Mapping) and part in data:
             data = data[part]

@@ -6,10 +6,11 @@ from typing import Any
 
 import orjson
 from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 
 from .connections import ConnectionChanged
 from .envelope import Envelope, Payload
-from .records import RecordChanged, RecordsFetched
+from .records import RecordChanged, RecordsFetched, RecordsPage
 from .sync import SyncCompleted, SyncJobChanged, SyncRequested
 
 CONNECTION_CHANGED = "connection.changed"
@@ -70,5 +71,16 @@ def parse(raw: bytes, topic: str | None = None) -> Envelope[Any]:
     return Envelope[payload].model_validate(doc)  # type: ignore[valid-type]
 
 
+# A page's records are the provider's parsed JSON: orjson writes them as they are, where
+# pydantic would walk every value of a thousand records to infer its type first.
+_ALL_BUT_RECORDS: Any = {"data": {"item": {"records"}}}
+
+
 def dump(envelope: BaseModel) -> bytes:
+    item = getattr(getattr(envelope, "data", None), "item", None)
+    if isinstance(item, RecordsPage):
+        doc = envelope.model_dump(mode="json", exclude=_ALL_BUT_RECORDS)
+        doc["data"]["item"]["records"] = item.records
+        # Whatever a hook put in a record that JSON has no word for, pydantic spells as before.
+        return orjson.dumps(doc, default=to_jsonable_python, option=orjson.OPT_UTC_Z)
     return orjson.dumps(envelope.model_dump(mode="json"))

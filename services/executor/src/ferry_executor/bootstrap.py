@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
+from ferry_connectors import all_definitions
 from ferry_contracts.topics import SYNC_COMPLETED, SYNC_REQUESTED
 from ferry_kit.bootstrap import Running, migrations_of, starting, stop
 from ferry_kit.dispatch import command, consumer_handlers, use_case
@@ -59,6 +60,7 @@ async def _start(settings: Settings, stack: AsyncExitStack) -> Service:
         max_connections=100, max_keepalive_connections=20))
     stack.push_async_callback(http.aclose)
     runtime = await open_runtime(stack, "executor", settings, MIGRATIONS)
+    all_definitions()  # parsed now, not at the first job
     uow = UnitOfWorkFactory(runtime.pool, PgRepository)
     budget = Budget(uow.read, settings.provider_requests_per_second, settings.provider_burst)
     wake = asyncio.Event()  # set when a job becomes runnable in this process

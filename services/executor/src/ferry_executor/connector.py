@@ -9,7 +9,6 @@ from typing import Any
 import httpx
 from ferry_connectors import ConnectorClient, Definition, Page, hook_of
 from ferry_connectors.definition import EndpointDeletion, Model
-from ferry_connectors.template import get_path, parse_time
 
 from .provider import Credentials
 
@@ -29,10 +28,9 @@ def paging_state(state: dict[str, Any]) -> dict[str, Any] | None:
     return {"cursor": state["cursor"]} if state.get("cursor") else None
 
 
-def record_time(model: Model, record: dict[str, Any]) -> datetime | None:
-    """The record's high-water time: the incremental's declared path, else its updated_at."""
-    path = (model.incremental.high_water_path if model.incremental else None) or model.updated_at
-    return parse_time(get_path(record, path)) if path else None
+def time_path(model: Model) -> str | None:
+    """Where a record's high-water time is: the incremental's declared path, else updated_at."""
+    return (model.incremental.high_water_path if model.incremental else None) or model.updated_at
 
 
 async def fetch_page(

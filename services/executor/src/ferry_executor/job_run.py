@@ -25,22 +25,20 @@ from ferry_connectors import (
     get_definition,
 )
 from ferry_connectors.definition import Model
+from ferry_connectors.template import get_path, parse_time
 from ferry_contracts import Envelope
 from ferry_contracts.records import RecordsEnd, RecordsFetched, RecordsPage
 from ferry_kit import outbox
 from ferry_kit.uow import UnitOfWorkFactory
 
 from . import domain
-from .connector import client_for, fetch_page, paging_state, record_time
+from .checkpoint import Checkpoints, LostLease
+from .connector import client_for, fetch_page, paging_state, time_path
 from .domain import Job
 from .events import emit_changed, log_end
 from .provider import Budget, Credentials, CredentialsClient, CredentialsError
 from .repository import Repository
 from .settings import Settings
-
-
-class LostLease(Exception):
-    """Another worker took the job over (this one was presumed dead) or it was deleted."""
 
 
 @dataclass
@@ -72,6 +70,12 @@ class JobRun:
     state: dict[str, Any] = field(default_factory=dict)
     page_failures: int = 0
     refreshed: bool = False
+    checkpoints: Checkpoints = field(init=False)
+
+    def __post_init__(self) -> None:
+        d = self.deps
+        self.checkpoints = Checkpoints(d.uow, d.producer, self.job.id, d.owner,
+                                       d.settings.executor_lease_seconds)
 
     async def run(self) -> None:
         definition = get_definition(self.job.provider_name)
@@ -128,12 +132,16 @@ class JobRun:
     async def save_page(self, page: Page, cutoff: datetime | None, model: Model) -> None:
         """Checkpoint a page; the last one also sends the end marker and starts finishing."""
         events = self._page_events(page, cutoff, model)
-        if events and self.deps.producer is not None:
+        d = self.deps
+        if d.producer is not None and page.next_state is not None:
+            await self.checkpoints.save(events, self.state)
+            return
+        await self.checkpoints.drain()
+        if events and d.producer is not None:
             # Acknowledged before the checkpoint commits: a crash in between publishes the page
             # again, under the same id, when the job resumes.
-            await outbox.publish_now(self.deps.producer, events)
+            await outbox.publish_now(d.producer, events)
             events = []
-        d = self.deps
         async with d.uow() as uow:
             held = await uow.repos.checkpoint(self.job.id, d.owner, self.state,
                                               d.settings.executor_lease_seconds)
@@ -153,8 +161,9 @@ class JobRun:
         state = self.state
         hwm = domain.parse_time(state.get("high_water_mark"))
         kept, ids = [], []
+        path = time_path(model)
         for r, rid in zip(page.records, page.ids, strict=True):
-            ts = record_time(model, r)
+            ts = parse_time(get_path(r, path)) if path else None
             if cutoff is not None and ts is not None and ts < cutoff:
                 continue  # before sync_from: outside the window this job covers
             if ts is not None and (hwm is None or ts > hwm):
@@ -170,14 +179,18 @@ class JobRun:
             return []
         job = self.job
         same = all(str(r.get("id")) == i for r, i in zip(kept, ids, strict=True))
-        return [self.event(RecordsFetched(item=RecordsPage(
-            job_id=job.id, data_model=job.data_model, page=n, records=kept,
+        item = RecordsPage(
+            job_id=job.id, data_model=job.data_model, page=n, records=[],
             ids=None if same else ids, deleted_ids=page.deleted_ids,
-            is_initial_sync=job.is_initial_sync, full_sync=self.full())),
-            id=domain.page_event_id(job.id, n))]
+            is_initial_sync=job.is_initial_sync, full_sync=self.full())
+        # The records are the provider's parsed JSON, handed on as they are: validating and
+        # copying a thousand dicts per page (then dumping them back) cost more than the fetch.
+        item = item.model_copy(update={"records": kept})
+        return [self.event(RecordsFetched(item=item), id=domain.page_event_id(job.id, n))]
 
     async def _end(self, status: str, error: str | None) -> None:
         """End a run as failed or cancelled; the records service still reports it (sync_failed)."""
+        await self.checkpoints.drain()  # the checkpoint below covers only acknowledged pages
         d = self.deps
         async with d.uow() as uow:
             if self.state:
@@ -194,6 +207,7 @@ class JobRun:
 
     async def _park(self, seconds: float, why: str) -> None:
         """Free the worker; the job comes back when the provider allows it (same checkpoint)."""
+        await self.checkpoints.drain()
         d = self.deps
         resume = domain.utcnow().timestamp() + seconds
         async with d.uow() as uow:
@@ -267,6 +281,7 @@ class Pages:
                 if page.next_state is None:
                     return
         finally:
+            await r.checkpoints.abandon()
             if ahead is not None and not ahead.done():
                 ahead.cancel()
             if ahead is not None:

@@ -126,12 +126,16 @@ class Budget:
     `override_burst` (settings) replace them for every provider, e.g. for benchmarks."""
 
     def __init__(self, read: Reader, override_rate: float | None = None,
-                 override_burst: int | None = None) -> None:
+                 override_burst: int | None = None, recheck_seconds: float = 1.0) -> None:
         self.read = read
         self.override_rate = override_rate
         self.override_burst = override_burst
+        # The stored "retry after" is read again this long after the last read (one query per
+        # second instead of one per page); a block set in this process counts at once.
+        self.recheck_seconds = recheck_seconds
         self._buckets: dict[str, tuple[float, float]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._blocks: dict[str, tuple[datetime | None, float]] = {}  # until, read at (monotonic)
 
     async def acquire(self, connection_id: str, limit: RateLimit | None = None) -> None:
         limit = limit or RateLimit()
@@ -139,8 +143,7 @@ class Budget:
         burst = float(self.override_burst or limit.burst)
         lock = self._locks.setdefault(connection_id, asyncio.Lock())
         async with lock:
-            async with self.read() as repos:
-                until = await repos.blocked_until(connection_id)
+            until = await self._blocked_until(connection_id)
             if until is not None:
                 await asyncio.sleep(max(0.0, (until - domain.utcnow()).total_seconds()))
             now = time.monotonic()
@@ -152,6 +155,16 @@ class Budget:
                 tokens = 1.0
             self._buckets[connection_id] = (tokens - 1.0, now)
 
+    async def _blocked_until(self, connection_id: str) -> datetime | None:
+        until, read_at = self._blocks.get(connection_id, (None, -float("inf")))
+        if time.monotonic() - read_at >= self.recheck_seconds:
+            read_at = time.monotonic()
+            async with self.read() as repos:
+                until = await repos.blocked_until(connection_id)
+            self._blocks[connection_id] = (until, read_at)
+        return until if until is not None and until > domain.utcnow() else None
+
     async def slow_down(self, connection_id: str, seconds: float) -> None:
         async with self.read() as repos:  # one statement: no transaction needed
             await repos.block(connection_id, seconds)
+        self._blocks.pop(connection_id, None)  # the next request reads the block just stored

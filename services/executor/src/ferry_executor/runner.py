@@ -15,9 +15,10 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 from ferry_kit import logging as klog
 
+from .checkpoint import LostLease
 from .domain import Job
 from .events import emit_changed
-from .job_run import Flags, JobRun, LostLease, RunDeps
+from .job_run import Flags, JobRun, RunDeps
 
 log = klog.get("ferry.executor.runner")
 

@@ -1,0 +1,50 @@
+"""What goes on the bus: a page's records written by orjson say what pydantic would have said."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import orjson
+from ferry_contracts import Envelope
+from ferry_contracts.records import RecordsEnd, RecordsFetched, RecordsPage
+from ferry_contracts.topics import dump, parse
+
+RECORDS = [
+    {"id": "c1", "name": "Zoë", "score": 1.5, "tags": ["a"], "nested": {"n": None, "ok": True}},
+    {"id": "c2", "big": 2**63 - 1, "when": "2026-01-02T03:04:05Z"},
+]
+
+
+def _page(records: list[dict[str, object]]) -> Envelope[RecordsFetched]:
+    item = RecordsPage(job_id="j1", data_model="contacts", page=3, records=records,
+                       ids=["c1", "c2"], deleted_ids=["c0"], is_initial_sync=True)
+    return Envelope.of(RecordsFetched(item=item), project_id="p1", connection_id="conn1")
+
+
+def test_a_page_dumps_to_the_same_json_as_pydantic_writes_it():
+    envelope = _page(RECORDS)
+    assert orjson.loads(dump(envelope)) == json.loads(envelope.model_dump_json())
+
+
+def test_a_dumped_page_parses_back_to_the_same_event():
+    envelope = _page(RECORDS)
+    assert parse(dump(envelope), "records.fetched") == envelope
+
+
+def test_a_value_json_has_no_word_for_is_written_as_pydantic_writes_it():
+    odd = [{"id": "x", "at": datetime(2026, 1, 2, tzinfo=UTC), "day": date(2026, 1, 2),
+            "amount": Decimal("1.10")}]
+    envelope = _page(odd)
+    assert orjson.loads(dump(envelope)) == json.loads(envelope.model_dump_json())
+    assert orjson.loads(dump(envelope))["data"]["item"]["records"] == [
+        {"id": "x", "at": "2026-01-02T00:00:00Z", "day": "2026-01-02", "amount": "1.10"}
+    ]
+
+
+def test_an_end_marker_dumps_as_pydantic_writes_it():
+    end = RecordsEnd(job_id="j1", data_model="contacts", provider_name="sandbox",
+                     status="complete", started_at=datetime(2026, 1, 2, tzinfo=UTC))
+    envelope = Envelope.of(RecordsFetched(item=end), connection_id="conn1")
+    assert orjson.loads(dump(envelope)) == json.loads(envelope.model_dump_json())
