@@ -40,3 +40,12 @@ async def test_numbers_the_fast_parser_refuses_are_read_as_the_standard_parser_r
 async def test_an_answer_that_is_not_json_is_a_provider_error():
     with pytest.raises(ProviderError, match="not JSON"):
         await _client(b"<html>oops</html>", "text/html").fetch_page("ITEMS", None)
+
+
+async def test_an_integer_past_64_bits_is_kept_exact_not_rounded_to_a_float():
+    page = await _client(
+        b'{"data": [{"id": "a", "big": 123456789012345678901234, "s": "12345678901234567890",'
+        b' "f": 0.123456789012345678901}]}').fetch_page("ITEMS", None)
+    [record] = page.records
+    assert record["big"] == 123456789012345678901234 and isinstance(record["big"], int)
+    assert record["s"] == "12345678901234567890"

@@ -7,6 +7,7 @@ splits tombstones from records, and maps the provider's failures onto `errors`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -253,10 +254,19 @@ def _rows(response: httpx.Response, path: str, request: HttpRequest) -> tuple[An
     return body, rows
 
 
+# A number of 20 digits or more: orjson would read it as a float (losing digits) where the
+# stdlib keeps the exact integer. A string holding such digits only costs the slower parse.
+_LONG_INTEGER = re.compile(rb'(?<![\w".])-?\d{20,}')
+
+
 def _json(response: httpx.Response) -> Any:
     """The answer's JSON, parsed by orjson (a page's largest cost in the stdlib parser); what
-    orjson refuses (NaN, numbers past a double) goes to the stdlib's, as before."""
-    try:
-        return orjson.loads(response.content)
-    except orjson.JSONDecodeError:
-        return response.json()
+    orjson refuses (NaN, numbers past a double) or would round (integers past 64 bits) goes to
+    the stdlib's, as before."""
+    content = response.content
+    if _LONG_INTEGER.search(content) is None:
+        try:
+            return orjson.loads(content)
+        except orjson.JSONDecodeError:
+            pass
+    return response.json()
