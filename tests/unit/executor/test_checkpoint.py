@@ -15,18 +15,33 @@ from ferry_executor.checkpoint import Checkpoints, LostLease
 
 
 class Producer:
-    """The broker's acknowledgements, given by the test one page at a time."""
+    """The broker's acknowledgements, given by the test one page (one producer batch) at a
+    time."""
 
     def __init__(self) -> None:
         self.acks: list[asyncio.Future[None]] = []
         self.sent: list[int] = []
 
-    async def send(self, topic: str, *, value: bytes, key: bytes | None,
-                   headers: Any) -> asyncio.Future[None]:
+    async def partitions_for(self, topic: str) -> set[int]:
+        return {0}
+
+    def _partition(self, *args: Any) -> int:
+        return 0
+
+    def create_batch(self) -> _Batch:
+        return _Batch()
+
+    async def send_batch(self, batch: _Batch, topic: str, *,
+                         partition: int) -> asyncio.Future[None]:
         ack: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.acks.append(ack)
         self.sent.append(len(self.acks))
         return ack
+
+
+class _Batch:
+    def append(self, **message: Any) -> bool:
+        return True
 
 
 class Jobs:

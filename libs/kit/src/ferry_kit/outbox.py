@@ -79,6 +79,7 @@ async def send_all(
     (aiokafka's empty batch takes a message of any size: the broker refuses one too large.)"""
     outcomes: list[asyncio.Future[Any] | None] = [None] * len(messages)
     known: set[str] = set()
+    chosen: dict[tuple[str, bytes], tuple[str, int]] = {}
     batches: dict[tuple[str, int], tuple[Any, list[int]]] = {}
 
     async def queue(topic: str, partition: int) -> None:
@@ -93,8 +94,12 @@ async def send_all(
         if m.topic not in known:
             await producer.partitions_for(m.topic)  # the topic's metadata, for `_partition`
             known.add(m.topic)
-        # aiokafka's own choice for `send`: the key's murmur2 hash (a random one without a key).
-        tp = (m.topic, producer._partition(m.topic, None, None, None, m.key, None))
+        # aiokafka's own choice for `send`: the key's murmur2 hash (a random one without a key),
+        # in pure Python, so computed once per key of the batch (a sync's events share one).
+        known_tp = chosen.get((m.topic, m.key)) if m.key is not None else None
+        tp = known_tp or (m.topic, producer._partition(m.topic, None, None, None, m.key, None))
+        if m.key is not None:
+            chosen[(m.topic, m.key)] = tp
         batch, members = batches.setdefault(tp, (producer.create_batch(), []))
         if not batch.append(key=m.key, value=m.value, timestamp=None, headers=m.headers):
             await queue(*tp)  # full
