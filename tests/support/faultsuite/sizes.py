@@ -28,9 +28,9 @@ class Sizes:
     def from_env(cls) -> Sizes:
         seed = os.environ.get("FERRY_FAULTS_SEED")
         return cls(
-            # The 100,000 per connection takes ~40 min on 2 shared cores (webhooks in
-            # ordered lanes: ~300 deliveries/s); 25,000 fits CI's ~15 min.
-            records=int(_env("RECORDS", 25_000)),
+            # The scenario: 100,000 per connection (~15 min on 2 shared cores, 600k
+            # webhook deliveries in 6 ordered lanes).
+            records=int(_env("RECORDS", 100_000)),
             connections=int(_env("CONNECTIONS", 2)),
             endpoints=int(_env("ENDPOINTS", 3)),
             repeats=int(_env("REPEATS", 3)),
