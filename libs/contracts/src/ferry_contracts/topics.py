@@ -77,7 +77,10 @@ _ALL_BUT_RECORDS: Any = {"data": {"item": {"records"}}}
 
 
 def dump(envelope: BaseModel) -> bytes:
-    item = getattr(getattr(envelope, "data", None), "item", None)
+    # Not getattr(data, "item", None): on any other payload, pydantic's __getattr__ builds an
+    # AttributeError, a fifth of a record.changed's dump.
+    data = getattr(envelope, "data", None)
+    item = data.item if isinstance(data, RecordsFetched) else None
     if isinstance(item, RecordsPage):
         doc = envelope.model_dump(mode="json", exclude=_ALL_BUT_RECORDS)
         doc["data"]["item"]["records"] = item.records
