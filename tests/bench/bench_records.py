@@ -1,5 +1,6 @@
 """Benchmark: the records service ingesting a first sync of N records, then a full re-sync with 1%
-changed, then one where 1% are gone (deleted at its end). The service runs as its own process;
+changed, then one where 1% are gone (deleted at its end), then one changing every record (a
+`record.changed` with its diff, and a version, per record). The service runs as its own process;
 pages of 1,000 records are published to `records.fetched` as the executor does (serialised
 before the clock starts), and the clock stops at `sync.completed`.
 
@@ -185,6 +186,7 @@ async def run(infra, env: dict[str, str], n: int) -> None:
             ("first sync of", None, 0, True, None),
             ("full re-sync, 1% changed, of", 100, 1, False, None),
             ("full re-sync, 1% deleted, of", 100, 1, False, 100),
+            ("full re-sync, every record changed, of", 1, 2, False, None),
         )
         for label, changed_every, version, initial, gone_every in phases:
             rss.peak = 0

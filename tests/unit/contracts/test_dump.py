@@ -8,7 +8,13 @@ from decimal import Decimal
 
 import orjson
 from ferry_contracts import Envelope
-from ferry_contracts.records import RecordsEnd, RecordsFetched, RecordsPage
+from ferry_contracts.records import (
+    FieldChange,
+    RecordChanged,
+    RecordsEnd,
+    RecordsFetched,
+    RecordsPage,
+)
 from ferry_contracts.topics import dump, parse
 
 RECORDS = [
@@ -48,3 +54,23 @@ def test_an_end_marker_dumps_as_pydantic_writes_it():
                      status="complete", started_at=datetime(2026, 1, 2, tzinfo=UTC))
     envelope = Envelope.of(RecordsFetched(item=end), connection_id="conn1")
     assert orjson.loads(dump(envelope)) == json.loads(envelope.model_dump_json())
+
+
+def _changed(data: dict[str, object]) -> Envelope[RecordChanged]:
+    return Envelope.of(RecordChanged(
+        data_model="CONTACTS", record_id="c1", action="updated", cursor="djE6MQ", job_id="j1",
+        modified_at=datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC), data=data,
+        changed_fields={"score": FieldChange(old=1, new=1.5)}), project_id="p1",
+        connection_id="conn1")
+
+
+def test_a_record_change_dumps_as_its_dict_through_orjson_did():
+    envelope = _changed({**RECORDS[0], "ctl": "a\x01\u2028b", "e": 1e16, "tiny": 5e-324})
+    assert dump(envelope) == orjson.dumps(envelope.model_dump(mode="json"))
+    assert parse(dump(envelope), "record.changed") == envelope
+
+
+def test_a_record_change_holding_an_integer_past_64_bits_is_written_exactly():
+    # orjson refuses such an integer: the event failed in the outbox before.
+    envelope = _changed({"id": "c1", "big": 123456789012345678901234})
+    assert json.loads(dump(envelope))["data"]["data"]["big"] == 123456789012345678901234

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 def uuid7() -> UUID:
     """Time-ordered UUID: event ids sort by creation, which keeps inbox indexes compact."""
-    return UUID(str(uuid_utils.uuid7()))
+    return UUID(int=uuid_utils.uuid7().int)  # from its integer: a third less than from text
 
 
 def utcnow() -> datetime:

@@ -77,10 +77,15 @@ _ALL_BUT_RECORDS: Any = {"data": {"item": {"records"}}}
 
 
 def dump(envelope: BaseModel) -> bytes:
-    item = getattr(getattr(envelope, "data", None), "item", None)
+    # Not getattr(data, "item", None): on any other payload, pydantic's __getattr__ builds an
+    # AttributeError, a fifth of a record.changed's dump.
+    data = getattr(envelope, "data", None)
+    item = data.item if isinstance(data, RecordsFetched) else None
     if isinstance(item, RecordsPage):
         doc = envelope.model_dump(mode="json", exclude=_ALL_BUT_RECORDS)
         doc["data"]["item"]["records"] = item.records
         # Whatever a hook put in a record that JSON has no word for, pydantic spells as before.
         return orjson.dumps(doc, default=to_jsonable_python, option=orjson.OPT_UTC_Z)
-    return orjson.dumps(envelope.model_dump(mode="json"))
+    # Pydantic's own writer: the same JSON as its dict through orjson, in half the time (no
+    # dict built first), and an integer past 64 bits written exactly where orjson refuses it.
+    return envelope.model_dump_json().encode()
