@@ -11,12 +11,15 @@ from .base import Params, Reply, Transport, path
 
 
 class JobOut(BaseModel):
-    """A sync job's JSON (API.md); the field the gateway reads is typed, the rest kept."""
+    """A sync job's JSON (API.md); the fields the gateway reads are typed, the rest kept."""
 
     model_config = ConfigDict(extra="allow")
 
     id: str
     connection_id: str
+    # The project the job was made in (None on a job older than the field): the gateway checks
+    # a secret-key caller's ownership on it, without asking the connections service.
+    project_id: str | None = None
 
     def public(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_unset=True)
