@@ -111,14 +111,18 @@ def completed_after(job: dict, wall_started: float) -> float:
 
 async def ferry_first(
     api: Api, account: str, page_size: int, latencies: list[float]
-) -> tuple[float, str, dict, float]:
-    """(seconds until seen complete, connection id, counts, seconds until `completed_at`)."""
+) -> tuple[float, str, dict, tuple[str, float, float, float], float]:
+    """(seconds until seen complete, connection id, counts, (job id, wall clock at the POST,
+    at its answer, when seen complete), seconds until the job's `completed_at`)."""
     wall, started = time.time(), time.perf_counter()
     conn = await api.connect(
         ["CONTACTS"], account=account, user=f"bench-{page_size}", provider_name=provider(page_size)
     )
+    answered = hoptrace.now()
     job = await wait_complete(api, await first_job(api, conn["id"]), latencies)
-    return time.perf_counter() - started, conn["id"], job["counts"], completed_after(job, wall)
+    elapsed = time.perf_counter() - started
+    trace = (job["id"], wall, answered, wall + elapsed)
+    return elapsed, conn["id"], job["counts"], trace, completed_after(job, wall)
 
 
 async def ferry_incremental(
@@ -168,7 +172,7 @@ class Run:
         self.latencies: list[float] = []
         self.connections: dict[int, str] = {}
         self.db: asyncpg.Connection  # the script's, opened outside its timing like a pool's
-        self.trace: hoptrace.HopTrace | None = None  # --trace: the hops of each incremental
+        self.trace: hoptrace.HopTrace | None = None  # --trace: the hops of each Ferry job
 
     async def open(self) -> None:
         self.db = await asyncpg.connect(self.infra.dsn)
@@ -189,12 +193,16 @@ class Run:
     async def first(self, page_size: int) -> None:
         phase = f"first sync @{page_size}/page"
         await self.measure(phase, "script", script(self.platform, self.db, self.account, page_size))
-        _, conn_id, counts, completed = await self.measure(
+        if self.trace is not None:
+            await self.trace.mark()
+        _, conn_id, counts, job, completed = await self.measure(
             phase, "ferry", ferry_first(self.api, self.account, page_size, self.latencies)
         )
         self.completed(phase, completed)
         self.connections[page_size] = conn_id
         print(f"{phase}: ferry counts {counts}", flush=True)
+        if self.trace is not None:
+            await self.trace.report(*job, request="POST /v1/connections")
 
     async def incremental(self, page_size: int, since: datetime) -> None:
         phase = f"incremental 10% @{page_size}/page"
@@ -299,7 +307,7 @@ def main() -> None:
     )
     parser.add_argument("--no-incremental", action="store_true", help="first syncs only")
     parser.add_argument(
-        "--trace", action="store_true", help="print the hops of each incremental sync's job"
+        "--trace", action="store_true", help="print the hops of each Ferry sync's job"
     )
     args = parser.parse_args()
     infra = start_infra()  # a broker and a database of its own

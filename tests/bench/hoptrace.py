@@ -60,9 +60,13 @@ class HopTrace:
             await consumer.stop()
         return out
 
-    async def report(self, job_id: str, requested: float, answered: float, seen: float) -> None:
+    async def report(
+        self, job_id: str, requested: float, answered: float, seen: float,
+        request: str = "POST /v1/connections/{id}/sync",
+    ) -> None:
         """Print the hops of job `job_id`: requested/answered/seen are the bench's wall clock
-        (time.time()) at the POST, its answer, and the GET that first saw `complete`."""
+        (time.time()) at the `request` that began it, its answer, and the GET that first saw
+        `complete`."""
         messages = await self._messages()
         db = await asyncpg.connect(self.dsn)
         try:
@@ -76,8 +80,8 @@ class HopTrace:
                 rj["connection_id"], rj["first_position"]) if rj else []
         finally:
             await db.close()
-        hops: list[tuple[str, float]] = [("POST /v1/connections/{id}/sync sent", requested),
-                                         ("POST answered (job queued)", answered)]
+        hops: list[tuple[str, float]] = [(f"{request} sent", requested),
+                                         (f"{request} answered", answered)]
 
         def at(label: str, when: datetime | float | None) -> None:
             if when is not None:
