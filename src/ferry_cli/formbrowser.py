@@ -3,7 +3,9 @@ page from a script (the demo and the tests), the way an end user's browser would
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass, field
+from functools import cache
 from html.parser import HTMLParser
 from urllib.parse import urljoin
 
@@ -45,11 +47,17 @@ def forms(html: str) -> list[Form]:
     return parser.forms
 
 
+@cache
+def _tls() -> ssl.SSLContext:
+    """httpx's default TLS context, loaded once: as a browser, which has its CAs loaded already."""
+    return httpx.create_ssl_context()
+
+
 class FormBrowser:
     """Follows redirects and submits forms by button id, keeping cookies; stops at `stop_prefix`."""
 
     def __init__(self, stop_prefix: str | None = None, timeout: float = 30.0) -> None:
-        self.client = httpx.AsyncClient(follow_redirects=False, timeout=timeout)
+        self.client = httpx.AsyncClient(follow_redirects=False, timeout=timeout, verify=_tls())
         self.stop_prefix = stop_prefix
         self.url = ""
         self.page: httpx.Response | None = None

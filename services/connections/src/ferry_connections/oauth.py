@@ -7,10 +7,12 @@ import base64
 import hashlib
 import math
 import secrets
+import ssl
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 import httpx
@@ -32,6 +34,13 @@ from ferry_connectors.definition import (
 # An `expires_in` past a year is not believed (1e308 would overflow a datetime).
 MAX_TOKEN_LIFETIME = 366 * 86_400.0
 TIMEOUT = 20.0
+
+
+@cache
+def tls() -> ssl.SSLContext:
+    """httpx's default TLS context (the CA bundle it would load), made once per process: loading
+    the CAs costs ~20 ms of CPU, which each authlib client per grant would otherwise pay."""
+    return httpx.create_ssl_context()
 
 
 class Refused(Exception):
@@ -168,7 +177,7 @@ async def _grant(auth: OAuth2Auth | ClientCredentialsAuth, client: Client, **for
     raw: dict[str, Any] = {}
     session = AsyncOAuth2Client(client.client_id, client.client_secret or "",
                                 token_endpoint_auth_method=auth.client_auth, timeout=TIMEOUT,
-                                follow_redirects=False, trust_env=False)
+                                follow_redirects=False, trust_env=False, verify=tls())
     for hook in ("access_token_response", "refresh_token_response"):
         session.register_compliance_hook(
             hook, _keeper(raw, auth.invalid_grant if isinstance(auth, OAuth2Auth) else None))
@@ -192,7 +201,7 @@ async def _grant(auth: OAuth2Auth | ClientCredentialsAuth, client: Client, **for
 async def authorize_url(auth: OAuth2Auth, client: Client, url: str, *, redirect_uri: str,
                         scopes: list[str], state: str, verifier: str) -> str:
     extra = {auth.scope_param: auth.scope_separator.join(scopes), **auth.authorize_params}
-    async with AsyncOAuth2Client(client.client_id, redirect_uri=redirect_uri,
+    async with AsyncOAuth2Client(client.client_id, redirect_uri=redirect_uri, verify=tls(),
                                  code_challenge_method="S256" if auth.pkce else None) as session:
         uri, _ = session.create_authorization_url(
             url, state=state, code_verifier=verifier if auth.pkce else None, **extra)
