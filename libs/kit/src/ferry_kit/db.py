@@ -22,6 +22,16 @@ async def _init(conn: asyncpg.Connection) -> None:
     )
 
 
+async def _no_session_state(conn: asyncpg.Connection) -> None:
+    """What a pooled connection is reset with when released. asyncpg has already ended any open
+    transaction and dropped its listeners by then; its default reset adds a round trip per release
+    (`RESET ALL`, `UNLISTEN *`, `CLOSE ALL`, unlocking session advisory locks) for session state
+    that Ferry never leaves on a pooled connection: settings are `SET LOCAL`, advisory locks are
+    `_xact_` ones, and LISTEN and session locks take a connection of their own (`connect`). The
+    architecture test `test_pooled_sessions` holds the code to that. The round trip was ~100 µs
+    of wall time per transaction, a page's checkpoint or an API read."""
+
+
 async def create_pool(dsn: str, schema: str, *, min_size: int = 1, max_size: int = 10) -> Any:
     return await asyncpg.create_pool(
         dsn,
@@ -29,6 +39,7 @@ async def create_pool(dsn: str, schema: str, *, min_size: int = 1, max_size: int
         max_size=max_size,
         server_settings={"search_path": schema, "application_name": f"ferry-{schema}"},
         init=_init,
+        reset=_no_session_state,
     )
 
 
