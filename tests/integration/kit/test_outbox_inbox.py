@@ -68,7 +68,8 @@ async def test_migrations_apply_once_even_when_run_twice_at_once(infra, unique):
     first, second = await asyncio.gather(
         migrate.apply(infra.dsn, name, EMPTY), migrate.apply(infra.dsn, name, EMPTY)
     )
-    assert sorted(first + second) == ["kit_0001_outbox_inbox", "kit_0002_outbox_dead"]
+    assert sorted(first + second) == [
+        "kit_0001_outbox_inbox", "kit_0002_outbox_dead", "kit_0003_outbox_bundles"]
 
 
 async def test_outbox_row_survives_a_crash_and_is_published_by_the_next_relay(
@@ -78,8 +79,8 @@ async def test_outbox_row_survives_a_crash_and_is_published_by_the_next_relay(
     topic_conn = f"c-{unique}"
     async with pool.acquire() as conn, conn.transaction():
         await outbox.add(conn, [_event(i, topic_conn) for i in range(3)])
-    # No relay ran: the "crash" happened before publishing. Rows are durable.
-    assert await pool.fetchval("SELECT count(*) FROM outbox") == 3
+    # No relay ran: the "crash" happened before publishing. Rows are durable (one bundle).
+    assert await pool.fetchval("SELECT sum(events) FROM outbox") == 3
     await ensure_topics(infra.bootstrap, 4)
     producer = outbox.make_producer(infra.bootstrap)
     await producer.start()
@@ -108,13 +109,29 @@ async def test_outbox_row_survives_a_crash_and_is_published_by_the_next_relay(
 async def test_a_large_outbox_write_uses_copy_and_keeps_order(infra, schema, unique):
     pool = await create_pool(infra.dsn, schema)
     try:
+        # 200 connections' events, one each: 200 rows, past the COPY threshold.
         async with pool.acquire() as conn, conn.transaction():
-            await outbox.add(conn, [_event(i) for i in range(200)])
+            await outbox.add(conn, [_event(i, f"c{i}") for i in range(200)])
         rows = await pool.fetch("SELECT payload, headers FROM outbox ORDER BY id")
         assert [
             Envelope[ConnectionChanged].model_validate_json(r["payload"]).data.version for r in rows
         ] == list(range(200))
         assert isinstance(rows[0]["headers"], dict)
+    finally:
+        await pool.close()
+
+
+async def test_consecutive_events_of_one_key_are_one_row_read_back_in_order(infra, schema):
+    pool = await create_pool(infra.dsn, schema)
+    events = [_event(i, "c1") for i in range(1500)]
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            await outbox.add(conn, events)
+        rows = await pool.fetch("SELECT event_id, payload, payloads, events FROM outbox "
+                                "ORDER BY id")
+        assert [(r["events"], r["payload"]) for r in rows] == [(1000, None), (500, None)]
+        assert [r["event_id"] for r in rows] == [events[0].id, events[1000].id]
+        assert [p for r in rows for p in r["payloads"]] == [dump(e) for e in events]
     finally:
         await pool.close()
 
@@ -172,6 +189,100 @@ async def test_a_backlog_on_one_topic_does_not_hold_up_another_topic(infra, sche
         assert [v for t, v in producer.sent if t == "feed"] == [f"f{i}".encode() for i in range(5)]
         assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
     finally:
+        await pool.close()
+
+
+async def _drain(pool, relay: outbox.OutboxRelay) -> None:
+    relay.start()
+    try:
+        for _ in range(300):
+            if not await pool.fetchval("SELECT count(*) FROM outbox"):
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError("the relay did not empty the outbox")
+    finally:
+        await relay.stop()
+
+
+async def test_bundles_and_lone_rows_of_a_key_leave_in_order_each_event_its_own_message(
+    infra, schema, unique
+):
+    key, other = f"ord-{unique}", f"ord2-{unique}"
+    mine, theirs = [_event(i, key) for i in range(12)], [_event(i, other) for i in range(2)]
+    pool = await create_pool(infra.dsn, schema)
+    await ensure_topics(infra.bootstrap, 4)
+    producer = outbox.make_producer(infra.bootstrap)
+    await producer.start()
+    try:
+        for written in (mine[:3] + theirs[:1] + mine[3:4], mine[4:5], mine[5:11] + theirs[1:],
+                        mine[11:]):
+            async with pool.acquire() as conn, conn.transaction():
+                await outbox.add(conn, written)
+        layout = [(r["key"] == key, r["events"])
+                  for r in await pool.fetch("SELECT key, events FROM outbox ORDER BY id")]
+        assert layout == [(True, 3), (False, 1), (True, 1), (True, 1), (True, 6), (False, 1),
+                          (True, 1)]
+        # Four events a pass: passes end inside the run of rows, and a bundle goes whole.
+        await _drain(pool, outbox.OutboxRelay(infra.dsn, schema, producer, batch_size=4,
+                                              idle_wait=0.05))
+    finally:
+        await producer.stop()
+        await pool.close()
+    await _read(infra.bootstrap, CONNECTION_CHANGED, 12, timeout=30, key=key.encode())
+    got = await _read(infra.bootstrap, CONNECTION_CHANGED, 13, timeout=3, key=key.encode())
+    assert [r.value for r in got] == [dump(e) for e in mine]
+    assert len(await _read(infra.bootstrap, CONNECTION_CHANGED, 2, timeout=30,
+                           key=other.encode())) == 2
+
+
+class _Crash(Exception):
+    pass
+
+
+class _CrashBeforeDelete:
+    """The relay's connection, in a process that dies once its messages are acknowledged and
+    before it deletes their rows."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def fetch(self, query: str, *args: object) -> list:
+        return await self._conn.fetch(query, *args)
+
+    async def execute(self, query: str, *args: object) -> str:
+        if query.startswith("DELETE FROM outbox"):
+            raise _Crash
+        return await self._conn.execute(query, *args)
+
+
+async def test_a_bundle_sent_before_a_crash_is_sent_again_and_the_inbox_keeps_one_of_each(
+    infra, schema, unique
+):
+    key = f"replay-{unique}"
+    events = [_event(i, key) for i in range(5)]
+    pool = await create_pool(infra.dsn, schema)
+    await ensure_topics(infra.bootstrap, 4)
+    producer = outbox.make_producer(infra.bootstrap)
+    await producer.start()
+    relay = outbox.OutboxRelay(infra.dsn, schema, producer)
+    try:
+        async with pool.acquire() as conn:
+            async with conn.transaction():
+                await outbox.add(conn, events)
+            with pytest.raises(_Crash):
+                await relay._publish_batch(_CrashBeforeDelete(conn))  # type: ignore[arg-type]
+            assert await conn.fetchval("SELECT sum(events) FROM outbox") == 5
+            assert await relay._publish_batch(conn) == 5  # the next relay: the whole bundle
+            assert await conn.fetchval("SELECT count(*) FROM outbox") == 0
+        await _read(infra.bootstrap, CONNECTION_CHANGED, 10, timeout=30, key=key.encode())
+        got = await _read(infra.bootstrap, CONNECTION_CHANGED, 11, timeout=3, key=key.encode())
+        assert [r.value for r in got] == [dump(e) for e in events] * 2
+        received = [Envelope[ConnectionChanged].model_validate_json(r.value) for r in got]
+        async with pool.acquire() as conn, conn.transaction():
+            kept = await inbox.claim(conn, CONNECTION_CHANGED, received)
+        assert [e.id for e in kept] == [e.id for e in events]
+    finally:
+        await producer.stop()
         await pool.close()
 
 

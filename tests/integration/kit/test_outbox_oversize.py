@@ -79,3 +79,38 @@ async def test_an_oversized_outbox_row_is_dead_lettered_and_the_rows_around_it_g
     headers = {k: v.decode() for k, v in notice.headers}
     assert "exceeds" in headers["ferry-error"] and headers["ferry-outbox-schema"] == schema
     assert headers["ferry-original-topic"] == CONNECTION_CHANGED
+
+
+async def test_only_the_oversized_message_of_a_bundle_is_dead_lettered_the_rest_go_in_order(
+    infra, service_env, unique
+):
+    schema = f"kit_bigb_{unique}"
+    await migrate.apply(infra.dsn, schema, EMPTY)
+    key = f"bigb-{unique}"
+    small = [connection_changed(key, v) for v in (1, 3, 4)]
+    big = connection_changed(key, 2)
+    big = big.model_copy(update={"data": big.data.model_copy(update={"user_id": "u" * 5000})})
+    limit = 4000  # the small ones fit, the big one does not
+    pool = await create_pool(infra.dsn, schema)
+    async with pool.acquire() as conn, conn.transaction():
+        await outbox.add(conn, [small[0], big, *small[1:]])
+    assert await pool.fetchval("SELECT events FROM outbox") == 4  # one bundle
+    await ensure_topics(infra.bootstrap, 4)
+    producer = outbox.make_producer(infra.bootstrap)
+    await producer.start()
+    relay = outbox.OutboxRelay(infra.dsn, schema, producer, max_message_bytes=limit)
+    try:
+        async with pool.acquire() as conn:
+            assert await relay._publish_batch(conn) == 4
+        left = await pool.fetchval("SELECT count(*) FROM outbox")
+        dead = await pool.fetch("SELECT * FROM outbox_dead")
+    finally:
+        await producer.stop()
+        await pool.close()
+    assert left == 0
+    assert [(r["event_id"], bytes(r["payload"])) for r in dead] == [(big.id, dump(big))]
+    published = await _keyed(infra.bootstrap, CONNECTION_CHANGED, key.encode(), 3.0)
+    assert [r.value for r in published] == [dump(e) for e in small]
+    [notice] = await _keyed(infra.bootstrap, dlq(CONNECTION_CHANGED), key.encode(), 2.0)
+    headers = {k: v.decode() for k, v in notice.headers}
+    assert headers["ferry-event-id"] == str(big.id) and "exceeds" in headers["ferry-error"]

@@ -21,7 +21,8 @@ KINDS = (*(f"kill {s}" for s in KILLED), "kill relay mid-batch", "postgres resta
 
 RELAYS = ("records", "executor", "connections", "scheduler")  # the services with an outbox
 OUTBOXES = " UNION ALL ".join(
-    f"SELECT '{s}' AS schema, count(*) AS n FROM {s}.outbox" for s in RELAYS) + " ORDER BY n DESC"
+    f"SELECT '{s}' AS schema, coalesce(sum(events), 0) AS n FROM {s}.outbox" for s in RELAYS
+) + " ORDER BY n DESC"
 
 
 @dataclass
@@ -101,7 +102,7 @@ class Injector:
                 rows = await conn.fetch(OUTBOXES)
                 if rows and rows[0]["n"]:
                     name, n = rows[0]["schema"], rows[0]["n"]
-                    return await self.kill(name, f"SIGKILL {name} with {n} outbox rows unsent")
+                    return await self.kill(name, f"SIGKILL {name} with {n} outbox events unsent")
                 await asyncio.sleep(0.01)
         finally:
             await conn.close()

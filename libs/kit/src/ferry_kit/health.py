@@ -23,7 +23,7 @@ async def outbox_backlog(pool: Any) -> int | None:
     """Events written but not yet published (the relay deletes a row once it is sent)."""
     if pool is None:
         return None
-    return int(await pool.fetchval("SELECT count(*) FROM outbox"))
+    return int(await pool.fetchval("SELECT coalesce(sum(events), 0) FROM outbox"))
 
 
 async def details(pool: Any, subscriber: Any, relay_running: bool) -> dict[str, Any]:

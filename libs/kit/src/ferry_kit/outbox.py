@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import orjson
@@ -29,21 +30,54 @@ _COPY_THRESHOLD = 64
 MAX_MESSAGE_BYTES = 1_048_588
 
 
+# Consecutive events of one topic and key (a page's change feed) share one row, a bundle, up
+# to BUNDLE_MAX events or about BUNDLE_BYTES: one row to write, read and delete instead of one
+# per event, while each event is still its own message. The limits bound what one relay pass
+# holds (it takes a row whole).
+BUNDLE_MAX = 1000
+BUNDLE_BYTES = 4 * 1024 * 1024
+
+_COLUMNS = ["event_id", "topic", "key", "payload", "payloads", "events", "headers"]
+OutboxRow = tuple[Any, str, str | None, bytes | None, list[bytes] | None, int, dict[str, str]]
+
+
 async def add(conn: asyncpg.Connection, events: Sequence[Envelope[Any]]) -> None:
     """Write events to this schema's outbox. Call inside the state change's transaction."""
     if not events:
         return
-    headers = current_trace_headers()
-    rows = [(e.id, e.type, e.connection_id, dump(e), headers) for e in events]
+    rows = rows_of(events, current_trace_headers())
     if len(rows) >= _COPY_THRESHOLD:
-        await conn.copy_records_to_table(
-            "outbox", records=rows, columns=["event_id", "topic", "key", "payload", "headers"]
-        )
+        await conn.copy_records_to_table("outbox", records=rows, columns=_COLUMNS)
     else:
         await conn.executemany(
-            "INSERT INTO outbox (event_id, topic, key, payload, headers) VALUES ($1,$2,$3,$4,$5)",
+            "INSERT INTO outbox (event_id, topic, key, payload, payloads, events, headers) "
+            "VALUES ($1,$2,$3,$4,$5,$6,$7)",
             rows,
         )
+
+
+def rows_of(events: Sequence[Envelope[Any]], headers: dict[str, str]) -> list[OutboxRow]:
+    """The outbox rows of `events`, in order: a run of consecutive events of one topic and key
+    is a bundle (`payloads`, up to the limits), a lone event a row of its own (`payload`).
+    Each event is encoded once, here."""
+    rows: list[OutboxRow] = []
+    i, n = 0, len(events)
+    while i < n:
+        first = events[i]
+        topic, key = first.type, first.connection_id
+        values = [dump(first)]
+        size = len(values[0])
+        i += 1
+        while (i < n and len(values) < BUNDLE_MAX and size < BUNDLE_BYTES
+               and events[i].type == topic and events[i].connection_id == key):
+            values.append(dump(events[i]))
+            size += len(values[-1])
+            i += 1
+        if len(values) == 1:
+            rows.append((first.id, topic, key, values[0], None, 1, headers))
+        else:
+            rows.append((first.id, topic, key, None, values, len(values), headers))
+    return rows
 
 
 async def publish_now(producer: AIOKafkaProducer, events: Sequence[Envelope[Any]]) -> None:
@@ -125,10 +159,16 @@ def make_producer(bootstrap: str) -> AIOKafkaProducer:
 # The oldest rows of each topic, in id order: a backlog on one topic (a sync's change feed on
 # `record.changed`) does not hold up the events of another (its `sync.completed`). Topics have
 # no order between them; within a topic, and so for each key, rows still leave oldest first.
+# Per topic, rows are taken while fewer than $1 events come before them (a bundle is taken
+# whole, so at least one row), which bounds a pass by events as well as by rows.
 _OLDEST_OF_EACH_TOPIC = """
-SELECT o.id, o.event_id, o.topic, o.key, o.payload, o.headers, o.created_at
+SELECT o.id, o.event_id, o.topic, o.key, o.payload, o.payloads, o.events, o.headers,
+       o.created_at
 FROM (SELECT DISTINCT topic FROM outbox) t,
-     LATERAL (SELECT * FROM outbox WHERE outbox.topic = t.topic ORDER BY id LIMIT $1) o
+     LATERAL (SELECT outbox.*, sum(outbox.events) OVER (ORDER BY outbox.id) - outbox.events
+                               AS before
+              FROM outbox WHERE outbox.topic = t.topic ORDER BY outbox.id LIMIT $1) o
+WHERE o.before < $1
 ORDER BY o.id
 """
 
@@ -204,69 +244,101 @@ class OutboxRelay:
                 await conn.close()
 
     async def _publish_batch(self, conn: asyncpg.Connection) -> int:
-        """Publish the oldest rows. Published rows go; a row the broker can never take goes to
-        `outbox_dead`; at any other failure the rows before it go and the rest wait."""
+        """Publish the oldest rows; returns how many events they held. A row goes once all its
+        messages are acknowledged; a message the broker can never take goes to `outbox_dead`
+        (alone: the rest of its bundle is published); at any other failure the rows before it
+        go and the rest wait (a bundle published in part is published again, whole: consumers
+        dedupe by event id)."""
         rows = await conn.fetch(_OLDEST_OF_EACH_TOPIC, self._batch_size)
         if not rows:
             return 0
         outgoing: list[Outgoing] = []
-        early: list[BaseException | None] = []
+        early: list[list[BaseException | None]] = []  # per row, per message
         for row in rows:
-            message = self._message(row)
-            early.append(message if isinstance(message, BaseException) else None)
-            if isinstance(message, Outgoing):
-                outgoing.append(message)
+            messages = self._messages(row)
+            early.append([m if isinstance(m, BaseException) else None for m in messages])
+            outgoing += [m for m in messages if isinstance(m, Outgoing)]
         async with GATE.publishing():  # acknowledged before a topic rollover may start
             sent = iter(await send_all(self._producer, outgoing))
-            outcomes = [await _outcome(next(sent) if error is None else error) for error in early]
+            outcomes = [[await _outcome(next(sent) if error is None else error)
+                         for error in errors] for errors in early]
         done: list[int] = []
+        published = 0
         failure: BaseException | None = None
-        for row, error in zip(rows, outcomes, strict=True):
-            if error is None:
-                done.append(row["id"])
-            elif isinstance(error, MessageSizeTooLargeError):
-                await self._dead_letter(conn, row, str(error))
-            else:
-                failure = error
+        for row, errors in zip(rows, outcomes, strict=True):
+            failure = next((e for e in errors
+                            if e is not None and not isinstance(e, MessageSizeTooLargeError)),
+                           None)
+            if failure is not None:
                 break
+            too_large = [(i, e) for i, e in enumerate(errors) if e is not None]
+            if too_large:
+                await self._dead_letter(conn, row, too_large)
+            else:
+                done.append(row["id"])
+                published += row["events"]
         await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", done)
-        self.published += len(done)
+        self.published += published
         if failure is not None:
             raise failure
-        return len(rows)
+        return sum(row["events"] for row in rows)
 
-    def _message(self, row: asyncpg.Record) -> Outgoing | BaseException:
-        """The row as a message, or the error that stops it at once (too large to go)."""
+    def _messages(self, row: asyncpg.Record) -> list[Outgoing | BaseException]:
+        """The row's messages, in order; in place of one too large to go, that error."""
         headers = [(k, v.encode()) for k, v in headers_of(row["headers"]).items()]
         key = row["key"].encode() if row["key"] else None
-        size = len(row["payload"]) + len(key or b"") + sum(len(k) + len(v) for k, v in headers)
-        if size > self._max_bytes:
-            too_large: BaseException = MessageSizeTooLargeError(
-                f"outbox row of {size} bytes exceeds the broker's limit of {self._max_bytes} bytes")
-            return too_large
-        return Outgoing(row["topic"], key, bytes(row["payload"]), headers)
+        overhead = len(key or b"") + sum(len(k) + len(v) for k, v in headers)
+        topic, room = row["topic"], self._max_bytes - overhead
+        out: list[Outgoing | BaseException] = []
+        for value in _payloads(row):
+            if len(value) > room:
+                out.append(MessageSizeTooLargeError(
+                    f"outbox row of {len(value) + overhead} bytes exceeds the broker's limit of "
+                    f"{self._max_bytes} bytes"))
+            else:
+                out.append(Outgoing(topic, key, value, headers))
+        return out
 
     async def _dead_letter(
-        self, conn: asyncpg.Connection, row: asyncpg.Record, reason: str
+        self, conn: asyncpg.Connection, row: asyncpg.Record,
+        too_large: list[tuple[int, BaseException]],
     ) -> None:
-        """Keep the row in `outbox_dead` and say so on `<topic>.dlq` (the payload cannot go)."""
-        log.error("outbox row dead-lettered", schema=self._schema, topic=row["topic"],
-                  id=row["id"], reason=reason)
-        headers = {"ferry-error": reason, "ferry-original-topic": row["topic"],
-                   "ferry-event-id": str(row["event_id"]), "ferry-outbox-schema": self._schema,
-                   "ferry-outbox-id": str(row["id"])}
-        await self._producer.send_and_wait(
-            dlq(row["topic"]), value=b"", key=row["key"].encode() if row["key"] else None,
-            headers=[(k, v.encode()) for k, v in headers.items()])
+        """Keep each message of the row that cannot go in `outbox_dead` and say so on
+        `<topic>.dlq` (its payload cannot go); then the row goes (the rest of it was sent)."""
+        payloads = _payloads(row)
+        dead: list[tuple[Any, bytes, str]] = []
+        for i, error in too_large:
+            event_id = row["event_id"] if row["payloads"] is None else _event_id(payloads[i])
+            dead.append((event_id, payloads[i], str(error)))
+        for event_id, _, reason in dead:
+            log.error("outbox row dead-lettered", schema=self._schema, topic=row["topic"],
+                      id=row["id"], event_id=str(event_id), reason=reason)
+            headers = {"ferry-error": reason, "ferry-original-topic": row["topic"],
+                       "ferry-event-id": str(event_id), "ferry-outbox-schema": self._schema,
+                       "ferry-outbox-id": str(row["id"])}
+            await self._producer.send_and_wait(
+                dlq(row["topic"]), value=b"", key=row["key"].encode() if row["key"] else None,
+                headers=[(k, v.encode()) for k, v in headers.items()])
         async with conn.transaction():
-            await conn.execute(
+            await conn.executemany(
                 "INSERT INTO outbox_dead "
                 "(id, event_id, topic, key, payload, headers, created_at, reason) "
-                "SELECT id, event_id, topic, key, payload, headers, created_at, $2 "
-                "FROM outbox WHERE id = $1 ON CONFLICT (id) DO NOTHING",
-                row["id"], reason,
+                "SELECT id, $2, topic, key, $3, headers, created_at, $4 "
+                "FROM outbox WHERE id = $1 ON CONFLICT (id, event_id) DO NOTHING",
+                [(row["id"], event_id, payload, reason) for event_id, payload, reason in dead],
             )
             await conn.execute("DELETE FROM outbox WHERE id = $1", row["id"])
+
+
+def _payloads(row: asyncpg.Record) -> list[bytes]:
+    """A row's messages: its bundle, or its one payload."""
+    bundle = row["payloads"]
+    return list(bundle) if bundle is not None else [bytes(row["payload"])]
+
+
+def _event_id(payload: bytes) -> UUID:
+    """The id in an encoded envelope (only a dead-lettered message of a bundle needs it)."""
+    return UUID(orjson.loads(payload)["id"])
 
 
 async def _outcome(sent: asyncio.Future[Any] | BaseException) -> BaseException | None:
