@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import asyncpg
 import orjson
+
+# Set while `statements` gives its connection back: the pool's reset then skips its query.
+_PLAIN_RELEASE: ContextVar[bool] = ContextVar("ferry_plain_release", default=False)
 
 
 async def _init(conn: asyncpg.Connection) -> None:
@@ -22,6 +28,17 @@ async def _init(conn: asyncpg.Connection) -> None:
     )
 
 
+async def _reset(conn: asyncpg.Connection) -> None:
+    """What the pool does to a connection given back (after asyncpg's own rollback of an open
+    transaction): asyncpg's reset query (advisory locks, cursors, LISTEN, settings), unless the
+    connection ran only plain statements (`statements`)."""
+    if _PLAIN_RELEASE.get():
+        return
+    query = conn.get_reset_query()
+    if query:
+        await conn.execute(query)
+
+
 async def create_pool(dsn: str, schema: str, *, min_size: int = 1, max_size: int = 10) -> Any:
     return await asyncpg.create_pool(
         dsn,
@@ -29,7 +46,27 @@ async def create_pool(dsn: str, schema: str, *, min_size: int = 1, max_size: int
         max_size=max_size,
         server_settings={"search_path": schema, "application_name": f"ferry-{schema}"},
         init=_init,
+        reset=_reset,
     )
+
+
+@asynccontextmanager
+async def statements(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection for statements that leave no session state behind (no SET, LISTEN,
+    session advisory lock or cursor WITH HOLD: a repository's named queries), given back without
+    the pool's reset query. That query is a round trip of its own, which a view's answer (a job's
+    status poll) or a page's checkpoint would wait for. An open transaction is still rolled
+    back."""
+    conn = await pool.acquire()
+    try:
+        yield conn
+    finally:
+        token = _PLAIN_RELEASE.set(True)
+        try:
+            # asyncpg releases in a task of its own (shielded), which copies this context.
+            await pool.release(conn)
+        finally:
+            _PLAIN_RELEASE.reset(token)
 
 
 async def connect(dsn: str, schema: str) -> asyncpg.Connection:
