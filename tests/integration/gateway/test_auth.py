@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import httpx
@@ -150,3 +151,48 @@ async def test_openapi_is_served_at_docs(gateway):
     assert (await gateway.get("/docs")).status_code == 200
     paths = (await gateway.get("/openapi.json")).json()["paths"]
     assert "/v1/connections/{connection_id}/sync" in paths
+
+
+def _authenticated(resp: httpx.Response) -> bool:
+    """Past authentication: the connections service (no process here) is then unreachable."""
+    if resp.status_code == 401:
+        return False
+    assert resp.status_code == 503, resp.text
+    return True
+
+
+async def test_a_rotated_key_is_refused_at_once_by_the_gateway_that_rotated_it(gateway):
+    admin = _auth(ADMIN)
+    created = (await gateway.post("/v1/projects", json={"name": "rot"}, headers=admin)).json()
+    old = _auth(created["secret_key"])
+    assert _authenticated(await gateway.get("/v1/sync-config", headers=old))  # now remembered
+    rotated = await gateway.post(f"/v1/projects/{created['project_id']}/rotate-key",
+                                 headers=admin)
+    assert rotated.status_code == 200
+    assert not _authenticated(await gateway.get("/v1/sync-config", headers=old))
+    new = _auth(rotated.json()["secret_key"])
+    assert _authenticated(await gateway.get("/v1/sync-config", headers=new))
+
+
+async def test_a_key_rotated_on_another_gateway_is_refused_once_the_cache_time_is_over(
+    gateway, service_env
+):
+    port = free_port()
+    settings = Settings(admin_token=ADMIN, gateway_port=port, public_host=HOST,
+                        connections_url=f"http://127.0.0.1:{free_port()}", key_cache_seconds=0.5)
+    replica = await start(settings)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as other:
+            admin = _auth(ADMIN)
+            created = (await gateway.post("/v1/projects", json={"name": "rep"},
+                                          headers=admin)).json()
+            old = _auth(created["secret_key"])
+            assert _authenticated(await other.get("/v1/sync-config", headers=old))
+            resp = await gateway.post(f"/v1/projects/{created['project_id']}/rotate-key",
+                                      headers=admin)
+            assert resp.status_code == 200
+            # Within its cache time the replica may still take the old key; never after it.
+            await asyncio.sleep(0.6)
+            assert not _authenticated(await other.get("/v1/sync-config", headers=old))
+    finally:
+        await stop(replica)

@@ -21,7 +21,9 @@ def configure(settings: KitSettings, service: str) -> TracerProvider:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=settings.otlp_endpoint)))
-    if not _configured:
+    # Off, nothing is exported: a global provider would only make FastAPI build a span for
+    # every request of every service (its tracing runs once one is installed).
+    if settings.telemetry != "off" and not _configured:
         trace.set_tracer_provider(provider)
         _configured = True
     return provider

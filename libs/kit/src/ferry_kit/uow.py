@@ -16,7 +16,7 @@ from typing import Any, Generic, Self, TypeVar
 import asyncpg
 from ferry_contracts import Envelope, Payload
 
-from . import inbox, outbox
+from . import db, inbox, outbox
 
 R = TypeVar("R")
 E = TypeVar("E", bound=Envelope[Any])
@@ -186,6 +186,7 @@ class UnitOfWorkFactory(Generic[R]):
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[R]:
-        """Repositories for reads only (views): a pooled connection, no transaction."""
-        async with self._pool.acquire() as conn:
+        """Repositories for reads only (views) or single statements: a pooled connection, no
+        transaction, given back without the pool's reset query (`db.statements`)."""
+        async with db.statements(self._pool) as conn:
             yield self._repositories(conn)

@@ -8,6 +8,7 @@ from ferry_kit.bootstrap import Started, migrations_of, starting, stop
 from ferry_kit.runtime import open_runtime
 
 from .api import create_api
+from .keycache import CachedProjects
 from .repository import ProjectRepository
 from .settings import Settings
 from .upstream import Upstreams
@@ -29,7 +30,8 @@ async def start(settings: Settings) -> Service:
         stack.push_async_callback(upstreams.close)
         api = create_api(settings.max_body_bytes, settings.max_write_back_body_bytes)
         api.state.settings = settings
-        api.state.projects = ProjectRepository(runtime.pool)
+        api.state.projects = CachedProjects(ProjectRepository(runtime.pool),
+                                            settings.key_cache_seconds)
         api.state.upstreams = upstreams
         host = settings.internal_host if settings.bind_host is None else settings.bind_host
         await runtime.serve_http(api, host, settings.gateway_port)

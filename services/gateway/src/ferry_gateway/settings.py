@@ -15,6 +15,9 @@ class Settings(KitSettings):
     public_host: str = "localhost:8080"
     public_url: str = "http://127.0.0.1:8080"
     proxy_timeout_seconds: float = 30.0
+    # A secret key's project is remembered this long (0: asked of Postgres on every request); a
+    # key revoked on another gateway process works at most this much longer (keycache.py).
+    key_cache_seconds: float = Field(1.0, ge=0, le=60)
     # The public API listens here; None = internal_host.
     bind_host: str | None = None
     # Request bodies over these sizes answer 413 (write-back: POST/PATCH of a record).

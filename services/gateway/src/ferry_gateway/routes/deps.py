@@ -11,13 +11,16 @@ from ..auth import Principal
 from ..upstream import Clients, Upstreams
 
 
-def upstreams(request: Request) -> Upstreams:
+# Dependencies are coroutines: FastAPI runs a plain function in its thread pool, a hop to a
+# worker thread and back on every request.
+async def upstreams(request: Request) -> Upstreams:
     found: Upstreams = request.app.state.upstreams
     return found
 
 
-def clients(request: Request) -> Clients:
-    return upstreams(request).clients
+async def clients(request: Request) -> Clients:
+    found: Upstreams = request.app.state.upstreams
+    return found.clients
 
 
 Up = Annotated[Upstreams, Depends(upstreams)]

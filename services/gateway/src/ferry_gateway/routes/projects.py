@@ -41,7 +41,8 @@ async def list_projects(request: Request) -> dict[str, Any]:
 
 @router.post("/v1/projects/{project_id}/rotate-key")
 async def rotate_key(project_id: ProjectId, request: Request) -> dict[str, str]:
-    """A new secret key; the project's earlier keys are revoked at once (admin token)."""
+    """A new secret key; the project's earlier keys are revoked at once (admin token). Another
+    gateway process may take them up to `FERRY_KEY_CACHE_SECONDS` (1 s) longer."""
     require_admin(request)
     secret_key = await request.app.state.projects.rotate_key(project_id)
     if secret_key is None:
