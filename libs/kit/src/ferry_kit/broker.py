@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
 import asyncpg
+import orjson
 from aiokafka import ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -34,6 +35,7 @@ from .settings import KitSettings
 log = klog.get("ferry.consumer")
 
 Handler = Callable[[list[Envelope[Any]]], Awaitable[None]]
+Projects = Callable[[list[str | None]], Awaitable[Collection[str | None]]]
 
 # Infrastructure failures are retried forever: the message is fine, the world is not.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -94,6 +96,32 @@ async def ensure_topics(
         await admin.close()
 
 
+@dataclass(frozen=True)
+class Gated:
+    """A topic handler that acts only on the events of some projects: `projects(ids)` answers
+    which of a batch's projects (None: an event without one) it wants. The others' records are
+    neither decoded nor handed to it, so they cost no inbox row either. Only for a handler with
+    no effect at all on an event of a project it does not want: reprocessing such an event after
+    a redelivery must be as harmless as skipping it."""
+
+    handle: Handler
+    projects: Projects
+
+    async def __call__(self, events: list[Envelope[Any]]) -> None:
+        await self.handle(events)
+
+
+def project_of(raw: bytes) -> tuple[bool, str | None]:
+    """`(True, project id)` read from a message without validating it; `(False, None)` when it
+    is not an envelope (the full parse then names the fault)."""
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return False, None
+    project = doc.get("project_id") if isinstance(doc, dict) else 0
+    return (True, project) if project is None or isinstance(project, str) else (False, None)
+
+
 @dataclass
 class _Item:
     record: ConsumerRecord[Any, Any]
@@ -118,6 +146,7 @@ class Consumer:
         self._max_attempts = settings.handler_max_attempts
         self._retry_base = retry_base_delay
         self.dead_lettered = 0
+        self.skipped = 0  # records a gated handler did not want (see `Gated`)
         self.pace = FetchPace(settings)  # started by the runtime once the consumer is
 
         async def _no_decode(msg: Any, original: Any = None) -> None:
@@ -173,19 +202,42 @@ class Consumer:
 
     async def process(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         """Handle records in order, a run of one topic at a time; return when all are durable."""
-        run: list[_Item] = []  # every item of a run has the first one's topic
+        run: list[ConsumerRecord[Any, Any]] = []  # every record of a run has the first's topic
+        for record in records:
+            if run and record.topic != run[0].topic:
+                await self._run(run)
+                run = []
+            run.append(record)
+        if run:
+            await self._run(run)
+
+    async def _run(self, records: list[ConsumerRecord[Any, Any]]) -> None:
+        topic = records[0].topic
+        handler = self._handlers[topic]
+        if isinstance(handler, Gated):
+            records = await self._wanted(handler, records)
+        items: list[_Item] = []
         for record in records:
             try:
                 envelope = parse(record.value or b"", record.topic)
             except (ValueError, ValidationError) as exc:
                 await self._dead_letter(record, f"invalid message: {exc}")
                 continue
-            if run and record.topic != run[0].record.topic:
-                await self._handle(run[0].record.topic, run)
-                run = []
-            run.append(_Item(record, envelope))
-        if run:
-            await self._handle(run[0].record.topic, run)
+            items.append(_Item(record, envelope))
+        if items:
+            await self._handle(topic, items)
+
+    async def _wanted(
+        self, handler: Gated, records: list[ConsumerRecord[Any, Any]]
+    ) -> list[ConsumerRecord[Any, Any]]:
+        """The records of the projects the handler wants, and those that are not envelopes (for
+        the parse to dead-letter). One question per run; a failure is retried like a batch's."""
+        heads = [project_of(r.value or b"") for r in records]
+        projects = list(dict.fromkeys(p for ok, p in heads if ok))
+        wanted = set(await handler.projects(projects)) if projects else set()
+        kept = [r for r, (ok, p) in zip(records, heads, strict=True) if not ok or p in wanted]
+        self.skipped += len(records) - len(kept)
+        return kept
 
     async def _handle(self, topic: str, items: list[_Item]) -> None:
         handler = self._handlers[topic]
