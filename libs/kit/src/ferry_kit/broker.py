@@ -102,7 +102,8 @@ class Gated:
     which of a batch's projects (None: an event without one) it wants. The others' records are
     neither decoded nor handed to it, so they cost no inbox row either. Only for a handler with
     no effect at all on an event of a project it does not want: reprocessing such an event after
-    a redelivery must be as harmless as skipping it."""
+    a redelivery must be as harmless as skipping it. Such a record is skipped unvalidated: an
+    invalid one reaches the dead-letter topic only if its project is wanted (or unreadable)."""
 
     handle: Handler
     projects: Projects
