@@ -99,3 +99,15 @@ def test_the_project_is_read_without_validating_the_message() -> None:
     assert project_of(dump(change(None, 0))) == (True, None)
     assert project_of(b"[1]") == (False, None)
     assert project_of(b"\xff") == (False, None)
+
+
+def test_a_message_not_written_as_ferry_writes_them_is_decoded_to_find_its_project() -> None:
+    raw = dump(change("p1", 0))
+    escaped = raw.replace(b'"project_id":"p1"', b'"project_id":"p\\u0031"')
+    assert project_of(escaped) == (True, "p1")
+    reordered = b'{"project_id":"p2","id":"x","type":"record.changed","occurred_at":"t"}'
+    assert project_of(reordered) == (True, "p2")
+    inside = b'{"id":"a\\"b","type":"t","occurred_at":"o","project_id":"p3","data":{}}'
+    assert project_of(inside) == (True, "p3")
+    assert project_of(raw.replace(b'"p1"', b'"\xff"')) == (False, None)
+    assert project_of(raw.replace(b'"p1"', b"7")) == (False, None)

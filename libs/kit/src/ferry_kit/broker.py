@@ -8,7 +8,9 @@ the handlers' effects are durable, poison messages routed to `<topic>.dlq`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import re
 from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -112,9 +114,24 @@ class Gated:
         await self.handle(events)
 
 
+# How every Ferry envelope begins (`topics.dump`: pydantic writes its fields in order, and no
+# unescaped quote can occur inside a JSON string): its project is read there in a tenth of the
+# time of decoding the whole message. Anything else (a project id with an escape, another
+# writer's field order) is decoded.
+_HEAD = re.compile(
+    rb'\{"id":"[^"]*","type":"[^"]*","occurred_at":"[^"]*","project_id":(?:null|"([^"\\]*)")[,}]'
+)
+
+
 def project_of(raw: bytes) -> tuple[bool, str | None]:
     """`(True, project id)` read from a message without validating it; `(False, None)` when it
     is not an envelope (the full parse then names the fault)."""
+    head = _HEAD.match(raw)
+    if head is not None and head.group(1) is None:
+        return True, None
+    if head is not None:
+        with contextlib.suppress(UnicodeDecodeError):
+            return True, head.group(1).decode()
     try:
         doc = orjson.loads(raw)
     except orjson.JSONDecodeError:
