@@ -28,39 +28,22 @@ class _Stale(Exception):
 
 class AsyncioStream(httpcore.AsyncNetworkStream):
     """asyncio streams for httpcore, lighter than its anyio backend (~25 % of the client's CPU
-    per request here). Timeouts are the caller's: one `asyncio.timeout` around the exchange.
-
-    What httpcore writes waits for its next read: a request's head and body leave in one send
-    (httpcore writes them apart), a system call and a packet fewer per delivery."""
+    per request here). Timeouts are the caller's: one `asyncio.timeout` around the exchange."""
 
     EXTRA = {"server_addr": "peername", "client_addr": "sockname"}
-    HOLD_BYTES = 64 * 1024  # a longer request goes out as it is written
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
-        self._held: list[bytes] = []
-        self._held_bytes = 0
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        if self._held:
-            await self._send()
         try:
             return await self.reader.read(max_bytes)
         except OSError as exc:
             raise httpcore.ReadError(str(exc)) from exc
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        if buffer:
-            self._held.append(buffer)
-            self._held_bytes += len(buffer)
-        if self._held_bytes >= self.HOLD_BYTES:
-            await self._send()
-
-    async def _send(self) -> None:
-        data = b"".join(self._held)
-        self._held, self._held_bytes = [], 0
         try:
-            self.writer.write(data)
+            self.writer.write(buffer)
             await self.writer.drain()
         except OSError as exc:
             raise httpcore.WriteError(str(exc)) from exc
