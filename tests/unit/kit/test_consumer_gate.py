@@ -65,6 +65,22 @@ async def test_only_the_wanted_projects_records_reach_the_handler_in_order() -> 
     assert run.consumer.skipped == 3
 
 
+async def test_a_wanted_project_is_remembered_for_a_while_and_an_unwanted_one_never() -> None:
+    run = Run({"p_yes"})
+    for i in range(3):
+        await run.consumer.process([record(RECORD_CHANGED, dump(change("p_yes", i)), i),
+                                    record(RECORD_CHANGED, dump(change("p_no", i)), i)])
+    assert run.asked == [["p_yes", "p_no"], ["p_no"], ["p_no"]]
+    await run.consumer.process([record(RECORD_CHANGED, dump(change("p_yes", 9)), 9)])
+    assert len(run.asked) == 3, "a run of wanted projects only asks nothing"
+    assert len(run.handled[RECORD_CHANGED]) == 4
+    run.consumer.WANTED_TTL_SECONDS = 0.0
+    run.consumer._wanted_until.clear()
+    for i in range(2):
+        await run.consumer.process([record(RECORD_CHANGED, dump(change("p_yes", i)), i)])
+    assert run.asked[3:] == [["p_yes"], ["p_yes"]]
+
+
 async def test_a_run_with_no_wanted_project_calls_no_handler() -> None:
     run = Run(set())
     await run.consumer.process([record(RECORD_CHANGED, dump(change("p", i)), i) for i in range(3)])
@@ -78,10 +94,10 @@ async def test_each_run_of_the_topic_asks_again_and_other_topics_are_not_gated()
     await run.consumer.process([
         record(RECORD_CHANGED, dump(change("p", 0)), 0),
         record(SYNC_REQUESTED, dump(sync), 1),
-        record(RECORD_CHANGED, dump(change("p", 2)), 2),
+        record(RECORD_CHANGED, dump(change("q", 2)), 2),
     ])
-    assert len(run.asked) == 2
-    assert len(run.handled[RECORD_CHANGED]) == 2 and len(run.handled[SYNC_REQUESTED]) == 1
+    assert run.asked == [["p"], ["q"]]
+    assert len(run.handled[RECORD_CHANGED]) == 1 and len(run.handled[SYNC_REQUESTED]) == 1
 
 
 async def test_a_record_that_is_no_envelope_still_goes_to_the_dead_letter_topic() -> None:

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -165,6 +166,7 @@ class Consumer:
         self._retry_base = retry_base_delay
         self.dead_lettered = 0
         self.skipped = 0  # records a gated handler did not want (see `Gated`)
+        self._wanted_until: dict[tuple[str, str | None], float] = {}
         self.pace = FetchPace(settings)  # started by the runtime once the consumer is
 
         async def _no_decode(msg: Any, original: Any = None) -> None:
@@ -245,14 +247,29 @@ class Consumer:
         if items:
             await self._handle(topic, items)
 
+    # A project found wanted is not asked about again for this long: a stale "wanted" costs only
+    # the decode (the handler decides again in its own transaction), where a question per run
+    # would cost a round of queries per small batch of a project with endpoints. "Not wanted" is
+    # never remembered: an endpoint created since would miss events.
+    WANTED_TTL_SECONDS = 30.0
+
     async def _wanted(
         self, handler: Gated, records: list[ConsumerRecord[Any, Any]]
     ) -> list[ConsumerRecord[Any, Any]]:
         """The records of the projects the handler wants, and those that are not envelopes (for
-        the parse to dead-letter). One question per run; a failure is retried like a batch's."""
+        the parse to dead-letter). One question per run at most; a failure is retried like a
+        batch's."""
+        topic, now = records[0].topic, time.monotonic()
         heads = [project_of(r.value or b"") for r in records]
-        projects = list(dict.fromkeys(p for ok, p in heads if ok))
-        wanted = set(await handler.projects(projects)) if projects else set()
+        projects = dict.fromkeys(p for ok, p in heads if ok)
+        wanted = {p for p in projects if self._wanted_until.get((topic, p), 0.0) > now}
+        if ask := [p for p in projects if p not in wanted]:
+            fresh = set(await handler.projects(ask))
+            if len(self._wanted_until) > 10_000:
+                self._wanted_until.clear()
+            for p in fresh:
+                self._wanted_until[(topic, p)] = now + self.WANTED_TTL_SECONDS
+            wanted |= fresh
         kept = [r for r, (ok, p) in zip(records, heads, strict=True) if not ok or p in wanted]
         self.skipped += len(records) - len(kept)
         return kept
