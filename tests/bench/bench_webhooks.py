@@ -12,7 +12,9 @@ minimal local HTTP receiver in this process. Two phases:
    arrivals are in cursor order.
 With `FERRY_BENCH_WEBHOOKS_BASELINE` naming another checkout's `services/webhooks/src` (e.g.
 `git worktree add /tmp/wh-old <commit>`), the phases run first on that code, then on this one
-(each with a service process of its own), and the ratios are printed.
+(each with a service process of its own), and the ratios are printed. The service's CPU
+seconds are printed for each phase. A baseline older than this checkout's kit can name both:
+`.../services/webhooks/src:.../libs/kit/src` (put on PYTHONPATH).
 Run: `uv run python tests/bench/bench_webhooks.py [rate] [seconds] [backlog] [endpoints]
 [lane_events]`; `FERRY_BENCH_PHASES` (default `latency,throughput,lanes`) picks phases.
 """
@@ -27,9 +29,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from procstats import cpu_seconds  # noqa: E402
 from support.infra import start_infra  # noqa: E402
 
 
@@ -284,13 +288,19 @@ async def run(
             extra = {"PYTHONPATH": src} if src else {}
             proc = ServiceProcess("ferry_webhooks", {**env, **extra}).start()
             await asyncio.to_thread(proc.wait_http, f"http://127.0.0.1:{port}/healthz", 60)
+            assert proc.proc is not None
+            service = psutil.Process(proc.proc.pid)
             for phase in phases:
+                cpu = cpu_seconds(service)
                 results[(phase, label)] = await measure[phase](label)
+                results[(f"{phase} cpu", label)] = cpu = cpu_seconds(service) - cpu
+                print(f"  webhooks service CPU in the phase: {cpu:.2f} s")
         if baseline:
             for phase, what in (
                 ("latency", "p99 ms"),
                 ("throughput", "deliveries/s"),
                 ("lanes", "few-lanes deliveries/s"),
+                *((f"{p} cpu", f"{p} phase service CPU s") for p in measure),
             ):
                 if phase in phases:
                     before, after = results[(phase, "before")], results[(phase, "after")]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import asyncpg
 import pytest_asyncio
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -388,3 +389,79 @@ async def test_messages_page_through_with_a_cursor(svc, infra, unique):
         if not cursor:
             break
     assert len(seen) == len(set(seen)) == 25
+
+
+async def _delivered_marker(client, infra, sink, cid: str, unique: str, tag: str) -> None:
+    """One record event of another project with an endpoint, on `cid`'s partition, delivered:
+    everything published on that partition before it has been consumed."""
+    pid, name = f"prj_mark_{tag}_{unique}", f"mark-{tag}-{unique}"
+    await _endpoint(client, pid, sink.url(name))
+    await publish(infra.bootstrap, RECORD_CHANGED, [record_changed(pid, cid, 0)])
+    await until(lambda: len(sink.delivered(name)) == 1, what="the marker delivered")
+
+
+async def _inbox_rows(infra, events) -> int:
+    conn = await asyncpg.connect(infra.dsn)
+    try:
+        return await conn.fetchval(
+            "SELECT count(*) FROM webhooks.inbox WHERE event_id = ANY($1::uuid[])",
+            [e.id for e in events],
+        )
+    finally:
+        await conn.close()
+
+
+async def test_record_events_of_a_project_without_a_record_endpoint_cost_no_message_nor_inbox_row(
+    svc, infra, unique
+):
+    client, sink = svc
+    pid, cid = f"prj_quiet_{unique}", f"con_quiet_{unique}"
+    await _endpoint(client, pid, sink.url(f"quiet-{unique}"), event_types=["sync_completed"])
+    events = [record_changed(pid, cid, i, "updated") for i in range(30)]
+    await publish(infra.bootstrap, RECORD_CHANGED, events)
+    await _delivered_marker(client, infra, sink, cid, unique, "quiet")
+    assert await _messages(client, pid) == [] and sink.of(f"quiet-{unique}") == []
+    assert await _inbox_rows(infra, events) == 0
+
+
+async def test_record_events_redelivered_go_once_per_webhook_id_in_lane_order_among_others(
+    svc, infra, unique
+):
+    client, sink = svc
+    pid, name = f"prj_redo_{unique}", f"redo-{unique}"
+    await _endpoint(client, pid, sink.url(name), event_types=["record_updated"])
+    cids = [f"con_r1_{unique}", f"con_r2_{unique}"]
+    ours, others = [], []
+    for i in range(40):  # a project without endpoints on the same partitions, between ours
+        ours.append(record_changed(pid, cids[i % 2], i, "updated"))
+        others.append(record_changed(f"prj_none_{unique}", cids[i % 2], i, "updated"))
+    mixed = [e for pair in zip(others, ours, strict=True) for e in pair]
+    await publish(infra.bootstrap, RECORD_CHANGED, mixed[:50])
+    await publish(infra.bootstrap, RECORD_CHANGED, mixed)  # the first 50 come again
+    for cid in cids:
+        await _delivered_marker(client, infra, sink, cid, unique, cid)
+    await until(lambda: len(sink.delivered(name)) >= 40, what="40 deliveries")
+    hits = sink.delivered(name)
+    assert len(hits) == 40 and len({h.id for h in hits}) == 40
+    for cid in cids:
+        got = [h.payload["data"]["record_id"] for h in hits
+               if h.payload["data"]["connection_id"] == cid]
+        assert got == [e.data.record_id for e in ours if e.connection_id == cid]
+    assert await _inbox_rows(infra, ours) == 40 and await _inbox_rows(infra, others) == 0
+
+
+async def test_a_record_event_skipped_while_its_project_had_no_endpoint_goes_if_it_comes_again(
+    svc, infra, unique
+):
+    """Skipped events leave no trace: one redelivered after its project got an endpoint is
+    handled as if it first arrived then (docs/SERVICES.md, webhooks)."""
+    client, sink = svc
+    pid, cid, name = f"prj_late_{unique}", f"con_late_{unique}", f"late-{unique}"
+    event = record_changed(pid, cid, 1, "updated")
+    await publish(infra.bootstrap, RECORD_CHANGED, [event])
+    await _delivered_marker(client, infra, sink, cid, unique, "late")
+    await _endpoint(client, pid, sink.url(name))
+    await publish(infra.bootstrap, RECORD_CHANGED, [event, event])
+    await until(lambda: len(sink.delivered(name)) == 1, what="the redelivered event")
+    await _delivered_marker(client, infra, sink, cid, unique, "late2")
+    assert len(sink.of(name)) == 1 and await _inbox_rows(infra, [event]) == 1

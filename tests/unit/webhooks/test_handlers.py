@@ -10,6 +10,7 @@ import orjson
 import pytest
 from ferry_contracts import ConnectionChanged, Envelope, RecordChanged, SyncCompleted
 from ferry_kit import errors
+from ferry_kit.broker import Gated
 from ferry_kit.dispatch import RequestRunner, consumer_handlers
 from ferry_kit.fake_uow import FakeUnitOfWork
 from ferry_webhooks import handlers, views
@@ -118,6 +119,20 @@ async def test_a_connection_not_projected_yet_gets_its_user_from_its_owner_once_
 async def test_projects_without_endpoints_cost_no_lookup_and_no_message(wh):
     await wh.handle["record.changed"]([record(1, "c_new", project="p_none")])
     assert wh.sent() == [] and wh.users.calls == []
+
+
+async def test_record_events_are_wanted_only_of_projects_with_an_enabled_endpoint_taking_them(wh):
+    await wh.endpoint(project="p_all")
+    await wh.endpoint(project="p_deleted", types=["record_deleted"])
+    await wh.endpoint(project="p_sync", types=["sync_completed", "connection_status_changed"])
+    off = await wh.endpoint(project="p_off")
+    await wh.run(handlers.set_enabled, handlers.SetEnabled("p_off", off, False))
+    gate = wh.handle["record.changed"]
+    assert isinstance(gate, Gated)
+    asked = ["p_all", "p_deleted", "p_sync", "p_off", "p_none", None]
+    assert set(await gate.projects(asked)) == {"p_all", "p_deleted"}
+    assert await gate.projects([None]) == set()
+    assert wh.uow.rollbacks == 2 and wh.uow.commits == 5, "a read: nothing is committed"
 
 
 async def test_an_ordered_endpoint_delivers_one_message_of_a_connection_at_a_time(wh):

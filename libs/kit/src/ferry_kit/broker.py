@@ -8,13 +8,17 @@ the handlers' effects are durable, poison messages routed to `<topic>.dlq`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+import re
+import time
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
 import asyncpg
+import orjson
 from aiokafka import ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -34,6 +38,7 @@ from .settings import KitSettings
 log = klog.get("ferry.consumer")
 
 Handler = Callable[[list[Envelope[Any]]], Awaitable[None]]
+Projects = Callable[[list[str | None]], Awaitable[Collection[str | None]]]
 
 # Infrastructure failures are retried forever: the message is fine, the world is not.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -94,6 +99,48 @@ async def ensure_topics(
         await admin.close()
 
 
+@dataclass(frozen=True)
+class Gated:
+    """A topic handler that acts only on the events of some projects: `projects(ids)` answers
+    which of a batch's projects (None: an event without one) it wants. The others' records are
+    neither decoded nor handed to it, so they cost no inbox row either. Only for a handler with
+    no effect at all on an event of a project it does not want: reprocessing such an event after
+    a redelivery must be as harmless as skipping it. Such a record is skipped unvalidated: an
+    invalid one reaches the dead-letter topic only if its project is wanted (or unreadable)."""
+
+    handle: Handler
+    projects: Projects
+
+    async def __call__(self, events: list[Envelope[Any]]) -> None:
+        await self.handle(events)
+
+
+# How every Ferry envelope begins (`topics.dump`: pydantic writes its fields in order, and no
+# unescaped quote can occur inside a JSON string): its project is read there in a tenth of the
+# time of decoding the whole message. Anything else (a project id with an escape, another
+# writer's field order) is decoded.
+_HEAD = re.compile(
+    rb'\{"id":"[^"]*","type":"[^"]*","occurred_at":"[^"]*","project_id":(?:null|"([^"\\]*)")[,}]'
+)
+
+
+def project_of(raw: bytes) -> tuple[bool, str | None]:
+    """`(True, project id)` read from a message without validating it; `(False, None)` when it
+    is not an envelope (the full parse then names the fault)."""
+    head = _HEAD.match(raw)
+    if head is not None and head.group(1) is None:
+        return True, None
+    if head is not None:
+        with contextlib.suppress(UnicodeDecodeError):
+            return True, head.group(1).decode()
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return False, None
+    project = doc.get("project_id") if isinstance(doc, dict) else 0
+    return (True, project) if project is None or isinstance(project, str) else (False, None)
+
+
 @dataclass
 class _Item:
     record: ConsumerRecord[Any, Any]
@@ -118,6 +165,8 @@ class Consumer:
         self._max_attempts = settings.handler_max_attempts
         self._retry_base = retry_base_delay
         self.dead_lettered = 0
+        self.skipped = 0  # records a gated handler did not want (see `Gated`)
+        self._wanted_until: dict[tuple[str, str | None], float] = {}
         self.pace = FetchPace(settings)  # started by the runtime once the consumer is
 
         async def _no_decode(msg: Any, original: Any = None) -> None:
@@ -173,19 +222,57 @@ class Consumer:
 
     async def process(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         """Handle records in order, a run of one topic at a time; return when all are durable."""
-        run: list[_Item] = []  # every item of a run has the first one's topic
+        run: list[ConsumerRecord[Any, Any]] = []  # every record of a run has the first's topic
+        for record in records:
+            if run and record.topic != run[0].topic:
+                await self._run(run)
+                run = []
+            run.append(record)
+        if run:
+            await self._run(run)
+
+    async def _run(self, records: list[ConsumerRecord[Any, Any]]) -> None:
+        topic = records[0].topic
+        handler = self._handlers[topic]
+        if isinstance(handler, Gated):
+            records = await self._wanted(handler, records)
+        items: list[_Item] = []
         for record in records:
             try:
                 envelope = parse(record.value or b"", record.topic)
             except (ValueError, ValidationError) as exc:
                 await self._dead_letter(record, f"invalid message: {exc}")
                 continue
-            if run and record.topic != run[0].record.topic:
-                await self._handle(run[0].record.topic, run)
-                run = []
-            run.append(_Item(record, envelope))
-        if run:
-            await self._handle(run[0].record.topic, run)
+            items.append(_Item(record, envelope))
+        if items:
+            await self._handle(topic, items)
+
+    # A project found wanted is not asked about again for this long: a stale "wanted" costs only
+    # the decode (the handler decides again in its own transaction), where a question per run
+    # would cost a round of queries per small batch of a project with endpoints. "Not wanted" is
+    # never remembered: an endpoint created since would miss events.
+    WANTED_TTL_SECONDS = 30.0
+
+    async def _wanted(
+        self, handler: Gated, records: list[ConsumerRecord[Any, Any]]
+    ) -> list[ConsumerRecord[Any, Any]]:
+        """The records of the projects the handler wants, and those that are not envelopes (for
+        the parse to dead-letter). One question per run at most; a failure is retried like a
+        batch's."""
+        topic, now = records[0].topic, time.monotonic()
+        heads = [project_of(r.value or b"") for r in records]
+        projects = dict.fromkeys(p for ok, p in heads if ok)
+        wanted = {p for p in projects if self._wanted_until.get((topic, p), 0.0) > now}
+        if ask := [p for p in projects if p not in wanted]:
+            fresh = set(await handler.projects(ask))
+            if len(self._wanted_until) > 10_000:
+                self._wanted_until.clear()
+            for p in fresh:
+                self._wanted_until[(topic, p)] = now + self.WANTED_TTL_SECONDS
+            wanted |= fresh
+        kept = [r for r, (ok, p) in zip(records, heads, strict=True) if not ok or p in wanted]
+        self.skipped += len(records) - len(kept)
+        return kept
 
     async def _handle(self, topic: str, items: list[_Item]) -> None:
         handler = self._handlers[topic]

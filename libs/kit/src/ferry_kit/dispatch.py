@@ -8,6 +8,9 @@ emits is written to the outbox in that same transaction.
 A `Batch` entry takes the fresh events together instead, `handler(events, uow, **deps)`, one
 unit of work per group of its `split` (the whole batch by default): a consumer that writes in
 bulk (the records service's pages) keeps its bulk, and still cannot skip the inbox or outbox.
+With `projects`, `projects(project_ids, uow, **deps)` answers first (once per consumer run of
+the topic, in a unit of work rolled back) which projects' events the handler acts on: the
+others are not decoded, claimed or handed to it (`broker.Gated`).
 
 An API write runs its handler in a unit of work of its own: `use_case(handler, uow, deps)` for
 one handler, or a `RequestRunner` for many (`await run(handler, request)`).
@@ -17,13 +20,13 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from ferry_contracts import Envelope
 
-from .broker import Handler
+from .broker import Gated, Handler
 from .uow import UnitOfWork
 
 R = TypeVar("R")
@@ -42,10 +45,12 @@ def whole(events: Sequence[Envelope[Any]]) -> list[Sequence[Envelope[Any]]]:
 class Batch:
     """A handler of a topic's fresh events together: `handler(events, uow, **deps)`, run once
     per group that `split` makes of a consumer batch (in order), each in its own unit of work
-    (its inbox claim, its effect and its events commit together)."""
+    (its inbox claim, its effect and its events commit together). `projects`: see the module's
+    docstring; only for a handler that does nothing at all with another project's event."""
 
     handler: Callable[..., Awaitable[None]]
     split: Split = whole
+    projects: Callable[..., Awaitable[Collection[str | None]]] | None = None
 
 
 class MissingDependency(TypeError):
@@ -123,8 +128,22 @@ def _topic_handler(
     entry: EventHandler | Batch, uow: UnitOfWorkMaker[Any], deps: Mapping[str, object]
 ) -> Handler:
     if isinstance(entry, Batch):
-        return _groups_handler(bind(entry.handler, deps), entry.split, uow)
+        handle = _groups_handler(bind(entry.handler, deps), entry.split, uow)
+        if entry.projects is None:
+            return handle
+        return Gated(handle, _projects_reader(bind(entry.projects, deps), uow))
     return _batch_handler(bind(entry, deps), uow)
+
+
+def _projects_reader(
+    projects: Any, make_uow: UnitOfWorkMaker[Any]
+) -> Callable[[list[str | None]], Awaitable[Collection[str | None]]]:
+    async def read(project_ids: list[str | None]) -> Collection[str | None]:
+        async with make_uow() as uow:  # a read: left without commit, rolled back
+            wanted: Collection[str | None] = await projects(project_ids, uow)
+        return wanted
+
+    return read
 
 
 def _groups_handler(handler: Any, split: Split, make_uow: UnitOfWorkMaker[Any]) -> Handler:

@@ -28,6 +28,8 @@ EVENT_TYPES: Final[tuple[str, ...]] = (
     "record_deleted",
     "connection_status_changed",
 )
+RECORD_EVENT_TYPES: Final[tuple[str, ...]] = tuple(
+    t for t in EVENT_TYPES if t.startswith("record_"))
 STATUSES: Final[tuple[str, ...]] = ("pending", "retrying", "delivered", "failed")
 WAITING: Final[frozenset[str]] = frozenset({"pending", "retrying"})
 def new_secret() -> str:
@@ -45,6 +47,12 @@ def new_message_id() -> str:
 def matches(event_types: Sequence[str] | None, event_type: str) -> bool:
     """An empty filter takes every type."""
     return not event_types or event_type in event_types
+
+
+def projects_taking(subscriptions: Iterable[Subscription], event_types: Sequence[str]) -> set[str]:
+    """The projects with an endpoint that takes one of these types of event."""
+    return {s.project_id for s in subscriptions
+            if any(matches(s.event_types, t) for t in event_types)}
 
 
 def invalid_event_types(event_types: Sequence[str]) -> list[int]:

@@ -49,6 +49,17 @@ async def on_record_changed(
     await _fan_out(events, uow, users, domain.record_event)
 
 
+async def record_projects(project_ids: list[str | None], uow: Uow) -> set[str]:
+    """The projects with an endpoint taking record events. The kit neither decodes nor claims
+    the others' `record.changed` (most events of a sync, and most projects have no such
+    endpoint): they would make no message, so there is nothing to do again on a redelivery."""
+    projects = [p for p in project_ids if p]
+    if not projects:
+        return set()
+    subscriptions = await uow.repos.subscriptions(projects)
+    return domain.projects_taking(subscriptions, domain.RECORD_EVENT_TYPES)
+
+
 async def on_connection_changed(event: Envelope[ConnectionChanged], uow: Uow) -> None:
     """Keep the connection's projection (its user) and announce a status that changed."""
     c = event.data
@@ -74,7 +85,7 @@ async def on_connection_changed(event: Envelope[ConnectionChanged], uow: Uow) ->
 HANDLERS: Final[dict[str, EventHandler | Batch]] = {
     CONNECTION_CHANGED: on_connection_changed,
     SYNC_COMPLETED: Batch(on_sync_completed),  # fan-outs read and write once per batch
-    RECORD_CHANGED: Batch(on_record_changed),
+    RECORD_CHANGED: Batch(on_record_changed, projects=record_projects),
 }
 
 
