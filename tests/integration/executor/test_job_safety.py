@@ -1,5 +1,6 @@
 """Executor jobs in real Postgres: a coalesced full-sync request never inherits an incremental
-window, and a job stuck in its finishing phase ends so its model syncs again."""
+window, an initial sync's say on record events stays on its job, and a job stuck in its
+finishing phase ends so its model syncs again."""
 
 from __future__ import annotations
 
@@ -34,11 +35,13 @@ async def _park_incremental(conn) -> None:
     )
 
 
-async def _request(infra, conn, *, full_sync: bool):
+async def _request(infra, conn, *, full_sync: bool, **fields):
     schema = await conn.fetchval("SELECT current_schema()")
     pool = await create_pool(infra.dsn, schema, min_size=1, max_size=2)
-    request = JobRequest(connection_id="c", project_id="p", provider_name="sandbox",
-                         models=[("CONTACTS", None)], full_sync=full_sync, trigger="manual")
+    request = JobRequest(**{
+        **dict(connection_id="c", project_id="p", provider_name="sandbox",
+               models=[("CONTACTS", None)], full_sync=full_sync, trigger="manual"),
+        **fields})
     try:
         async with UnitOfWorkFactory(pool, PgRepository)() as uow:
             [job] = await handlers.queue_jobs(uow, request)
@@ -72,6 +75,24 @@ async def test_an_incremental_request_coalesced_into_a_parked_incremental_job_ke
     await _park_incremental(conn)
     row = await _request(infra, conn, full_sync=False)
     assert dict(row.pagination_state) == PARKED_STATE
+
+
+async def test_an_initial_syncs_say_on_record_events_is_stored_and_outlives_a_coalesced_request(
+    infra, scratch_schema
+):
+    conn = await scratch_schema(MIGRATIONS)
+    await _park_incremental(conn)  # queued before the column: it says nothing
+    assert await conn.fetchval("SELECT record_events FROM jobs WHERE id='job_parked'") is None
+    initial = dict(trigger="initial", is_initial_sync=True,
+                   batch_id="0190a000-0000-7000-8000-000000000000")
+    row = await _request(infra, conn, full_sync=True, record_events=True, **initial)
+    assert row.id == "job_parked" and row.is_initial_sync and row.record_events is True
+    row = await _request(infra, conn, full_sync=False)  # a schedule says nothing: kept
+    assert row.id == "job_parked" and row.record_events is True
+    await conn.execute("DELETE FROM jobs")
+    row = await _request(infra, conn, full_sync=True, record_events=False, **initial)
+    assert row.is_initial_sync and row.record_events is False
+    assert await conn.fetchval("SELECT record_events FROM jobs WHERE id=$1", row.id) is False
 
 
 async def test_a_job_stuck_finishing_fails_and_its_model_syncs_again(infra, scratch_schema):

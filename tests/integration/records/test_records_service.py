@@ -60,6 +60,7 @@ class Sync:
         full: bool = False,
         initial: bool = False,
         sync_from: date | None = None,
+        record_events: bool | None = None,
     ):
         self.infra, self.cid, self.full, self.initial, self.sync_from = (
             infra,
@@ -68,6 +69,7 @@ class Sync:
             initial,
             sync_from,
         )
+        self.record_events = record_events
         self.job_id = "job_" + secrets.token_hex(6)
         self.pages = 0
         self.events: list[Envelope] = []
@@ -83,6 +85,7 @@ class Sync:
                     page=self.pages,
                     records=records,
                     is_initial_sync=self.initial,
+                    record_events=self.record_events,
                     full_sync=self.full,
                 )
             ),
@@ -181,6 +184,60 @@ async def test_an_initial_sync_stores_every_record_and_reports_counts_without_pe
         and state[0]["last_status"] == "complete"
         and state[0]["last_synced_at"]
     )
+
+
+async def test_an_initial_sync_that_carries_the_opt_in_emits_each_record_before_its_connection(
+    infra, records_service, pg
+):
+    # Its connection.changed has not come (another consumer, a moved partition): the sync's own
+    # pages carry the project's opt-in, so nothing waits for it.
+    cid = _cid()
+    async with Collector(
+        infra.bootstrap, RECORD_CHANGED, lambda e: e.connection_id == cid
+    ) as changes:
+        done = await Sync(infra, cid, full=True, initial=True, record_events=True).run(
+            [[contact(i) for i in range(20)], [contact(i) for i in range(20, 30)]]
+        )
+        events = await changes.wait(30, 30)
+    assert done.data.status == "complete" and done.data.counts.created == 30
+    assert sorted(e.data.record_id for e in events) == sorted(f"c{i}" for i in range(30))
+    assert all(e.data.action == "created" and e.data.is_initial_sync for e in events)
+    assert await pg.fetchval(
+        "SELECT initial_sync_record_events FROM records.connections WHERE connection_id=$1", cid
+    ) is False  # what it remembers of the connection did not decide
+
+
+async def test_an_initial_sync_that_carries_no_opt_in_is_quiet_whatever_was_remembered(
+    infra, records_service, pg
+):
+    cid = _cid()
+    opted_in = Envelope.of(
+        ConnectionChanged(
+            connection_id=cid, user_id="u", provider_name="sandbox", status="CONNECTED",
+            initial_sync_record_events=True, version=1,
+        ),
+        project_id="p-rec",
+        connection_id=cid,
+    )
+    await publish(infra.bootstrap, CONNECTION_CHANGED, [opted_in])
+    for _ in range(100):
+        if await pg.fetchval(
+            "SELECT initial_sync_record_events FROM records.connections WHERE connection_id=$1",
+            cid,
+        ):
+            break
+        await asyncio.sleep(0.1)
+    else:
+        pytest.fail("the connection.changed was not taken")
+    async with Collector(
+        infra.bootstrap, RECORD_CHANGED, lambda e: e.connection_id == cid
+    ) as changes:
+        done = await Sync(infra, cid, full=True, initial=True, record_events=False).run(
+            [[contact(i) for i in range(30)]]
+        )
+        await asyncio.sleep(1.0)
+        assert changes.events == []
+    assert done.data.status == "complete" and done.data.counts.created == 30
 
 
 async def test_a_redelivered_page_changes_nothing_and_reordered_keys_are_not_a_change(

@@ -31,14 +31,24 @@ class FakeRepository:
         return self.add(job(**vars(new)))
 
     async def widen_waiting_job(self, job_id: str, *, full_sync: bool, sync_from: date | None,
-                                is_initial_sync: bool) -> Job:
+                                is_initial_sync: bool, record_events: bool | None = None) -> Job:
         j = self.jobs_by_id[job_id]
         since = None if sync_from is None or j.sync_from is None else min(sync_from, j.sync_from)
-        return self.add(replace(j, full_sync=j.full_sync or full_sync, sync_from=since,
-                                is_initial_sync=j.is_initial_sync or is_initial_sync))
+        return self.add(replace(
+            j, full_sync=j.full_sync or full_sync, sync_from=since,
+            is_initial_sync=j.is_initial_sync or is_initial_sync,
+            record_events=j.record_events if record_events is None else record_events))
 
     async def job(self, job_id: str, *, lock: bool = False) -> Job | None:
         return self.jobs_by_id.get(job_id)
+
+    async def checkpoint(self, job_id: str, owner: str, state: dict[str, Any],
+                         lease_seconds: float) -> bool:
+        j = self.jobs_by_id.get(job_id)
+        if j is None or j.lease_owner != owner:
+            return False
+        self.add(replace(j, pagination_state=dict(state)))
+        return True
 
     async def transition(self, job_id: str, *, status: str, phase: str, owner: str | None = None,
                          error: str | None = None, run_after: datetime | None = None,
@@ -94,7 +104,8 @@ def job(**fields: Any) -> Job:
     base: dict[str, Any] = dict(
         id="job_1", project_id="p1", connection_id="c1", provider_name="sandbox",
         data_model="CONTACTS", status="queued", phase="fetching", attempt=0, batch_id="b1",
-        trigger="manual", is_initial_sync=False, is_one_off=False, full_sync=False,
+        trigger="manual", is_initial_sync=False, record_events=None, is_one_off=False,
+        full_sync=False,
         sync_from=None, pagination_state={}, timerange_start=None, timerange_end=None, counts={},
         error=None, run_after=T0, lease_owner=None, lease_until=None, cancel_requested=False,
         created_at=T0, modified_at=T0, started_at=None, completed_at=None,

@@ -86,6 +86,36 @@ async def test_a_request_for_a_model_with_a_waiting_job_widens_that_job(executor
     assert executor.changes() == [("CONTACTS", "queued", None)]  # nothing new was queued
 
 
+def _initial(record_events: bool | None, batch: str = "b-0") -> SyncRequested:
+    return SyncRequested(
+        batch_id=batch, connection_id="c1", provider_name="sandbox", trigger="initial",
+        is_initial_sync=True, record_events=record_events,
+        models=[ModelSyncRequest(data_model="CONTACTS", full_sync=True)],
+    )
+
+
+@pytest.mark.parametrize("wanted", [True, False])
+async def test_an_initial_sync_request_stores_its_say_on_record_events_on_the_job(
+    executor, wanted
+):
+    await executor.deliver("sync.requested", _initial(wanted))
+    [only] = executor.repo.jobs_by_id.values()
+    assert only.is_initial_sync and only.record_events is wanted
+
+
+async def test_a_waiting_job_keeps_its_say_on_record_events_unless_a_request_gives_one(executor):
+    await executor.deliver("sync.requested", _requested(ModelSyncRequest(data_model="CONTACTS")))
+    [only] = executor.repo.jobs_by_id.values()
+    assert only.record_events is None  # a scheduled sync says nothing
+    await executor.deliver("sync.requested", _initial(True))
+    [only] = executor.repo.jobs_by_id.values()
+    assert only.is_initial_sync and only.record_events is True
+    await executor.deliver("sync.requested", _requested(
+        ModelSyncRequest(data_model="CONTACTS"), batch="b-3"))
+    [only] = executor.repo.jobs_by_id.values()
+    assert only.record_events is True
+
+
 async def test_a_redelivered_sync_request_has_no_second_effect(executor):
     event = await executor.deliver(
         "sync.requested", _requested(ModelSyncRequest(data_model="CONTACTS"))

@@ -41,12 +41,14 @@ class Records:
 
     def sync(self, pages: list[list[dict[str, Any]]], *, full: bool = False,
              initial: bool = False, deleted: list[str] | None = None,
-             status: str = "complete", fetched: int | None = None) -> list[Envelope[Any]]:
+             status: str = "complete", fetched: int | None = None,
+             record_events: bool | None = None) -> list[Envelope[Any]]:
         """One job's pages and end marker, as the executor sends them."""
         self.jobs += 1
         job = f"job{self.jobs}"
         events = [self._event(RecordsPage(job_id=job, data_model="contacts", page=n + 1,
                                           records=p, full_sync=full, is_initial_sync=initial,
+                                          record_events=record_events,
                                           deleted_ids=deleted or []))
                   for n, p in enumerate(pages)]
         total = sum(map(len, pages)) if fetched is None else fetched
@@ -117,6 +119,20 @@ async def test_an_initial_sync_reports_counts_not_records_unless_the_project_opt
         await svc.fetched(svc.sync([[contact(1)]], initial=True))
     assert quiet.record_events() == [] and quiet.completed()[0].counts.created == 1
     assert [c.record_id for c in loud.record_events()] == ["c1"]
+
+
+async def test_an_initial_sync_goes_by_the_opt_in_its_pages_carry_over_what_is_remembered():
+    early, opted_out = Records(), Records()
+    opted_in = Envelope.of(ConnectionChanged(
+        connection_id=CID, user_id="u", provider_name="sandbox", status="CONNECTED",
+        initial_sync_record_events=True, version=1), project_id="p1", connection_id=CID)
+    await opted_out.changed([opted_in])  # remembered as opted in; the sync says otherwise
+    # No connection.changed yet: the connection is remembered without the opt-in.
+    await early.fetched(early.sync([[contact(1), contact(2)]], initial=True, record_events=True))
+    await opted_out.fetched(opted_out.sync([[contact(1)]], initial=True, record_events=False))
+    assert [(c.record_id, c.is_initial_sync) for c in early.record_events()] == [
+        ("c1", True), ("c2", True)]
+    assert opted_out.record_events() == [] and opted_out.completed()[0].counts.created == 1
 
 
 async def test_a_complete_full_sync_deletes_what_it_did_not_see_in_cursor_order():

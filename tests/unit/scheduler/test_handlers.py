@@ -34,10 +34,12 @@ class Scheduler:
         self.fire = command(fire_due, self.uow, deps)
 
     async def changed(self, status: str, version: int, previous: str | None = None,
-                      config: list[ModelSyncConfig] = CONFIG) -> Envelope[ConnectionChanged]:
+                      config: list[ModelSyncConfig] = CONFIG,
+                      record_events: bool = False) -> Envelope[ConnectionChanged]:
         event = Envelope.of(ConnectionChanged(
             connection_id="c1", user_id="u", provider_name="sandbox", status=status,
             previous_status=previous, sync_config=config, version=version,
+            initial_sync_record_events=record_events,
         ), project_id="p1", connection_id="c1")
         await self.handle([event])
         return event
@@ -72,6 +74,25 @@ async def test_connecting_requests_one_initial_full_sync_of_the_readable_models(
     assert scheduler.uow.committed[0].connection_id == "c1"
     await scheduler.changed("CONNECTED", 3, "CONNECTED")
     assert len(scheduler.requests()) == 1, "the initial sync is requested once"
+
+
+@pytest.mark.parametrize("wanted", [True, False])
+async def test_the_initial_sync_request_says_whether_the_project_wants_record_events(
+    scheduler, wanted
+):
+    await scheduler.changed("AUTH_REQUIRED", 1, record_events=wanted)
+    await scheduler.changed("CONNECTED", 2, "CONNECTING", record_events=wanted)
+    [initial] = scheduler.requests()
+    assert initial.is_initial_sync and initial.record_events is wanted
+
+
+async def test_requests_after_the_initial_sync_leave_record_events_unsaid(scheduler):
+    await scheduler.changed("CONNECTED", 1, "CONNECTING", record_events=True)
+    await scheduler.changed("AUTH_ERROR", 2, "CONNECTED", record_events=True)
+    await scheduler.changed("CONNECTED", 3, "AUTH_ERROR", record_events=True)
+    initial, catch_up = scheduler.requests()
+    assert initial.record_events is True
+    assert catch_up.trigger == "schedule" and catch_up.record_events is None
 
 
 async def test_a_config_change_drops_disabled_models_and_reschedules_changed_intervals(scheduler):

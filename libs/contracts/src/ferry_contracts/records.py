@@ -23,6 +23,10 @@ class RecordsPage(BaseModel):
     # project opted in; full syncs track the ids they saw to find deletions at the end.
     is_initial_sync: bool = False
     full_sync: bool = False
+    # An initial sync: whether the project wants a `record.changed` per record (the request's
+    # `record_events`, carried by every page of the job). None: not said; the records service
+    # goes by what it remembers of the connection.
+    record_events: bool | None = None
     # The id of each record, in order, when the provider's id is not the record's `id` field
     # (another path, or a composite id). None: each record's `id`.
     ids: list[str] | None = None

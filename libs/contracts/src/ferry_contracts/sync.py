@@ -58,6 +58,10 @@ class SyncRequested(Payload):
     is_initial_sync: bool = False
     is_one_off: bool = False
     models: list[ModelSyncRequest]
+    # An initial sync: whether the project wants a `record.changed` per record during it, as the
+    # `connection.changed` that asked for the sync said. It travels with the sync's pages so the
+    # records service need not have seen that `connection.changed` first. None: not said.
+    record_events: bool | None = None
 
 
 class SyncJob(BaseModel):

@@ -41,6 +41,8 @@ class Job:
     batch_id: str | None
     trigger: str
     is_initial_sync: bool
+    # An initial sync's opt-in to per-record events, put on each of its pages; None: not said.
+    record_events: bool | None
     is_one_off: bool
     full_sync: bool
     sync_from: date | None
@@ -74,6 +76,7 @@ class NewJob:
     is_one_off: bool
     full_sync: bool
     sync_from: date | None
+    record_events: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,7 @@ class JobRequest:
     is_initial_sync: bool = False
     is_one_off: bool = False
     batch_id: str | None = None
+    record_events: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ async def queue_jobs(uow: Uow, req: JobRequest) -> list[Job]:
             if waiting is not None:
                 job = await uow.repos.widen_waiting_job(
                     waiting.id, full_sync=req.full_sync, sync_from=sync_from,
-                    is_initial_sync=req.is_initial_sync)
+                    is_initial_sync=req.is_initial_sync, record_events=req.record_events)
                 break
             job = await uow.repos.insert_job(_new_job(req, batch_id, model, sync_from))
             if job is not None:
@@ -65,7 +65,7 @@ def _new_job(req: JobRequest, batch_id: str, model: str, sync_from: date | None)
         id=job_id, project_id=req.project_id, connection_id=req.connection_id,
         provider_name=req.provider_name, data_model=model, batch_id=batch_id,
         trigger=req.trigger, is_initial_sync=req.is_initial_sync, is_one_off=req.is_one_off,
-        full_sync=req.full_sync, sync_from=sync_from,
+        full_sync=req.full_sync, sync_from=sync_from, record_events=req.record_events,
     )
 
 
@@ -80,7 +80,7 @@ async def on_sync_requested(event: Envelope[SyncRequested], uow: Uow) -> None:
             connection_id=req.connection_id, project_id=event.project_id,
             provider_name=req.provider_name, models=models, full_sync=full, trigger=req.trigger,
             is_initial_sync=req.is_initial_sync, is_one_off=req.is_one_off,
-            batch_id=req.batch_id,
+            batch_id=req.batch_id, record_events=req.record_events,
         ))
 
 

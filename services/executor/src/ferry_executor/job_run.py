@@ -182,7 +182,8 @@ class JobRun:
         item = RecordsPage(
             job_id=job.id, data_model=job.data_model, page=n, records=[],
             ids=None if same else ids, deleted_ids=page.deleted_ids,
-            is_initial_sync=job.is_initial_sync, full_sync=self.full())
+            is_initial_sync=job.is_initial_sync, record_events=job.record_events,
+            full_sync=self.full())
         # The records are the provider's parsed JSON, handed on as they are: validating and
         # copying a thousand dicts per page (then dumping them back) cost more than the fetch.
         item = item.model_copy(update={"records": kept})

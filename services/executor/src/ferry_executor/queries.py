@@ -9,9 +9,9 @@ from typing import Final
 
 # Every column of `jobs`, in the order of `domain.Job`.
 JOB: Final = """id, project_id, connection_id, provider_name, data_model, status, phase, attempt,
-    batch_id, trigger, is_initial_sync, is_one_off, full_sync, sync_from, pagination_state,
-    timerange_start, timerange_end, counts, error, run_after, lease_owner, lease_until,
-    cancel_requested, created_at, modified_at, started_at, completed_at"""
+    batch_id, trigger, is_initial_sync, record_events, is_one_off, full_sync, sync_from,
+    pagination_state, timerange_start, timerange_end, counts, error, run_after, lease_owner,
+    lease_until, cancel_requested, created_at, modified_at, started_at, completed_at"""
 _J: Final = ", ".join("j." + column.strip() for column in JOB.split(","))
 _WAITING: Final = "('scheduled', 'queued', 'pending_retry')"
 _DUE: Final = "('queued', 'pending_retry')"
@@ -25,14 +25,15 @@ WHERE connection_id = $1 AND data_model = $2 AND status IN {_WAITING} FOR UPDATE
 
 INSERT_JOB = f"""
 INSERT INTO jobs (id, project_id, connection_id, provider_name, data_model, status, batch_id,
-                  trigger, is_initial_sync, is_one_off, full_sync, sync_from)
-VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10, $11)
+                  trigger, is_initial_sync, record_events, is_one_off, full_sync, sync_from)
+VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10, $11, $12)
 ON CONFLICT (connection_id, data_model) WHERE status IN {_WAITING}
 DO NOTHING RETURNING {JOB}
 """
 
 # A coalesced request only widens what the waiting job fetches; a widened window restarts it
-# (see `PgRepository.widen_waiting_job`).
+# (see `PgRepository.widen_waiting_job`). An initial request's say on record events wins; a
+# request that says nothing keeps the job's.
 WIDEN_WAITING_JOB = f"""
 WITH widened AS (
     SELECT id, full_sync OR $2 AS full_sync,
@@ -46,6 +47,7 @@ WITH widened AS (
 )
 UPDATE jobs j SET full_sync = w.full_sync, sync_from = w.sync_from,
        is_initial_sync = j.is_initial_sync OR $4,
+       record_events = coalesce($5, j.record_events),
        pagination_state = CASE WHEN r.yes THEN jsonb_strip_nulls(jsonb_build_object(
            'failures', j.pagination_state->'failures')) ELSE j.pagination_state END,
        timerange_start = CASE WHEN r.yes THEN NULL ELSE j.timerange_start END,

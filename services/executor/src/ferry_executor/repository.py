@@ -26,7 +26,8 @@ class Repository(Protocol):
     async def waiting_job(self, connection_id: str, data_model: str) -> Job | None: ...
     async def insert_job(self, job: NewJob) -> Job | None: ...
     async def widen_waiting_job(
-        self, job_id: str, *, full_sync: bool, sync_from: date | None, is_initial_sync: bool
+        self, job_id: str, *, full_sync: bool, sync_from: date | None, is_initial_sync: bool,
+        record_events: bool | None = None,
     ) -> Job: ...
     async def job(self, job_id: str, *, lock: bool = False) -> Job | None: ...
     async def jobs(
@@ -73,12 +74,13 @@ class PgRepository:
         """Insert a queued job unless one already waits for that (connection, model)."""
         return _job(await self._conn.fetchrow(
             q.INSERT_JOB, job.id, job.project_id, job.connection_id, job.provider_name,
-            job.data_model, job.batch_id, job.trigger, job.is_initial_sync, job.is_one_off,
-            job.full_sync, job.sync_from,
+            job.data_model, job.batch_id, job.trigger, job.is_initial_sync, job.record_events,
+            job.is_one_off, job.full_sync, job.sync_from,
         ))
 
     async def widen_waiting_job(
-        self, job_id: str, *, full_sync: bool, sync_from: date | None, is_initial_sync: bool
+        self, job_id: str, *, full_sync: bool, sync_from: date | None, is_initial_sync: bool,
+        record_events: bool | None = None,
     ) -> Job:
         """A coalesced request can only widen what the waiting job will fetch, never narrow it.
 
@@ -89,7 +91,7 @@ class PgRepository:
         high-water mark deleted.
         """
         row = await self._conn.fetchrow(
-            q.WIDEN_WAITING_JOB, job_id, full_sync, sync_from, is_initial_sync)
+            q.WIDEN_WAITING_JOB, job_id, full_sync, sync_from, is_initial_sync, record_events)
         return Job(**row)
 
     async def job(self, job_id: str, *, lock: bool = False) -> Job | None:

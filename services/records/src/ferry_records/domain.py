@@ -237,6 +237,16 @@ def listed_deletions(pages: Sequence[RecordsPage], latest: dict[str, Any]) -> li
     return sorted({str(i) for p in pages for i in p.deleted_ids} - set(latest))
 
 
+def quiet(page: RecordsPage, known: KnownConnection) -> bool:
+    """No `record.changed` per record: an initial sync the project did not opt in for. The
+    page says so when its sync was requested with the opt-in; older pages say nothing, and the
+    connection as last remembered decides (its `connection.changed` may not have come yet)."""
+    if not page.is_initial_sync:
+        return False
+    wanted = page.record_events
+    return not (known.initial_sync_record_events if wanted is None else wanted)
+
+
 def job_outcome(end: RecordsEnd, stored: int) -> tuple[JobOutcome, str | None]:
     """The job's outcome as stored here. A page that did not make it (sent to the dead-letter
     topic) fails a sync the executor calls complete: its records were not seen (no deletion

@@ -169,8 +169,7 @@ async def _ingest(
     # Positions are reserved first: that takes the connection's cursor lock, which orders
     # this page against other writers of the connection (held deletions, purges).
     first = await uow.repos.take_positions(cid, len(values))
-    quiet = page.is_initial_sync and not known.initial_sync_record_events
-    now = None if quiet else await uow.repos.transaction_time()
+    now = None if domain.quiet(page, known) else await uow.repos.transaction_time()
     done = _Written(model, page, latest, first, now, head.project_id, cid)
     await _write_pipelined(uow.repos, cid, model, values, first,
                            page.job_id if page.full_sync else None, done)

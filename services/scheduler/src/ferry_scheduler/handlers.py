@@ -52,7 +52,9 @@ async def on_connection_changed(
         models = [ModelSyncRequest(data_model=m.data_model, sync_from=m.sync_from, full_sync=True)
                   for m in initial]
         uow.emit(_request(changed.connection_id, changed.provider_name, models, "initial",
-                          batch_id=changed.initial_batch_id), project_id=event.project_id)
+                          batch_id=changed.initial_batch_id,
+                          record_events=changed.initial_sync_record_events),
+                 project_id=event.project_id)
     elif specs and domain.catches_up(newer.known, changed):
         models = [ModelSyncRequest(data_model=s.data_model, sync_from=s.sync_from) for s in specs]
         uow.emit(_request(changed.connection_id, changed.provider_name, models, "schedule"),
@@ -114,12 +116,15 @@ def _due_request(connection_id: str, full: bool, due: list[DueSchedule]) -> Sync
 
 def _request(
     connection_id: str, provider: str, models: list[ModelSyncRequest], trigger: Trigger,
-    batch_id: str | None = None,
+    batch_id: str | None = None, record_events: bool | None = None,
 ) -> SyncRequested:
-    """`batch_id`: the one the connections service chose for an initial sync, else a new one."""
+    """`batch_id`: the one the connections service chose for an initial sync, else a new one.
+    `record_events`: an initial sync's opt-in to per-record events, sent with the request so
+    its pages carry it (the records service may see them before this `connection.changed`)."""
     return SyncRequested(
         batch_id=batch_id or str(uuid7()), connection_id=connection_id, provider_name=provider,
         trigger=trigger, is_initial_sync=trigger == "initial", models=models,
+        record_events=record_events,
     )
 
 
