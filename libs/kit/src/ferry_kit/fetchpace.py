@@ -8,6 +8,11 @@ within `idle_after` seconds fetches with the short wait; after that with the idl
 for every further `idle_after` seconds of quiet up to the longest idle wait; the first batch
 switches it back. Apache Kafka answers a fetch as soon as data arrives, so there every wait may be
 long at no cost in latency.
+
+aiokafka's fetcher loop also wakes every `fetcher_timeout` (0.2 s) while its fetch is in flight,
+to look for work it is woken for anyway (a finished fetch, records consumed, a rebalance): five
+wake-ups a second of each idle consumer. The loop's timeout follows the wait (never below
+aiokafka's own): a quiet consumer's loop wakes about once per fetch.
 """
 
 from __future__ import annotations
@@ -30,18 +35,21 @@ class FetchPace:
         self.max_idle_ms = max(settings.kafka_max_idle_fetch_max_wait_ms, self.idle_ms)
         self.idle_after = settings.kafka_idle_after_seconds
         self._fetcher: Any = None
+        self._loop_timeout = 0.0  # aiokafka's own fetcher timeout, seconds (read at start)
         self._last = time.monotonic()
         self.wait_ms = self.busy_ms
         self._woken = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     def start(self, consumer: Any) -> None:
-        """Pace `consumer` (an AIOKafkaConsumer, started). The wait is the fetcher's own
-        attribute (aiokafka 0.14 reads it for each request); without one, nothing changes."""
+        """Pace `consumer` (an AIOKafkaConsumer, started). The wait and the loop's timeout are
+        the fetcher's own attributes (aiokafka 0.14 reads them for each request and each turn of
+        its loop); without them, nothing changes."""
         fetcher = getattr(consumer, "_fetcher", None)
         if self.max_idle_ms == self.busy_ms or not hasattr(fetcher, "_fetch_max_wait_ms"):
             return
         self._fetcher = fetcher
+        self._loop_timeout = getattr(fetcher, "_fetcher_timeout", 0.0)
         self._task = asyncio.create_task(self._watch(), name="fetch-pace")
 
     async def stop(self) -> None:
@@ -68,6 +76,8 @@ class FetchPace:
         self.wait_ms = wait_ms
         if self._fetcher is not None:
             self._fetcher._fetch_max_wait_ms = wait_ms
+            if self._loop_timeout:
+                self._fetcher._fetcher_timeout = max(self._loop_timeout, wait_ms / 1000)
 
     async def _watch(self) -> None:
         """Lengthen the wait at each step of quiet; once at the longest, sleep until woken."""
