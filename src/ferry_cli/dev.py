@@ -22,9 +22,9 @@ from typing import Any
 import asyncpg
 import uvicorn
 from ferry_kit import logging as klog
-from ferry_kit.broker import ensure_topics
 from ferry_kit.httpserver import QuietServer
 from ferry_kit.infra import EmbeddedBroker, KafkaBroker, ensure_postgres, free_port
+from ferry_kit.topicadmin import ensure_topics
 
 from .services import START_ORDER
 from .workers import InProcess, Worker
