@@ -24,6 +24,7 @@ import uvicorn
 from ferry_kit import logging as klog
 from ferry_kit.httpserver import QuietServer
 from ferry_kit.infra import EmbeddedBroker, KafkaBroker, ensure_postgres, free_port
+from ferry_kit.memtrim import IdleTrim
 from ferry_kit.topicadmin import ensure_topics
 
 from .services import START_ORDER
@@ -92,6 +93,9 @@ class DevPlatform:
         self.workers: list[Worker | InProcess] = []
         self.sandbox: tuple[uvicorn.Server, asyncio.Task[None]] | None = None
         self.rollover: asyncio.Task[None] | None = None
+        # This process's heap (the sandbox; every service with FERRY_DEV_PROCESSES=one), trimmed
+        # after a burst as the workers' are (see devworker.py).
+        self.trim = IdleTrim()
 
     def start_rollover(self) -> None:
         """Recreate drained topics of the embedded broker now and then: it frees no message."""
@@ -103,6 +107,7 @@ class DevPlatform:
 
     async def start(self) -> None:
         os.environ.update(self.env)
+        self.trim.start()
         await self._start_sandbox()
         from ferry_kit.settings import KitSettings
 
@@ -141,6 +146,7 @@ class DevPlatform:
         self.sandbox = (server, task)
 
     async def stop(self) -> None:
+        await self.trim.stop()
         if self.rollover is not None:
             self.rollover.cancel()
             with contextlib.suppress(asyncio.CancelledError):
