@@ -208,9 +208,9 @@ def build_env(
         "FERRY_KAFKA_SESSION_TIMEOUT_MS": "3000",
         # A third of the session, as Kafka advises: idle, heartbeats are half the broker's requests.
         "FERRY_KAFKA_HEARTBEAT_INTERVAL_MS": "1000",
-        # Tansu holds an empty fetch for its whole wait, and each costs it ~1 ms of CPU: busy
-        # consumers fetch every 50 ms, quiet ones every 500 ms, then 1 s, then every 2 s (the
-        # first event after 15 s of quiet may wait that long; see ferry_kit/fetchpace.py).
+        # Each empty fetch costs Tansu ~1 ms of CPU: busy consumers fetch every 50 ms, quiet
+        # ones every 500 ms, then 1 s, then every 2 s (the first event after 15 s of quiet waits
+        # ~0.3 s, at most ~1 s: Tansu looks at half the wait, then 3/4...; see fetchpace.py).
         "FERRY_KAFKA_IDLE_FETCH_MAX_WAIT_MS": "500",
         "FERRY_KAFKA_MAX_IDLE_FETCH_MAX_WAIT_MS": "2000",
         "FERRY_WEBHOOKS_ALLOW_LOOPBACK_URLS": "true",

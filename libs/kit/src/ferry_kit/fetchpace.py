@@ -1,9 +1,11 @@
 """A consumer's fetch wait: short while events flow, longer the longer its topics stay quiet.
 
-Tansu holds an idle fetch for its whole wait even when data arrives meanwhile, so the wait is the
-event latency of a quiet consumer; and every empty fetch costs the broker ~1 ms of CPU plus ~0.1 ms
-per topic, and the service a wake-up (four consumers of eight topics fetching every 500 ms: 1.6%
-of a core of the broker alone, doing nothing; every 60 s: 0.1%). A consumer that saw records
+Tansu does not answer a held fetch as soon as data arrives: it looks again at half its wait, then
+at three quarters, seven eighths... (measured on 0.6.0), so an event reaching a quiet consumer
+waits ~1/6 of the wait on average, at most half of it (2 s wait: p50 ~0.3 s, max ~0.9 s; 5 s:
+p50 1.1 s, max 2.1 s). And every empty fetch costs the broker ~1 ms of CPU plus ~0.1 ms per
+topic, and the service a wake-up (four consumers of eight topics fetching every 500 ms: 1.6% of
+a core of the broker alone, doing nothing; every 60 s: 0.1%). A consumer that saw records
 within `idle_after` seconds fetches with the short wait; after that with the idle wait, doubled
 for every further `idle_after` seconds of quiet up to the longest idle wait; the first batch
 switches it back. Apache Kafka answers a fetch as soon as data arrives, so there every wait may be
