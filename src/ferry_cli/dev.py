@@ -22,9 +22,10 @@ from typing import Any
 import asyncpg
 import uvicorn
 from ferry_kit import logging as klog
-from ferry_kit.broker import ensure_topics
 from ferry_kit.httpserver import QuietServer
 from ferry_kit.infra import EmbeddedBroker, KafkaBroker, ensure_postgres, free_port
+from ferry_kit.memtrim import IdleTrim
+from ferry_kit.topicadmin import ensure_topics
 
 from .services import START_ORDER
 from .workers import InProcess, Worker
@@ -92,6 +93,9 @@ class DevPlatform:
         self.workers: list[Worker | InProcess] = []
         self.sandbox: tuple[uvicorn.Server, asyncio.Task[None]] | None = None
         self.rollover: asyncio.Task[None] | None = None
+        # This process's heap (the sandbox; every service with FERRY_DEV_PROCESSES=one), trimmed
+        # after a burst as the workers' are (see devworker.py).
+        self.trim = IdleTrim()
 
     def start_rollover(self) -> None:
         """Recreate drained topics of the embedded broker now and then: it frees no message."""
@@ -103,6 +107,7 @@ class DevPlatform:
 
     async def start(self) -> None:
         os.environ.update(self.env)
+        self.trim.start()
         await self._start_sandbox()
         from ferry_kit.settings import KitSettings
 
@@ -141,6 +146,7 @@ class DevPlatform:
         self.sandbox = (server, task)
 
     async def stop(self) -> None:
+        await self.trim.stop()
         if self.rollover is not None:
             self.rollover.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -202,9 +208,9 @@ def build_env(
         "FERRY_KAFKA_SESSION_TIMEOUT_MS": "3000",
         # A third of the session, as Kafka advises: idle, heartbeats are half the broker's requests.
         "FERRY_KAFKA_HEARTBEAT_INTERVAL_MS": "1000",
-        # Tansu holds an empty fetch for its whole wait, and each costs it ~1 ms of CPU: busy
-        # consumers fetch every 50 ms, quiet ones every 500 ms, then 1 s, then every 2 s (the
-        # first event after 15 s of quiet may wait that long; see ferry_kit/fetchpace.py).
+        # Each empty fetch costs Tansu ~1 ms of CPU: busy consumers fetch every 50 ms, quiet
+        # ones every 500 ms, then 1 s, then every 2 s (the first event after 15 s of quiet waits
+        # ~0.3 s, at most ~1 s: Tansu looks at half the wait, then 3/4...; see fetchpace.py).
         "FERRY_KAFKA_IDLE_FETCH_MAX_WAIT_MS": "500",
         "FERRY_KAFKA_MAX_IDLE_FETCH_MAX_WAIT_MS": "2000",
         "FERRY_WEBHOOKS_ALLOW_LOOPBACK_URLS": "true",

@@ -21,6 +21,7 @@ import socket
 from typing import Any
 
 from ferry_kit import logging as klog
+from ferry_kit.memtrim import IdleTrim
 
 from .rollover import LocalMember
 from .services import START_ORDER, composition_root, module
@@ -111,11 +112,14 @@ async def _serve(names: list[str], control: socket.socket) -> None:
     writer.write(b'{"ready": true}\n')
     talk = asyncio.create_task(_converse(reader, writer, member))
     halt = asyncio.create_task(stop.wait())
+    trim = IdleTrim()  # what a sync's burst freed goes back to the system once it is over
+    trim.start()
     try:
         await asyncio.wait({talk, halt}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         talk.cancel()
         halt.cancel()
+        await trim.stop()
         await member.resume()
         await services.stop()
         writer.close()

@@ -11,7 +11,6 @@ from typing import Any
 
 from ferry_kit import logging as klog
 from ferry_kit import migrate
-from ferry_kit.runtime import run_forever
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -54,6 +53,8 @@ async def migrate_all() -> dict[str, list[str]]:
 
 
 def run_service(service: str) -> None:
+    from ferry_kit.runtime import run_forever
+
     settings = settings_of(service)
     klog.configure(settings.log_level, settings.log_format)
     app = composition_root(service)

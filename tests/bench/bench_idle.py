@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,9 +23,12 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ferry_kit.infra import create_database, ensure_postgres  # noqa: E402
+from ferry_kit.infra import LocalPostgres, create_database, ensure_postgres  # noqa: E402
 from procstats import cpu_seconds  # noqa: E402
 from support.infra import _drop  # noqa: E402
+
+# Clusters start_dev started (no Postgres answered at 127.0.0.1:5432): stop_dev stops them.
+_CLUSTERS: list[LocalPostgres] = []
 
 
 def processes(ferry: psutil.Process, database: str) -> dict[str, psutil.Process]:
@@ -62,7 +66,9 @@ def sample(procs: dict[str, psutil.Process], seconds: float) -> dict[str, float]
 def start_dev() -> tuple[subprocess.Popen[str], str, str, str]:
     """`ferry dev --demo` in a scratch folder on a database of its own, once its demo is done:
     (the process, its folder, the admin DSN, the database)."""
-    admin_dsn, _ = asyncio.run(ensure_postgres(os.environ.get("FERRY_DATABASE_URL")))
+    admin_dsn, local = asyncio.run(ensure_postgres(os.environ.get("FERRY_DATABASE_URL")))
+    if local is not None:
+        _CLUSTERS.append(local)
     database = f"ferry_idle_{secrets.token_hex(3)}"
     env = {**os.environ, "FERRY_DATABASE_URL": asyncio.run(create_database(admin_dsn, database))}
     env.pop("FERRY_KAFKA_BOOTSTRAP", None)
@@ -73,6 +79,7 @@ def start_dev() -> tuple[subprocess.Popen[str], str, str, str]:
         wait_for_demo(proc)
     except BaseException:
         proc.terminate()
+        _stop_clusters()
         raise
     return proc, folder, admin_dsn, database
 
@@ -80,7 +87,17 @@ def start_dev() -> tuple[subprocess.Popen[str], str, str, str]:
 def stop_dev(proc: subprocess.Popen[str], admin_dsn: str, database: str) -> None:
     proc.terminate()
     proc.wait(30)
-    asyncio.run(_drop(admin_dsn, database))
+    try:
+        asyncio.run(_drop(admin_dsn, database))
+    finally:
+        _stop_clusters()
+
+
+def _stop_clusters() -> None:
+    while _CLUSTERS:
+        local = _CLUSTERS.pop()
+        local.stop()
+        shutil.rmtree(local.data_dir.parent, ignore_errors=True)
 
 
 def main() -> None:

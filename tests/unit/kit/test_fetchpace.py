@@ -46,6 +46,23 @@ async def test_a_quiet_consumer_slows_down_step_by_step_and_a_batch_speeds_it_up
         await p.stop()
 
 
+async def test_the_fetcher_loop_wakes_as_seldom_as_the_wait_and_never_more_often_than_before(
+) -> None:
+    p = pace()
+    fetcher = SimpleNamespace(_fetch_max_wait_ms=50, _fetcher_timeout=0.2)
+    p.start(SimpleNamespace(_fetcher=fetcher))
+    try:
+        for _ in range(300):
+            await asyncio.sleep(0.01)
+            if fetcher._fetch_max_wait_ms == 2000:
+                break
+        assert fetcher._fetcher_timeout == 2.0
+        p.active()
+        assert fetcher._fetcher_timeout == 0.2  # aiokafka's own, not the 50 ms wait
+    finally:
+        await p.stop()
+
+
 async def test_without_a_longer_idle_wait_nothing_is_paced() -> None:
     p = pace(kafka_idle_fetch_max_wait_ms=50, kafka_max_idle_fetch_max_wait_ms=50)
     fetcher = SimpleNamespace(_fetch_max_wait_ms=50)

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any
@@ -20,20 +20,19 @@ from typing import Any
 import asyncpg
 import orjson
 from aiokafka import ConsumerRecord
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from ferry_contracts import Envelope
-from ferry_contracts.topics import ALL_TOPICS, dlq, parse
+from ferry_contracts.topics import dlq, parse
 from opentelemetry.sdk.trace import TracerProvider
 from pydantic import ValidationError
 
 from . import logging as klog
 from .fetchpace import FetchPace
 from .settings import KitSettings
+from .topicadmin import ensure_topics as ensure_topics  # its home before topicadmin.py
 
 log = klog.get("ferry.consumer")
 
@@ -79,24 +78,6 @@ def make_broker(
         # Its own logger would print INFO lines whatever FERRY_LOG_LEVEL says.
         logger=logging.getLogger(klog.KAFKA_LOGGER),
     )
-
-
-async def ensure_topics(
-    bootstrap: str, partitions: int, topics: Iterable[str] = ALL_TOPICS
-) -> None:
-    """Create the topics explicitly: auto-created ones get an arbitrary partition count."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        missing = [NewTopic(t, partitions, 1) for t in topics if t not in existing]
-        if missing:
-            try:
-                await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass
-    finally:
-        await admin.close()
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,11 @@ from faststream.kafka import KafkaBroker
 
 from . import db, health, inbox, migrate, telemetry
 from . import logging as klog
-from .broker import Consumer, Handler, ensure_topics, make_broker
+from .broker import Consumer, Handler, make_broker
 from .httpserver import QuietServer
 from .outbox import OutboxRelay, make_producer
 from .settings import KitSettings
+from .topicadmin import ensure_topics
 
 KEEP_ALIVE_SECONDS = 75
 
