@@ -35,6 +35,8 @@ class LocalPostgres:
     bin_dir: Path
     user: str | None = None
     owned: list[Path] = field(default_factory=list)
+    temporary: bool = False  # its folder is ours alone: removed when it stops
+
 
     @property
     def dsn(self) -> str:
@@ -42,7 +44,11 @@ class LocalPostgres:
 
     def stop(self) -> None:
         cmd = [str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "stop"]
-        subprocess.run(as_user(cmd, self.user), check=False, capture_output=True)
+        stopped = subprocess.run(as_user(cmd, self.user), check=False, capture_output=True)
+        # A throwaway cluster's data, socket and log go with it (each run left one behind). A
+        # cluster that did not stop keeps its folder: its server may still be using it.
+        if self.temporary and stopped.returncode == 0:
+            shutil.rmtree(self.data_dir.parent, ignore_errors=True)
 
     def restart(self, mode: str = "fast") -> LocalPostgres:
         """`pg_ctl restart` on the same port and data (`mode="immediate"`: as a crash)."""
@@ -106,7 +112,7 @@ def start_local_postgres() -> LocalPostgres:
         "start",
     ]
     run_checked(as_user(start, user), "pg_ctl start", log=base / "log")
-    return LocalPostgres(data_dir=data, port=port, bin_dir=bin_dir, user=user)
+    return LocalPostgres(data_dir=data, port=port, bin_dir=bin_dir, user=user, temporary=True)
 
 
 async def ensure_postgres(dsn: str | None) -> tuple[str, LocalPostgres | None]:
