@@ -9,7 +9,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 from ferry_kit import migrate
-from ferry_kit.db import create_pool, statements
+from ferry_kit.db import create_pool
 from ferry_kit.uow import UnitOfWorkFactory
 
 EMPTY = Path(__file__).parent / "no_migrations"
@@ -52,10 +52,10 @@ async def test_a_unit_of_work_gives_its_connection_back_without_the_reset_query(
 
 
 async def test_plain_statements_left_in_a_transaction_are_rolled_back(pool):
-    async with statements(pool) as conn:
+    async with pool.acquire() as conn:
         await conn.execute("CREATE TABLE scratch (x int)")
         await conn.execute("BEGIN")
         await conn.execute("INSERT INTO scratch VALUES (1)")
-    async with statements(pool) as conn:
+    async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM scratch") == 0
         assert not conn.is_in_transaction()

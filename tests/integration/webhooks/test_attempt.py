@@ -6,18 +6,13 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-import tempfile
-from datetime import UTC, datetime, timedelta
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from ferry_webhooks.delivery import Deliverer
 from ferry_webhooks.model import Claimed
 from ferry_webhooks.settings import Settings
 from support.ssrf import TABLE, LoopbackOnly, StubDNS
+from support.tls import self_signed
 
 
 class Scripted:
@@ -172,7 +167,7 @@ async def test_a_name_is_sent_as_host_while_the_connection_goes_to_its_checked_a
 
 async def test_tls_to_a_name_sends_the_name_as_sni_and_checks_the_certificate_for_it():
     seen: list[str | None] = []
-    tls = _self_signed("hooks.test")
+    tls = self_signed("hooks.test")
     tls.sni_callback = lambda _sock, name, _ctx: seen.append(name)
     async with Scripted(tls=tls) as server:
         dns = StubDNS({"hooks.test": ["127.0.0.1"]})
@@ -180,22 +175,3 @@ async def test_tls_to_a_name_sends_the_name_as_sni_and_checks_the_certificate_fo
     assert network.connects == [("127.0.0.1", server.port)] and seen == ["hooks.test"]
     # Not signed by a known authority: refused by the client like any unverified certificate.
     assert "CERTIFICATE_VERIFY_FAILED" in outcome.error and outcome.status == "retrying"
-
-
-def _self_signed(name: str) -> ssl.SSLContext:
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.now(UTC)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
-            .public_key(key.public_key()).serial_number(1)
-            .not_valid_before(now - timedelta(hours=1)).not_valid_after(now + timedelta(hours=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-            .sign(key, hashes.SHA256()))
-    with tempfile.NamedTemporaryFile("wb", suffix=".pem") as f:
-        f.write(cert.public_bytes(serialization.Encoding.PEM))
-        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                  serialization.NoEncryption()))
-        f.flush()
-        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ctx.load_cert_chain(f.name)
-    return ctx

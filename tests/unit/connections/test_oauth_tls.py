@@ -3,43 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import ssl
-import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from ferry_connections import oauth
 from ferry_connectors.definition.auth import ClientCredentialsAuth
+from support.tls import self_signed
 
 AUTH = ClientCredentialsAuth(type="oauth2_client_credentials", token_url="unused")
-
-
-def _self_signed() -> ssl.SSLContext:
-    """A server context whose certificate names 127.0.0.1 but is signed by nobody known."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.now(UTC)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
-            .public_key(key.public_key()).serial_number(1)
-            .not_valid_before(now - timedelta(hours=1)).not_valid_after(now + timedelta(hours=1))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-            .sign(key, hashes.SHA256()))
-    with tempfile.NamedTemporaryFile("wb", suffix=".pem") as f:
-        f.write(cert.public_bytes(serialization.Encoding.PEM))
-        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                  serialization.NoEncryption()))
-        f.flush()
-        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ctx.load_cert_chain(f.name)
-    return ctx
 
 
 @asynccontextmanager
@@ -59,7 +33,7 @@ async def _token_endpoint() -> AsyncIterator[tuple[str, list[bytes]]]:
         finally:
             writer.close()
 
-    server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=_self_signed())
+    server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=self_signed("127.0.0.1"))
     port = server.sockets[0].getsockname()[1]
     try:
         yield f"https://127.0.0.1:{port}/token", requests

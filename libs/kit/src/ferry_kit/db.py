@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -43,15 +41,6 @@ async def create_pool(dsn: str, schema: str, *, min_size: int = 1, max_size: int
         init=_init,
         reset=_no_session_state,
     )
-
-
-@asynccontextmanager
-async def statements(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
-    """A pooled connection for statements outside a transaction (a view's reads, a look-up).
-    Like every pooled connection it goes back without a reset query (`_no_session_state`);
-    a transaction left open is still rolled back."""
-    async with pool.acquire() as conn:
-        yield conn
 
 
 async def connect(dsn: str, schema: str) -> asyncpg.Connection:

@@ -16,7 +16,7 @@ from typing import Any, Generic, Self, TypeVar
 import asyncpg
 from ferry_contracts import Envelope, Payload
 
-from . import db, inbox, outbox
+from . import inbox, outbox
 
 R = TypeVar("R")
 E = TypeVar("E", bound=Envelope[Any])
@@ -187,6 +187,6 @@ class UnitOfWorkFactory(Generic[R]):
     @asynccontextmanager
     async def read(self) -> AsyncIterator[R]:
         """Repositories for reads only (views) or single statements: a pooled connection, no
-        transaction, given back without the pool's reset query (`db.statements`)."""
-        async with db.statements(self._pool) as conn:
+        transaction (given back without a reset query, as every pooled one: `db.create_pool`)."""
+        async with self._pool.acquire() as conn:
             yield self._repositories(conn)

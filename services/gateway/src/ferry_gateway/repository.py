@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncpg
-from ferry_kit.db import statements
 
 from . import queries as q
 from .domain import NewProject, Project, digest, new_project_id, new_secret_key, new_signing_key
@@ -38,13 +37,10 @@ class ProjectRepository:
             await conn.execute(q.INSERT_KEY, digest(secret_key), project_id, secret_key[:8])
         return secret_key
 
-    # Every authenticated request runs one of these: one statement, no pool reset after it.
     async def by_secret_key(self, secret_key: str) -> Project | None:
-        async with statements(self._pool) as conn:
-            row = await conn.fetchrow(q.PROJECT_OF_KEY, digest(secret_key))
+        row = await self._pool.fetchrow(q.PROJECT_OF_KEY, digest(secret_key))
         return _project(row) if row else None
 
     async def get(self, project_id: str) -> Project | None:
-        async with statements(self._pool) as conn:
-            row = await conn.fetchrow(q.PROJECT, project_id)
+        row = await self._pool.fetchrow(q.PROJECT, project_id)
         return _project(row) if row else None
