@@ -15,7 +15,7 @@ from ferry_contracts.records import (
     RecordsFetched,
     RecordsPage,
 )
-from ferry_contracts.topics import dump, parse
+from ferry_contracts.topics import dump, parse, record_changed
 
 RECORDS = [
     {"id": "c1", "name": "Zoë", "score": 1.5, "tags": ["a"], "nested": {"n": None, "ok": True}},
@@ -74,3 +74,47 @@ def test_a_record_change_holding_an_integer_past_64_bits_is_written_exactly():
     # orjson refuses such an integer: the event failed in the outbox before.
     envelope = _changed({"id": "c1", "big": 123456789012345678901234})
     assert json.loads(dump(envelope))["data"]["data"]["big"] == 123456789012345678901234
+
+
+AWKWARD = [1.0, 0.1, 1e16, 1e-7, 123456789.123, 1.7976931348623157e308, -0.0, 5e-324, 1e22,
+           0.30000000000000004, 2**63 - 1, -2**63, True, False, None, "",
+           "q\"b\\s\n\t\r\b\f\x00\x01\x1f\x7f\u2028\u2029é😀</script>",
+           [1, {"a": 2.0, "b": [None, "x"]}], {"z": 1, "a": {"deep": [1.5, "y"]}}]
+
+
+def _encoded(data: dict[str, object] | None, changes: dict[str, dict[str, object]],
+             modified_at: datetime) -> tuple[bytes, bytes]:
+    """(record_changed's bytes, the bytes of the model built from the same values)."""
+    event = record_changed(
+        project_id="p1", connection_id="conn1", data_model="CONTACTS", record_id="c1",
+        action="updated", cursor="djE6MQ", job_id="j1", is_initial_sync=False,
+        modified_at=modified_at, data=data, changed_fields=changes)
+    model = parse(event.value, "record.changed")
+    assert (model.id, model.type, model.connection_id) == (
+        event.id, event.type, event.connection_id)
+    return event.value, dump(model)
+
+
+def test_an_encoded_record_change_is_byte_for_byte_what_the_model_writes():
+    at = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    for value in AWKWARD:
+        data = {**RECORDS[0], "v": value}
+        ours, model = _encoded(data, {"v": {"old": value, "new": None}}, at)
+        assert ours == model, value
+    # whole seconds, a deletion's missing data, a creation's empty diff
+    ours, model = _encoded(None, {}, datetime(2026, 1, 2, tzinfo=UTC))
+    assert ours == model and b'"modified_at":"2026-01-02T00:00:00Z"' in ours
+
+
+def test_an_encoded_record_change_with_an_integer_past_64_bits_goes_through_the_model():
+    ours, model = _encoded({"id": "c1", "big": 123456789012345678901234}, {},
+                           datetime(2026, 1, 2, tzinfo=UTC))
+    assert ours == model and json.loads(ours)["data"]["data"]["big"] == 123456789012345678901234
+
+
+def test_dump_writes_an_encoded_event_as_it_came():
+    event = record_changed(
+        project_id=None, connection_id="conn1", data_model="CONTACTS", record_id="c1",
+        action="created", cursor="djE6MQ", job_id=None, is_initial_sync=True,
+        modified_at=datetime(2026, 1, 2, tzinfo=UTC), data={"id": "c1"}, changed_fields={})
+    assert dump(event) is event.value

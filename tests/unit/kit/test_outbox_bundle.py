@@ -69,3 +69,20 @@ def test_only_the_message_of_a_bundle_over_the_broker_limit_is_refused():
     assert [type(m) for m in messages] == [outbox.Outgoing, MessageSizeTooLargeError,
                                            outbox.Outgoing]
     assert outbox._event_id(dump(big)) == big.id
+
+
+def test_an_event_that_came_encoded_is_written_as_it_came_in_its_bundle():
+    from datetime import UTC, datetime
+
+    from ferry_contracts.topics import record_changed
+
+    encoded = [record_changed(
+        project_id="p", connection_id="a", data_model="CONTACTS", record_id=f"r{i}",
+        action="created", cursor="djE6MQ", job_id="j", is_initial_sync=False,
+        modified_at=datetime(2026, 1, 2, tzinfo=UTC), data={"id": f"r{i}"}, changed_fields={})
+        for i in range(3)]
+    lone = _event("a")
+    rows = outbox.rows_of([*encoded, lone], {})
+    assert [(r[1], r[2], r[5]) for r in rows] == [("record.changed", "a", 3),
+                                                  ("connection.changed", "a", 1)]
+    assert rows[0][0] == encoded[0].id and rows[0][4] == [e.value for e in encoded]

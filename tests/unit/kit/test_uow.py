@@ -32,6 +32,19 @@ async def test_emitted_events_reach_the_outbox_only_on_commit():
     assert event.project_id == "p"
 
 
+async def test_an_event_emitted_encoded_goes_as_it_is_and_the_fake_reads_it_back():
+    from ferry_contracts.topics import Encoded, dump
+
+    event = _changed()
+    encoded = Encoded(event.id, event.type, event.connection_id, dump(event))
+    uow = FakeUnitOfWork(repos=None)
+    async with uow:
+        assert uow.emit(encoded, project_id="other") is encoded
+        assert uow.pending == [encoded]
+        await uow.commit()
+    assert uow.committed == [event]
+
+
 async def test_rolls_back_uncommitted_work_by_default():
     uow = FakeUnitOfWork(repos=None)
     event = _changed()

@@ -75,8 +75,11 @@ def test_a_change_event_is_a_keyed_envelope_with_the_diff_that_survives_the_wire
     now = datetime(2026, 12, 2, 14, 0, tzinfo=UTC)
     old, new = {"id": "c1", "name": "Ada", "n": 1}, {"id": "c1", "name": "Augusta", "n": 1}
     written = domain.Written("c1", "updated", 42, now, old)
-    event = domain.change_event("CONTACTS", page, written, new, project_id="p1",
-                                connection_id="con_1")
+    encoded = domain.change_event("CONTACTS", page, written, new, project_id="p1",
+                                  connection_id="con_1")
+    event = parse(encoded.value, "record.changed")
+    assert (event.id, event.type, event.connection_id) == (
+        encoded.id, encoded.type, encoded.connection_id)
     assert (event.type, event.project_id, event.connection_id) == (
         "record.changed", "p1", "con_1")
     change = event.data
@@ -84,4 +87,4 @@ def test_a_change_event_is_a_keyed_envelope_with_the_diff_that_survives_the_wire
         "c1", "updated", "j1", now)
     assert domain.decode_cursor(change.cursor) == 42 and change.data == new
     assert change.changed_fields == {"name": FieldChange(old="Ada", new="Augusta")}
-    assert parse(dump(event), "record.changed") == event
+    assert dump(event) == encoded.value

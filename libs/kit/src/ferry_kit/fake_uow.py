@@ -7,8 +7,9 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from ferry_contracts import Envelope
+from ferry_contracts.topics import Encoded, parse
 
-from .uow import UnitOfWork
+from .uow import Emitted, UnitOfWork
 
 R = TypeVar("R")
 E = TypeVar("E", bound=Envelope[Any])
@@ -48,8 +49,9 @@ class FakeUnitOfWork(UnitOfWork[R]):
                 fresh.append(event)
         return fresh
 
-    async def _write_outbox(self, events: Sequence[Envelope[Any]]) -> None:
-        self._staged = list(events)
+    async def _write_outbox(self, events: Sequence[Emitted]) -> None:
+        # An event that came encoded is read back as its consumers will read it.
+        self._staged = [parse(e.value, e.type) if isinstance(e, Encoded) else e for e in events]
 
     async def _commit(self) -> None:
         self.committed += self._staged

@@ -14,7 +14,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import MessageSizeTooLargeError
 from ferry_contracts import Envelope
-from ferry_contracts.topics import dlq, dump
+from ferry_contracts.topics import Encoded, dlq, dump
 
 from . import db
 from . import logging as klog
@@ -41,7 +41,7 @@ _COLUMNS = ["event_id", "topic", "key", "payload", "payloads", "events", "header
 OutboxRow = tuple[Any, str, str | None, bytes | None, list[bytes] | None, int, dict[str, str]]
 
 
-async def add(conn: asyncpg.Connection, events: Sequence[Envelope[Any]]) -> None:
+async def add(conn: asyncpg.Connection, events: Sequence[Envelope[Any] | Encoded]) -> None:
     """Write events to this schema's outbox. Call inside the state change's transaction."""
     if not events:
         return
@@ -56,10 +56,12 @@ async def add(conn: asyncpg.Connection, events: Sequence[Envelope[Any]]) -> None
         )
 
 
-def rows_of(events: Sequence[Envelope[Any]], headers: dict[str, str]) -> list[OutboxRow]:
+def rows_of(
+    events: Sequence[Envelope[Any] | Encoded], headers: dict[str, str]
+) -> list[OutboxRow]:
     """The outbox rows of `events`, in order: a run of consecutive events of one topic and key
     is a bundle (`payloads`, up to the limits), a lone event a row of its own (`payload`).
-    Each event is encoded once, here."""
+    Each event is encoded once, here (unless it came encoded)."""
     rows: list[OutboxRow] = []
     i, n = 0, len(events)
     while i < n:

@@ -15,6 +15,7 @@ from typing import Any, Generic, Self, TypeVar
 
 import asyncpg
 from ferry_contracts import Envelope, Payload
+from ferry_contracts.topics import Encoded
 
 from . import inbox, outbox
 
@@ -26,11 +27,16 @@ class UnitOfWorkClosed(RuntimeError):
     """Raised when a unit of work is used outside its `async with` block or after commit."""
 
 
+# What a unit of work writes to the outbox: an envelope, or one already encoded.
+Emitted = Envelope[Any] | Encoded
+
+
 def envelope_of(
-    event: Payload | Envelope[Any], project_id: str | None, connection_id: str | None
-) -> Envelope[Any]:
-    """An envelope for what a handler emits; a payload's own `connection_id` keys it by default."""
-    if isinstance(event, Envelope):
+    event: Payload | Emitted, project_id: str | None, connection_id: str | None
+) -> Emitted:
+    """An envelope for what a handler emits; a payload's own `connection_id` keys it by default.
+    An envelope, or an event already encoded, goes as it is."""
+    if isinstance(event, (Envelope, Encoded)):
         return event
     key = connection_id if connection_id is not None else getattr(event, "connection_id", None)
     return Envelope.of(event, project_id=project_id, connection_id=key)
@@ -42,7 +48,7 @@ class UnitOfWork(ABC, Generic[R]):
     repos: R
 
     def __init__(self) -> None:
-        self._pending: list[Envelope[Any]] = []
+        self._pending: list[Emitted] = []
         self._open = False
 
     async def __aenter__(self) -> Self:
@@ -57,11 +63,11 @@ class UnitOfWork(ABC, Generic[R]):
 
     def emit(
         self,
-        event: Payload | Envelope[Any],
+        event: Payload | Emitted,
         *,
         project_id: str | None = None,
         connection_id: str | None = None,
-    ) -> Envelope[Any]:
+    ) -> Emitted:
         """Queue an event for the outbox; it is written on `commit()`, in this transaction."""
         self._check_open()
         envelope = envelope_of(event, project_id, connection_id)
@@ -69,7 +75,7 @@ class UnitOfWork(ABC, Generic[R]):
         return envelope
 
     @property
-    def pending(self) -> list[Envelope[Any]]:
+    def pending(self) -> list[Emitted]:
         """Events emitted and not yet committed."""
         return list(self._pending)
 
@@ -109,7 +115,7 @@ class UnitOfWork(ABC, Generic[R]):
         ...
 
     @abstractmethod
-    async def _write_outbox(self, events: Sequence[Envelope[Any]]) -> None:
+    async def _write_outbox(self, events: Sequence[Emitted]) -> None:
         ...
 
     @abstractmethod
@@ -150,7 +156,7 @@ class PgUnitOfWork(UnitOfWork[R]):
             return []
         return await inbox.claim(self._conn, events[0].type, events)
 
-    async def _write_outbox(self, events: Sequence[Envelope[Any]]) -> None:
+    async def _write_outbox(self, events: Sequence[Emitted]) -> None:
         assert self._conn is not None
         await outbox.add(self._conn, events)
 

@@ -14,6 +14,7 @@ import orjson
 from ferry_contracts import Envelope
 from ferry_contracts.records import RecordChanged, RecordsEnd, RecordsPage
 from ferry_contracts.sync import SyncCompleted, SyncCounts
+from ferry_contracts.topics import Encoded, record_changed
 from ferry_contracts.values import JobOutcome, RecordAction
 from ferry_kit import cursor
 from ferry_kit.clock import parse_instant
@@ -267,25 +268,19 @@ def change_event(
     model: str, page: RecordsPage, w: Written, data: dict[str, Any],
     changes: dict[str, dict[str, Any]] | None = None, *, project_id: str | None = None,
     connection_id: str | None = None,
-) -> Envelope[RecordChanged]:
+) -> Encoded:
     """The `record.changed` of a record written by a page (created, or updated with its diff,
-    computed here unless the caller has it already), in its envelope.
+    computed here unless the caller has it already), encoded as its envelope goes on the wire.
 
-    One per changed record: the envelope is validated once, whole, from plain values, a third
-    of the cost of a payload, its field changes and then an envelope validated one by one."""
+    One per changed record: written straight from plain values (`topics.record_changed`), a
+    fifth of the cost of validating an envelope and dumping it."""
     if changes is None:
         changes = changed_fields(w.old_data, data) if w.action == "updated" else {}
-    return _RECORD_CHANGED.model_validate({
-        "type": RecordChanged.EVENT_TYPE, "project_id": project_id,
-        "connection_id": connection_id,
-        "data": {"data_model": model, "record_id": w.record_id, "action": w.action,
-                 "cursor": encode_cursor(w.position), "job_id": page.job_id,
-                 "is_initial_sync": page.is_initial_sync, "modified_at": w.modified_at,
-                 "data": data, "changed_fields": changes},
-    })
-
-
-_RECORD_CHANGED = Envelope[RecordChanged]
+    return record_changed(
+        project_id=project_id, connection_id=connection_id, data_model=model,
+        record_id=w.record_id, action=w.action, cursor=encode_cursor(w.position),
+        job_id=page.job_id, is_initial_sync=page.is_initial_sync, modified_at=w.modified_at,
+        data=data, changed_fields=changes)
 
 
 def deletion_events(model: str, job_id: str | None, gone: Iterable[Deleted]) -> list[RecordChanged]:

@@ -17,7 +17,7 @@ from typing import Any, Final
 from ferry_contracts import Envelope
 from ferry_contracts.connections import ConnectionChanged
 from ferry_contracts.records import RecordsEnd, RecordsFetched, RecordsPage
-from ferry_contracts.topics import CONNECTION_CHANGED, RECORDS_FETCHED
+from ferry_contracts.topics import CONNECTION_CHANGED, RECORDS_FETCHED, Encoded
 from ferry_kit import logging as klog
 from ferry_kit.clock import Clock
 from ferry_kit.dispatch import Batch, EventHandler
@@ -119,7 +119,7 @@ class _Written:
     written: int = 0
     seen: int = 0
     versions: list[tuple[str, int, dict[str, Any]]] = field(default_factory=list)
-    events: list[Envelope[Any]] = field(default_factory=list)
+    events: list[Encoded] = field(default_factory=list)
 
     async def take(self, chunk: _ChunkWritten) -> None:
         """One chunk's diffs and events: built while Postgres runs the next chunk's statements,
