@@ -18,3 +18,29 @@ async def test_the_records_service_prunes_old_job_counts_and_their_seen_ids(scra
     assert await PgRepository(conn).prune_jobs(30) == 1
     assert [r["job_id"] for r in await conn.fetch("SELECT job_id FROM jobs")] == ["new"]
     assert [r["job_id"] for r in await conn.fetch("SELECT job_id FROM seen")] == ["new"]
+
+
+async def test_new_records_encoded_for_copy_read_back_as_they_were_given(scratch_schema):
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from ferry_records import domain
+    from ferry_records.bootstrap import MIGRATIONS
+    from ferry_records.repository import NewRecords, PgRepository
+
+    conn = await scratch_schema(MIGRATIONS)
+    records = [
+        {"id": "plain", "n": 1},
+        {"id": "tab\there, back\\slash, zoë 😀", "text": "a\nb\\c\"d", "big": 2**63 - 1},
+        {"id": "old", "when": [1.5, None, {"x": True}]},
+    ]
+    times = [datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=UTC),
+             datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-5))),
+             None]
+    rows = [(r["id"], *domain.content_hash(r), 10 + i, times[i]) for i, r in enumerate(records)]
+    await PgRepository(conn).insert_new(NewRecords.of("con_é", "CONTACTS", rows))
+    got = await conn.fetch(
+        "SELECT connection_id, data_model, record_id, data, hash, action, position, "
+        "provider_updated_at, version, deleted_at FROM records ORDER BY position")
+    assert [tuple(r) for r in got] == [
+        ("con_é", "CONTACTS", r["id"], r, domain.content_hash(r)[1], "created", 10 + i,
+         times[i], 1, None) for i, r in enumerate(records)]

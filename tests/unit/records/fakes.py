@@ -17,7 +17,7 @@ from ferry_records.domain import (
     Version,
     Written,
 )
-from ferry_records.repository import NewRecord, Unseen
+from ferry_records.repository import NewRecords, Unseen
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -102,9 +102,9 @@ class FakeRepository:
             return todo, len(same)
         return todo, 0
 
-    async def insert_new(self, connection_id: str, data_model: str,
-                         rows: list[NewRecord]) -> None:
-        for rid, data, h, pos, pua in rows:
+    async def insert_new(self, new: NewRecords) -> None:
+        connection_id, data_model = new.connection_id, new.data_model
+        for rid, data, h, pos, pua in new.rows:
             self.rows[(connection_id, data_model, rid)] = Row(orjson.loads(data), h, pos, pua,
                                                              first_seen_at=self.now,
                                                              modified_at=self.now)

@@ -25,7 +25,7 @@ from ferry_kit.uow import UnitOfWork
 
 from . import domain
 from .domain import ConfirmDeletions, Deleted, KnownConnection, PageCounts, Written
-from .repository import NewRecord, Repository
+from .repository import NewRecords, Repository
 from .settings import Settings
 
 Uow = UnitOfWork[Repository]
@@ -209,29 +209,33 @@ async def _write_pipelined(
     repos: Repository, cid: str, model: str, values: list[dict[str, Any]], first: int,
     seen_by: str | None, done: _Written,
 ) -> None:
-    """Write records chunk by chunk, hashing the next chunk, and building the diffs and events
-    of the previous one, while Postgres runs the statements of this one: the service and
-    Postgres each have a core, instead of taking turns. One connection, one statement at a
-    time; the CPU work yields between slices so the writer can send its next statement as soon
-    as the last one is answered."""
-    writer: asyncio.Task[_ChunkWritten] | None = None
+    """Write records chunk by chunk so that Postgres and the service each keep a core busy
+    instead of taking turns: this task hashes the chunks and builds the diffs and events of
+    those written; a writer task runs the statements, one at a time on the one connection, and
+    encodes a chunk's rows while Postgres probes the next chunk. The CPU work yields between
+    slices so the writer can send its next statement as soon as the last one is answered."""
+    hashed: asyncio.Queue[_Chunk | None] = asyncio.Queue()
+    written: asyncio.Queue[_ChunkWritten | None] = asyncio.Queue()
+    writer = asyncio.create_task(_writer(repos, hashed, written))
     try:
         for lo in range(0, len(values), CHUNK):
-            hashed: list[tuple[bytes, bytes]] = []
+            chunk: list[tuple[bytes, bytes]] = []
             for s in range(lo, min(lo + CHUNK, len(values)), SLICE):
-                hashed += [domain.content_hash(v) for v in values[s:s + SLICE]]
-                if writer is not None:
-                    await asyncio.sleep(0)
-            written = await writer if writer is not None else None
-            chunk = _Chunk(cid, model, values[lo:lo + len(hashed)], hashed, first + lo, seen_by)
-            writer = asyncio.create_task(_write_chunk(repos, chunk))
-            await asyncio.sleep(0)  # let it send its first statement
-            if written is not None:
-                await done.take(written)
-        if writer is not None:
-            await done.take(await writer)
+                chunk += [domain.content_hash(v) for v in values[s:s + SLICE]]
+                await asyncio.sleep(0)
+                while not written.empty():
+                    if (w := written.get_nowait()) is None:  # only a failed writer ends early
+                        await writer
+                        raise RuntimeError("the records writer ended early")
+                    await done.take(w)
+            hashed.put_nowait(_Chunk(cid, model, values[lo:lo + len(chunk)], chunk, first + lo,
+                                     seen_by))
+        hashed.put_nowait(None)
+        while (w := await written.get()) is not None:
+            await done.take(w)
+        await writer  # its failure, if it failed
     finally:
-        if writer is not None and not writer.done():
+        if not writer.done():
             writer.cancel()
             with contextlib.suppress(BaseException):
                 await writer
@@ -249,25 +253,70 @@ class _Chunk:
     seen_by: str | None
 
 
-async def _write_chunk(repos: Repository, c: _Chunk) -> _ChunkWritten:
-    """New records COPYed in, stored ones upserted when their hash differs (or they were
-    deleted), unchanged ones only noted as seen."""
-    todo, seen = await repos.to_write(c.cid, c.model, [v["id"] for v in c.records],
-                                      b"".join(h for _, h in c.hashed), c.seen_by)
+async def _writer(
+    repos: Repository, chunks: asyncio.Queue[_Chunk | None],
+    written: asyncio.Queue[_ChunkWritten | None],
+) -> None:
+    """Each chunk probed, then written, in order; the next chunk's probe goes first. (The chunks
+    of a group hold distinct ids and the cursor lock keeps other writers out, so probing one
+    before writing another changes no answer.) Ends the `written` queue with None, also when it
+    fails."""
+    try:
+        chunk = await chunks.get()
+        probed = await _probe(repos, chunk) if chunk is not None else (dict[int, bool](), 0)
+        while chunk is not None:
+            following = await chunks.get()
+            probing = (asyncio.create_task(_probe(repos, following))
+                       if following is not None else None)
+            await asyncio.sleep(0)  # let it send its statement
+            try:
+                rows = _rows(chunk, *probed)
+            finally:
+                if probing is not None:
+                    probed = await probing
+            written.put_nowait(await _write_chunk(repos, chunk, rows))
+            chunk = following
+    finally:
+        written.put_nowait(None)
+
+
+async def _probe(repos: Repository, c: _Chunk) -> tuple[dict[int, bool], int]:
+    return await repos.to_write(c.cid, c.model, [v["id"] for v in c.records],
+                                b"".join(h for _, h in c.hashed), c.seen_by)
+
+
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """A probed chunk's writes: its new records, COPY-ready, and the indexes of stored ones to
+    upsert; `seen`: unchanged ones noted as seen."""
+
+    new: NewRecords | None
+    new_ids: list[tuple[str, int]]
+    old: list[int]
+    seen: int
+
+
+def _rows(c: _Chunk, todo: dict[int, bool], seen: int) -> _Rows:
     new = [i for i, has_row in todo.items() if not has_row]
-    if new:  # no row yet: COPY, no conflict to check
-        rows: list[NewRecord] = [
-            (c.records[i]["id"], c.hashed[i][0], c.hashed[i][1], c.first + i,
-             domain.provider_time(c.records[i].get("updated_at"))) for i in new]
-        await repos.insert_new(c.cid, c.model, rows)
-    old = [i for i, has_row in todo.items() if has_row]
+    rows = NewRecords.of(c.cid, c.model, [
+        (c.records[i]["id"], c.hashed[i][0], c.hashed[i][1], c.first + i,
+         domain.provider_time(c.records[i].get("updated_at"))) for i in new]) if new else None
+    return _Rows(rows, [(c.records[i]["id"], c.first + i) for i in new],
+                 [i for i, has_row in todo.items() if has_row], seen)
+
+
+async def _write_chunk(repos: Repository, c: _Chunk, rows: _Rows) -> _ChunkWritten:
+    """New records COPYed in, stored ones upserted when their hash differs (or they were
+    deleted), unchanged ones only noted as seen (by the probe)."""
+    if rows.new is not None:  # no row yet: COPY, no conflict to check
+        await repos.insert_new(rows.new)
     changed: list[Written] = []
-    if old:
+    if old := rows.old:
         changed = await repos.upsert(
             c.cid, c.model, [c.hashed[i][0] for i in old], b"".join(c.hashed[i][1] for i in old),
             [domain.provider_time(c.records[i].get("updated_at")) for i in old],
             [c.first + i for i in old])
-    return _ChunkWritten([(c.records[i]["id"], c.first + i) for i in new], changed, seen)
+    return _ChunkWritten(rows.new_ids, changed, rows.seen)
 
 
 # --- the end of a job ---------------------------------------------------------------------

@@ -5,9 +5,11 @@ inside the caller's transaction (the unit of work's)."""
 
 from __future__ import annotations
 
+import struct
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import asyncpg
@@ -28,6 +30,49 @@ from .domain import (
 
 # (record id, canonical JSON, hash, cursor position, provider time) of a record to store.
 NewRecord = tuple[str, bytes, bytes, int, datetime | None]
+
+_COPY_HEAD = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, no header extension
+_COPY_TAIL = b"\xff\xff"
+_NULL = b"\xff\xff\xff\xff"
+_CREATED = struct.pack(">i", 7) + b"created"
+_PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _text(value: str) -> bytes:
+    raw = value.encode()
+    return struct.pack(">i", len(raw)) + raw
+
+
+def _instant(value: datetime | None) -> bytes:
+    if value is None:
+        return _NULL
+    d = value - _PG_EPOCH
+    return struct.pack(">iq", 8, (d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds)
+
+
+@dataclass(frozen=True, slots=True)
+class NewRecords:
+    """Records with no row yet, and the same in COPY's binary form (`NEW_RECORD_COLUMNS`),
+    encoded apart from the statement that sends it: the service encodes one chunk while
+    Postgres runs the statement before."""
+
+    connection_id: str
+    data_model: str
+    rows: list[NewRecord]
+    copy: bytes
+
+    @classmethod
+    def of(cls, connection_id: str, data_model: str, rows: list[NewRecord]) -> NewRecords:
+        pack = struct.pack
+        lead = pack(">h", len(q.NEW_RECORD_COLUMNS)) + _text(connection_id) + _text(data_model)
+        out = [_COPY_HEAD]
+        for rid, data, h, pos, pua in rows:
+            out += (lead, _text(rid), pack(">ib", len(data) + 1, 1), data,  # jsonb version 1
+                    pack(">i", len(h)), h, _CREATED, pack(">iq", 8, pos), _instant(pua))
+        out.append(_COPY_TAIL)
+        return cls(connection_id, data_model, rows, b"".join(out))
+
+
 # Live records a full sync did not see: job id, `sync_from` window start, when the job began.
 Unseen = tuple[str, datetime | None, datetime | None]
 
@@ -51,9 +96,7 @@ class Repository(Protocol):
         self, connection_id: str, data_model: str, ids: list[str], hashes: bytes,
         seen_by: str | None,
     ) -> tuple[dict[int, bool], int]: ...
-    async def insert_new(
-        self, connection_id: str, data_model: str, rows: list[NewRecord]
-    ) -> None: ...
+    async def insert_new(self, new: NewRecords) -> None: ...
     async def upsert(
         self, connection_id: str, data_model: str, records: list[bytes], hashes: bytes,
         updated_at: list[datetime | None], positions: list[int],
@@ -158,14 +201,12 @@ class PgRepository:
         todo = {r["i"]: r["stored"] for r in rows if r["i"] is not None}
         return todo, sum(r["noted"] or 0 for r in rows)
 
-    async def insert_new(self, connection_id: str, data_model: str, rows: list[NewRecord]) -> None:
+    async def insert_new(self, new: NewRecords) -> None:
         """COPY records that have no row yet. The caller holds the connection's cursor lock,
         taken before it probed, so no other writer can have added one of these ids since."""
-        await self._conn.copy_records_to_table(
-            q.NEW_RECORD_TABLE, columns=q.NEW_RECORD_COLUMNS,
-            records=[(connection_id, data_model, rid, orjson.Fragment(data), h, "created", pos, pua)
-                     for rid, data, h, pos, pua in rows],
-        )
+        # A memoryview: asyncpg would take bytes for a file name.
+        await self._conn.copy_to_table(q.NEW_RECORD_TABLE, source=memoryview(new.copy),
+                                       columns=q.NEW_RECORD_COLUMNS, format="binary")
 
     async def upsert(
         self, connection_id: str, data_model: str, records: list[bytes], hashes: bytes,
