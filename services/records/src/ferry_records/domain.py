@@ -248,6 +248,15 @@ def quiet(page: RecordsPage, known: KnownConnection) -> bool:
     return not (known.initial_sync_record_events if wanted is None else wanted)
 
 
+def probes(page: RecordsPage) -> bool:
+    """Whether a page's records are probed (which are new, which changed) before they are
+    written. A full or initial sync's mostly are not changed, or all are new: the probe keeps
+    unchanged records' JSON off the wire, notes them as seen, and sends new ones by COPY. An
+    incremental sync brings what changed since the last: the upsert alone (whose hash filter
+    leaves an unchanged record alone) does in one statement what probe and upsert do in two."""
+    return page.full_sync or page.is_initial_sync
+
+
 def job_outcome(end: RecordsEnd, stored: int) -> tuple[JobOutcome, str | None]:
     """The job's outcome as stored here. A page that did not make it (sent to the dead-letter
     topic) fails a sync the executor calls complete: its records were not seen (no deletion

@@ -172,7 +172,7 @@ async def _ingest(
     now = None if domain.quiet(page, known) else await uow.repos.transaction_time()
     done = _Written(model, page, latest, first, now, head.project_id, cid)
     await _write_pipelined(uow.repos, cid, model, values, first,
-                           page.job_id if page.full_sync else None, done)
+                           page.job_id if page.full_sync else None, domain.probes(page), done)
     await uow.repos.add_counts(page.job_id, cid, model, PageCounts(
         fetched=fetched, created=done.created, updated=done.written - done.created,
         unchanged=len(latest) - done.written, seen=done.seen, first_position=first))
@@ -207,7 +207,7 @@ async def _delete_listed(
 
 async def _write_pipelined(
     repos: Repository, cid: str, model: str, values: list[dict[str, Any]], first: int,
-    seen_by: str | None, done: _Written,
+    seen_by: str | None, probe: bool, done: _Written,
 ) -> None:
     """Write records chunk by chunk so that Postgres and the service each keep a core busy
     instead of taking turns: this task hashes the chunks and builds the diffs and events of
@@ -229,7 +229,7 @@ async def _write_pipelined(
                         raise RuntimeError("the records writer ended early")
                     await done.take(w)
             hashed.put_nowait(_Chunk(cid, model, values[lo:lo + len(chunk)], chunk, first + lo,
-                                     seen_by))
+                                     seen_by, probe))
         hashed.put_nowait(None)
         while (w := await written.get()) is not None:
             await done.take(w)
@@ -243,7 +243,8 @@ async def _write_pipelined(
 
 @dataclass(frozen=True, slots=True)
 class _Chunk:
-    """Records of a group to write together, their (canonical JSON, hash) and first position."""
+    """Records of a group to write together, their (canonical JSON, hash) and first position;
+    `probe`: whether to ask first which need a write (`domain.probes`)."""
 
     cid: str
     model: str
@@ -251,6 +252,7 @@ class _Chunk:
     hashed: list[tuple[bytes, bytes]]
     first: int
     seen_by: str | None
+    probe: bool
 
 
 async def _writer(
@@ -281,6 +283,11 @@ async def _writer(
 
 
 async def _probe(repos: Repository, c: _Chunk) -> tuple[dict[int, bool], int]:
+    """{index: whether a row is stored} of the records to write, and how many unchanged ones
+    were noted as seen. Unprobed, every record goes to the upsert, whose hash filter leaves the
+    unchanged ones alone."""
+    if not c.probe:
+        return dict.fromkeys(range(len(c.records)), True), 0
     return await repos.to_write(c.cid, c.model, [v["id"] for v in c.records],
                                 b"".join(h for _, h in c.hashed), c.seen_by)
 
