@@ -306,6 +306,22 @@ async def test_a_full_sync_that_sees_every_record_writes_no_record_row(infra, re
     }
 
 
+async def test_an_incremental_sync_of_unchanged_records_rewrites_no_row(
+    infra, records_service, pg
+):
+    # Its pages go to the upsert unprobed: the hash filter alone keeps them as they are.
+    cid = _cid()
+    rows = [contact(i) for i in range(50)]
+    await Sync(infra, cid, full=True, initial=True).run([rows])
+    query = "SELECT record_id, xmin::text AS x FROM records.records WHERE connection_id=$1"
+    before = await pg.fetch(query + " ORDER BY 1", cid)
+    done = await Sync(infra, cid).run([rows[:30], [contact(30, day=2)] + rows[31:]])
+    after = {r["record_id"]: r["x"] for r in await pg.fetch(query, cid)}
+    assert [(r["record_id"], after[r["record_id"]] == r["x"]) for r in before] == [
+        (r["record_id"], r["record_id"] != "c30") for r in before]
+    assert (done.data.counts.updated, done.data.counts.unchanged) == (1, 49)
+
+
 async def test_deletions_happen_only_after_complete_full_syncs_and_only_inside_the_window(
     infra, records_service
 ):
