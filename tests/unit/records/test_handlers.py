@@ -231,3 +231,9 @@ async def test_a_group_of_several_chunks_reports_new_and_changed_records_in_curs
                if c.action == "updated")
     counts = svc.completed()[-1].counts
     assert (counts.created, counts.updated, counts.unchanged) == (1200, 400, 800)
+    # every update has its version, stored between the chunks or after the last, once
+    updated = [c for c in changes if c.action == "updated"]
+    stored = {c.record_id: await svc.repo.versions(CID, "CONTACTS", c.record_id)
+              for c in updated}
+    assert all([v.position for v in stored[c.record_id]] == [decode_cursor(c.cursor)]
+               for c in updated)

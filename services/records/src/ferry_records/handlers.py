@@ -106,7 +106,8 @@ def _connection_id(event: Envelope[Any]) -> str:
 @dataclass
 class _Written:
     """What a group's chunks wrote, taken chunk by chunk in cursor order: the counts, the
-    versions of updated records and, unless the group is quiet, their events."""
+    versions of updated records (not yet stored, for the writer to store between two of its
+    statements) and, unless the group is quiet, their events."""
 
     model: str
     page: RecordsPage
@@ -176,7 +177,7 @@ async def _ingest(
     await uow.repos.add_counts(page.job_id, cid, model, PageCounts(
         fetched=fetched, created=done.created, updated=done.written - done.created,
         unchanged=len(latest) - done.written, seen=done.seen, first_position=first))
-    await uow.repos.add_versions(cid, model, done.versions)
+    await uow.repos.add_versions(cid, model, done.versions)  # those the writer did not store
     for event in done.events:
         uow.emit(event)
 
@@ -216,7 +217,7 @@ async def _write_pipelined(
     slices so the writer can send its next statement as soon as the last one is answered."""
     hashed: asyncio.Queue[_Chunk | None] = asyncio.Queue()
     written: asyncio.Queue[_ChunkWritten | None] = asyncio.Queue()
-    writer = asyncio.create_task(_writer(repos, hashed, written))
+    writer = asyncio.create_task(_writer(repos, hashed, written, done))
     try:
         for lo in range(0, len(values), CHUNK):
             chunk: list[tuple[bytes, bytes]] = []
@@ -257,12 +258,13 @@ class _Chunk:
 
 async def _writer(
     repos: Repository, chunks: asyncio.Queue[_Chunk | None],
-    written: asyncio.Queue[_ChunkWritten | None],
+    written: asyncio.Queue[_ChunkWritten | None], done: _Written,
 ) -> None:
     """Each chunk probed, then written, in order; the next chunk's probe goes first. (The chunks
     of a group hold distinct ids and the cursor lock keeps other writers out, so probing one
-    before writing another changes no answer.) Ends the `written` queue with None, also when it
-    fails."""
+    before writing another changes no answer.) After each write, the versions of the chunks
+    taken since are stored, while the service builds the next events. Ends the `written` queue
+    with None, also when it fails."""
     try:
         chunk = await chunks.get()
         probed = await _probe(repos, chunk) if chunk is not None else (dict[int, bool](), 0)
@@ -277,6 +279,9 @@ async def _writer(
                 if probing is not None:
                     probed = await probing
             written.put_nowait(await _write_chunk(repos, chunk, rows))
+            if done.versions:
+                versions, done.versions = done.versions, []
+                await repos.add_versions(chunk.cid, chunk.model, versions)
             chunk = following
     finally:
         written.put_nowait(None)
