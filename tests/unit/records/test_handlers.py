@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from ferry_contracts import ConnectionChanged, Envelope
 from ferry_contracts.records import RecordChanged, RecordsEnd, RecordsFetched, RecordsPage
 from ferry_contracts.sync import SyncCompleted
@@ -237,3 +238,27 @@ async def test_a_group_of_several_chunks_reports_new_and_changed_records_in_curs
               for c in updated}
     assert all([v.position for v in stored[c.record_id]] == [decode_cursor(c.cursor)]
                for c in updated)
+
+
+async def test_a_write_failing_mid_group_fails_the_group_and_leaves_nothing_waiting():
+    import asyncio
+
+    svc = Records()
+    calls = 0
+    insert = svc.repo.insert_new
+
+    async def failing(new):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            await asyncio.sleep(0.1)  # a slow Postgres: the service hashes ahead meanwhile
+            raise OSError("connection lost")
+        await insert(new)
+
+    svc.repo.insert_new = failing  # type: ignore[method-assign]
+    pages = svc.sync([[contact(i) for i in range(n, n + 1000)] for n in range(0, 10_000, 1000)],
+                     full=True)
+    with pytest.raises(OSError, match="connection lost"):
+        await asyncio.wait_for(svc.fetched(pages[:-1]), timeout=10)
+    assert svc.uow.committed == [] and svc.uow.rollbacks == 1
+    assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []

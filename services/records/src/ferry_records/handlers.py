@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 from ferry_contracts import Envelope
 from ferry_contracts.connections import ConnectionChanged
@@ -215,7 +215,8 @@ async def _write_pipelined(
     those written; a writer task runs the statements, one at a time on the one connection, and
     encodes a chunk's rows while Postgres probes the next chunk. The CPU work yields between
     slices so the writer can send its next statement as soon as the last one is answered."""
-    hashed: asyncio.Queue[_Chunk | None] = asyncio.Queue()
+    # A chunk or two ahead of the writer: enough to keep it busy, and no more held in memory.
+    hashed: asyncio.Queue[_Chunk | None] = asyncio.Queue(maxsize=2)
     written: asyncio.Queue[_ChunkWritten | None] = asyncio.Queue()
     writer = asyncio.create_task(_writer(repos, hashed, written, done))
     try:
@@ -226,12 +227,11 @@ async def _write_pipelined(
                 await asyncio.sleep(0)
                 while not written.empty():
                     if (w := written.get_nowait()) is None:  # only a failed writer ends early
-                        await writer
-                        raise RuntimeError("the records writer ended early")
+                        await _failed(writer)
                     await done.take(w)
-            hashed.put_nowait(_Chunk(cid, model, values[lo:lo + len(chunk)], chunk, first + lo,
-                                     seen_by, probe))
-        hashed.put_nowait(None)
+            await _hand(hashed, _Chunk(cid, model, values[lo:lo + len(chunk)], chunk, first + lo,
+                                       seen_by, probe), writer)
+        await _hand(hashed, None, writer)
         while (w := await written.get()) is not None:
             await done.take(w)
         await writer  # its failure, if it failed
@@ -240,6 +240,21 @@ async def _write_pipelined(
             writer.cancel()
             with contextlib.suppress(BaseException):
                 await writer
+
+
+async def _hand(chunks: asyncio.Queue[_Chunk | None], chunk: _Chunk | None,
+                writer: asyncio.Task[None]) -> None:
+    """Give the writer a chunk, waiting while it has enough; raises if the writer failed."""
+    put = asyncio.ensure_future(chunks.put(chunk))
+    await asyncio.wait({put, writer}, return_when=asyncio.FIRST_COMPLETED)
+    if not put.done():
+        put.cancel()
+        await _failed(writer)
+
+
+async def _failed(writer: asyncio.Task[None]) -> NoReturn:
+    await writer  # raises what made it end early
+    raise RuntimeError("the records writer ended early")
 
 
 @dataclass(frozen=True, slots=True)
