@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
+from ferry_connectors.transport import provider_http
 from support.replay import Replay
 
 DEFINITIONS = Path(__file__).parents[2] / "connectors" / "definitions"
@@ -27,3 +29,17 @@ def style_folder(replay, tmp_path_factory) -> Path:
         text = file.read_text().replace("REPLAY_PORT", str(replay.port))
         (folder / file.name).write_text(text)
     return folder
+
+
+@pytest.fixture(params=["httpx", "provider_http"])
+def make_http(request):
+    """The two clients a `ConnectorClient` is given: httpx's own (tests, tools) and the
+    executor's (`transport.ProviderHttp`, aiohttp on the wire); both must behave alike."""
+
+    def make(timeout: float = 10) -> httpx.AsyncClient:
+        if request.param == "httpx":
+            return httpx.AsyncClient(timeout=timeout)
+        return provider_http(timeout)
+
+    make.kind = request.param  # type: ignore[attr-defined]
+    return make

@@ -8,7 +8,6 @@ import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 from ferry_connectors import ConnectorClient, RateLimited, get_definition
 from support.providers.hubspot import HubSpot
@@ -22,12 +21,12 @@ def hubspot():
 
 
 @pytest.fixture
-async def client(hubspot):
+async def client(hubspot, make_http):
     hubspot.account = Account()
     hubspot.searches.clear()
     hubspot.rate_limited.clear()
     hubspot.access_tokens["at-test"] = time.time() + 600
-    async with httpx.AsyncClient(timeout=10) as http:
+    async with make_http() as http:
         yield ConnectorClient(get_definition("hubspot"), http, base_url=hubspot.url,
                               headers={"Authorization": "Bearer at-test"})
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import httpx
 import pytest
 from ferry_connectors import ConnectorClient
 from ferry_connectors.loader import load_all
@@ -30,10 +29,13 @@ async def _sync(client, since=None):
 
 
 @pytest.mark.parametrize("name", STYLES)
-async def test_each_style_pages_picks_up_changes_and_finds_deletions(name, replay, style_folder):
+async def test_each_style_pages_picks_up_changes_and_finds_deletions(
+    name, replay, style_folder, make_http
+):
     definition = load_all([style_folder])[name]
-    ds = name + "_client"  # a dataset of its own: the platform test syncs `name`
-    async with httpx.AsyncClient(timeout=10) as http:
+    # A dataset of its own: the platform test syncs `name`, the other client its own.
+    ds = f"{name}_client_{make_http.kind}"
+    async with make_http() as http:
         await http.post(f"{replay.url}/_admin/{ds}/seed", json={"count": 25})
         client = ConnectorClient(definition, http, base_url=definition.base_url.replace(name, ds),
                                  headers={"Authorization": "Bearer replay:test"})

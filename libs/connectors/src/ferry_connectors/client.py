@@ -7,9 +7,11 @@ splits tombstones from records, and maps the provider's failures onto `errors`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
@@ -92,19 +94,26 @@ class ConnectorClient:
 
     async def _send(self, name: str, request: HttpRequest) -> httpx.Response:
         request = self.hook.prepare_request(name, request)
-        url = httpx.URL(request.url)
-        what = f"{request.method} {url.path}"
-        # httpx replaces a URL's query with `params`: keep a next-page URL's own query.
-        params = [*url.params.multi_items(), *request.params.items(), *self.params.items()]
+        base, path, own = _url(request.url)
+        what = f"{request.method} {path}"
+        # A next-page URL's own query first, then the request's, then the connection's.
+        query = str(httpx.QueryParams(
+            [*own, *request.params.items(), *self.params.items()]))
+        url = f"{base}?{query}" if query else base
         # Case-insensitive: a model's `Accept` replaces the default `accept`, never joins it.
         headers = httpx.Headers(self.headers)
         headers.update(request.headers)
-        if request.form is not None:
-            headers["content-type"] = "application/x-www-form-urlencoded"
+        content = _body(request, headers)
+        # `transport.ProviderHttp` sends it as built, past httpx's client layer (not imported
+        # here: aiohttp costs the services that only read definitions memory and start time).
+        plain = getattr(self.http, "send_plain", None)
+        response: httpx.Response
         try:
-            response = await self.http.request(
-                request.method, url.copy_with(query=None), params=params,
-                headers=headers, **_body(request))
+            if plain is not None:
+                response = await plain(request.method, url, headers, content)
+            else:
+                response = await self.http.request(request.method, url, headers=headers,
+                                                   content=content)
         except (httpx.TimeoutException, httpx.TransportError) as e:
             raise ProviderUnavailable(f"{what}: {type(e).__name__} reaching the provider") from e
         raise_for(response, what, self.definition)
@@ -221,11 +230,26 @@ class ConnectorClient:
         return await self.write(model_name, data, record_id_)
 
 
-def _body(request: HttpRequest) -> dict[str, Any]:
-    """httpx's arguments for the request's body: JSON, or form fields in their order."""
-    if request.form is None:
-        return {"json": request.json}
-    return {"content": urlencode(request.form)}
+def _body(request: HttpRequest, headers: httpx.Headers) -> bytes | None:
+    """The request's body, JSON or form fields in their order, as httpx encodes them, and its
+    content type (a model's own `Content-Type` stays, except over form fields)."""
+    if request.form is not None:
+        headers["content-type"] = "application/x-www-form-urlencoded"
+        return urlencode(request.form).encode()
+    if request.json is None:
+        return None
+    headers.setdefault("content-type", "application/json")
+    return json.dumps(request.json, ensure_ascii=False, separators=(",", ":"),
+                      allow_nan=False).encode()
+
+
+@lru_cache(maxsize=4096)
+def _url(url: str) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+    """A request URL as httpx writes it, without its query; its path (for messages); its own
+    query's items. Cached: a sync asks the same URL page after page (only the query moves)."""
+    parsed = httpx.URL(url)
+    return (str(parsed.copy_with(query=None, fragment=None)), parsed.path,
+            tuple(parsed.params.multi_items()))
 
 
 def _deleted_ids(spec: EndpointDeletion, rows: list[Any], since: datetime) -> list[str]:

@@ -107,17 +107,23 @@ def format_time(when: datetime, style: str, lookback_seconds: int = 0) -> str | 
 
 def parse_time(value: Any) -> datetime | None:
     """A provider's time: ISO 8601 text, a date, or epoch seconds/milliseconds (by magnitude)."""
+    if type(value) is str and not value.isdigit():  # once per record of a page: text first
+        return _iso(value)
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float) or (isinstance(value, str) and value.isdigit()):
         number = float(value)
         return datetime.fromtimestamp(number / 1000 if number > 1e11 else number, UTC)
     if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return _iso(value)
     if isinstance(value, date):
         return datetime.combine(value, datetime.min.time(), UTC)
     return None
+
+
+def _iso(value: str) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

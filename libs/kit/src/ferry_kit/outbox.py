@@ -148,10 +148,14 @@ async def send_all(
 
 
 def make_producer(bootstrap: str) -> AIOKafkaProducer:
+    # No linger: every send is a batch `send_all` already filled, so waiting for more only
+    # delays its acknowledgement (a page's checkpoint waits for it), and the sender's wake-ups
+    # while it lingers cost CPU: a 27 KB page published and acknowledged one after another took
+    # 0.85 ms of CPU and 4.3 ms at 2 ms of linger, 0.53 ms and 1.8 ms without (Tansu).
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         acks="all",
-        linger_ms=2,
+        linger_ms=0,
         max_batch_size=1024 * 1024,
         max_request_size=8 * 1024 * 1024,
         request_timeout_ms=30_000,

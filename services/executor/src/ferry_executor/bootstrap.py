@@ -8,8 +8,8 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import httpx
 from ferry_connectors import all_definitions
+from ferry_connectors.transport import provider_http
 from ferry_contracts.topics import SYNC_COMPLETED, SYNC_REQUESTED
 from ferry_kit.bootstrap import Running, migrations_of, starting, stop
 from ferry_kit.dispatch import command, consumer_handlers, use_case
@@ -56,8 +56,7 @@ async def start(settings: Settings) -> Service:
 async def _start(settings: Settings, stack: AsyncExitStack) -> Service:
     credentials = CredentialsClient(settings.connections_url, settings.internal_token)
     stack.push_async_callback(credentials.close)
-    http = httpx.AsyncClient(timeout=settings.provider_timeout_seconds, limits=httpx.Limits(
-        max_connections=100, max_keepalive_connections=20))
+    http = provider_http(settings.provider_timeout_seconds, max_connections=100)
     stack.push_async_callback(http.aclose)
     runtime = await open_runtime(stack, "executor", settings, MIGRATIONS)
     all_definitions()  # parsed now, not at the first job
