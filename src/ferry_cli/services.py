@@ -52,7 +52,8 @@ async def migrate_all() -> dict[str, list[str]]:
 
 
 def run_service(service: str) -> None:
-    from ferry_kit.runtime import run_forever, run_loop
+    from ferry_kit.eventloop import run_loop
+    from ferry_kit.runtime import run_forever
 
     settings = settings_of(service)
     klog.configure(settings.log_level, settings.log_format)

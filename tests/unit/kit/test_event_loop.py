@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from ferry_kit.runtime import run_loop
+from ferry_kit.eventloop import run_loop
 from ferry_kit.settings import KitSettings
 
 

@@ -12,7 +12,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from . import logging as klog
-from .runtime import run_forever, run_loop
+from .eventloop import run_loop
+from .runtime import run_forever
 from .settings import KitSettings
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -155,16 +155,6 @@ class Runtime:
         if self.pool is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.pool.close(), 5)
-
-
-def run_loop(main: Coroutine[Any, Any, None], event_loop: str = "uvloop") -> None:
-    """Run a service's main coroutine on the loop its settings name (`event_loop`)."""
-    if event_loop == "uvloop":
-        import uvloop
-
-        uvloop.run(main)
-    else:
-        asyncio.run(main)
 
 
 async def run_forever(
