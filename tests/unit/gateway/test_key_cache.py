@@ -50,6 +50,13 @@ def _cached(keys: FakeKeys, clock: Clock, ttl: float = 1.0) -> CachedProjects:
     return CachedProjects(repo, ttl, clock)
 
 
+async def _looked_up_once() -> tuple[FakeKeys, Clock, CachedProjects]:
+    keys, clock = FakeKeys(), Clock()
+    projects = _cached(keys, clock)
+    assert await projects.by_secret_key("fsk_old") == PROJECT
+    return keys, clock, projects
+
+
 async def test_a_key_is_looked_up_once_per_ttl() -> None:
     keys, clock = FakeKeys(), Clock()
     projects = _cached(keys, clock)
@@ -63,9 +70,7 @@ async def test_a_key_is_looked_up_once_per_ttl() -> None:
 
 
 async def test_a_key_revoked_elsewhere_is_refused_once_its_ttl_is_over() -> None:
-    keys, clock = FakeKeys(), Clock()
-    projects = _cached(keys, clock)
-    assert await projects.by_secret_key("fsk_old") == PROJECT
+    keys, clock, projects = await _looked_up_once()
     keys.live = set()  # revoked by another gateway process
     clock.now += 1.0
     assert await projects.by_secret_key("fsk_old") is None
@@ -114,9 +119,7 @@ async def _settle() -> None:
 
 
 async def test_a_key_polled_near_its_end_is_renewed_in_the_background_without_a_wait() -> None:
-    keys, clock = FakeKeys(), Clock()
-    projects = _cached(keys, clock)
-    assert await projects.by_secret_key("fsk_old") == PROJECT
+    keys, clock, projects = await _looked_up_once()
     keys.gate = asyncio.Event()  # Postgres slow to answer: the poll must not wait for it
     clock.now += 0.8
     assert await asyncio.wait_for(projects.by_secret_key("fsk_old"), 0.5) == PROJECT
@@ -132,9 +135,7 @@ async def test_a_key_polled_near_its_end_is_renewed_in_the_background_without_a_
 
 
 async def test_a_renewal_that_finds_the_key_revoked_refuses_it_from_then_on() -> None:
-    keys, clock = FakeKeys(), Clock()
-    projects = _cached(keys, clock)
-    assert await projects.by_secret_key("fsk_old") == PROJECT
+    keys, clock, projects = await _looked_up_once()
     keys.live = set()  # revoked by another gateway process
     clock.now += 0.8
     assert await projects.by_secret_key("fsk_old") == PROJECT  # within the bound, as before
@@ -143,9 +144,7 @@ async def test_a_renewal_that_finds_the_key_revoked_refuses_it_from_then_on() ->
 
 
 async def test_a_renewal_that_fails_leaves_the_key_to_expire_and_the_next_look_up_raises() -> None:
-    keys, clock = FakeKeys(), Clock()
-    projects = _cached(keys, clock)
-    assert await projects.by_secret_key("fsk_old") == PROJECT
+    keys, clock, projects = await _looked_up_once()
     keys.down = True
     clock.now += 0.8
     assert await projects.by_secret_key("fsk_old") == PROJECT
