@@ -21,6 +21,7 @@ import socket
 from typing import Any
 
 from ferry_kit import logging as klog
+from ferry_kit.eventloop import run_loop
 from ferry_kit.memtrim import IdleTrim
 
 from .rollover import LocalMember
@@ -130,4 +131,4 @@ def main(names: list[str], env: dict[str, str], control: socket.socket) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches `ferry dev`, which stops us
     os.environ.update(env)
     klog.configure(env.get("FERRY_LOG_LEVEL", "WARNING"), "console")
-    asyncio.run(_serve(names, control))
+    run_loop(_serve(names, control), env.get("FERRY_EVENT_LOOP", "uvloop"))

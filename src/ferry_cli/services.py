@@ -3,7 +3,6 @@ it)."""
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import importlib.util
 from pathlib import Path
@@ -53,12 +52,13 @@ async def migrate_all() -> dict[str, list[str]]:
 
 
 def run_service(service: str) -> None:
+    from ferry_kit.eventloop import run_loop
     from ferry_kit.runtime import run_forever
 
     settings = settings_of(service)
     klog.configure(settings.log_level, settings.log_format)
     app = composition_root(service)
-    asyncio.run(run_forever(lambda: app.start(settings), app.stop))
+    run_loop(run_forever(lambda: app.start(settings), app.stop), settings.event_loop)
 
 
 def run_sandbox(host: str, port: int) -> None:

@@ -1,5 +1,6 @@
 """A secret key's project is remembered for `ttl` seconds: a status poll authenticates against
-Postgres about once a second; a rotation on this gateway stops the old key at once."""
+Postgres about once a second, in the background while it keeps polling; a rotation on this
+gateway stops the old key at once."""
 
 from __future__ import annotations
 
@@ -20,12 +21,15 @@ class FakeKeys:
         self.live = {"fsk_old"}
         self.asked: list[str] = []
         self.gate: asyncio.Event | None = None
+        self.down = False  # Postgres unreachable
 
     async def by_secret_key(self, secret_key: str) -> Project | None:
         self.asked.append(secret_key)
         found = secret_key in self.live
         if self.gate is not None:
             await self.gate.wait()
+        if self.down:
+            raise ConnectionError("database unreachable")
         return PROJECT if found else None
 
     async def rotate_key(self, project_id: str) -> str | None:
@@ -46,22 +50,27 @@ def _cached(keys: FakeKeys, clock: Clock, ttl: float = 1.0) -> CachedProjects:
     return CachedProjects(repo, ttl, clock)
 
 
+async def _looked_up_once() -> tuple[FakeKeys, Clock, CachedProjects]:
+    keys, clock = FakeKeys(), Clock()
+    projects = _cached(keys, clock)
+    assert await projects.by_secret_key("fsk_old") == PROJECT
+    return keys, clock, projects
+
+
 async def test_a_key_is_looked_up_once_per_ttl() -> None:
     keys, clock = FakeKeys(), Clock()
     projects = _cached(keys, clock)
-    for _ in range(20):
+    for _ in range(18):  # until 0.72 s: not yet the last quarter of its time
         assert await projects.by_secret_key("fsk_old") == PROJECT
         clock.now += 0.04
     assert keys.asked == ["fsk_old"]
-    clock.now += 0.3  # 1.1 s after the first look-up
+    clock.now += 0.3  # 1.02 s after the first look-up
     assert await projects.by_secret_key("fsk_old") == PROJECT
     assert keys.asked == ["fsk_old", "fsk_old"]
 
 
 async def test_a_key_revoked_elsewhere_is_refused_once_its_ttl_is_over() -> None:
-    keys, clock = FakeKeys(), Clock()
-    projects = _cached(keys, clock)
-    assert await projects.by_secret_key("fsk_old") == PROJECT
+    keys, clock, projects = await _looked_up_once()
     keys.live = set()  # revoked by another gateway process
     clock.now += 1.0
     assert await projects.by_secret_key("fsk_old") is None
@@ -102,3 +111,48 @@ async def test_a_ttl_of_zero_asks_every_time() -> None:
     for _ in range(3):
         assert await projects.by_secret_key("fsk_old") == PROJECT
     assert keys.asked == ["fsk_old"] * 3
+
+
+async def _settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+async def test_a_key_polled_near_its_end_is_renewed_in_the_background_without_a_wait() -> None:
+    keys, clock, projects = await _looked_up_once()
+    keys.gate = asyncio.Event()  # Postgres slow to answer: the poll must not wait for it
+    clock.now += 0.8
+    assert await asyncio.wait_for(projects.by_secret_key("fsk_old"), 0.5) == PROJECT
+    await _settle()
+    assert keys.asked == ["fsk_old", "fsk_old"]
+    assert await projects.by_secret_key("fsk_old") == PROJECT  # one renewal at a time
+    assert keys.asked == ["fsk_old", "fsk_old"]
+    keys.gate.set()
+    await _settle()
+    clock.now += 0.7  # 1.5 s: past the first look-up's time, within the renewal's (1.8 s)
+    assert await asyncio.wait_for(projects.by_secret_key("fsk_old"), 0.5) == PROJECT
+    assert keys.asked == ["fsk_old", "fsk_old"]
+
+
+async def test_a_renewal_that_finds_the_key_revoked_refuses_it_from_then_on() -> None:
+    keys, clock, projects = await _looked_up_once()
+    keys.live = set()  # revoked by another gateway process
+    clock.now += 0.8
+    assert await projects.by_secret_key("fsk_old") == PROJECT  # within the bound, as before
+    await _settle()
+    assert await projects.by_secret_key("fsk_old") is None
+
+
+async def test_a_renewal_that_fails_leaves_the_key_to_expire_and_the_next_look_up_raises() -> None:
+    keys, clock, projects = await _looked_up_once()
+    keys.down = True
+    clock.now += 0.8
+    assert await projects.by_secret_key("fsk_old") == PROJECT
+    await _settle()
+    clock.now += 0.3  # the first look-up's time is over
+    try:
+        await projects.by_secret_key("fsk_old")
+    except ConnectionError:
+        pass
+    else:
+        raise AssertionError("an expired key was served while Postgres was down")

