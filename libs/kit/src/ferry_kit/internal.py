@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from ferry_connectors.transport import AiohttpTransport
 
 from . import errors
 
@@ -48,7 +49,11 @@ def create_app(title: str, token: str) -> tuple[FastAPI, APIRouter]:
 
 
 def client(base_url: str, token: str, timeout: float = 30.0) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=base_url, headers={HEADER: token}, timeout=timeout)
+    """httpx's client to another service, over aiohttp's connections (`AiohttpTransport`):
+    httpx's own transport cost the gateway about half of its CPU per proxied request, httpcore
+    and anyio more than the request itself. Failures are still httpx's."""
+    return httpx.AsyncClient(base_url=base_url, headers={HEADER: token}, timeout=timeout,
+                             transport=AiohttpTransport(max_connections=100))
 
 
 def token_fingerprint(access_token: str) -> str:

@@ -117,8 +117,10 @@ class Deliverer:
                 log.warning("claiming webhook messages failed", error=repr(exc))
                 await asyncio.sleep(1)
             if claimed == 0 or self.total_in_flight >= self.s.webhooks_max_in_flight:
+                # Asked before the wait is made: a stop while asking left it never awaited.
+                idle = await self._idle_seconds(claimed)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), await self._idle_seconds(claimed))
+                    await asyncio.wait_for(self._wake.wait(), idle)
 
     async def _idle_seconds(self, claimed: int) -> float:
         """Until the next retry is due, within bounds: new messages wake the loop (NOTIFY)."""
