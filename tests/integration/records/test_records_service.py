@@ -306,6 +306,27 @@ async def test_a_full_sync_that_sees_every_record_writes_no_record_row(infra, re
     }
 
 
+async def test_a_full_sync_whose_unprobed_chunk_holds_stored_records_undoes_only_that_copy(
+    infra, records_service, pg
+):
+    # One page of five chunks: the first is all new, so the rest are COPYed unprobed; the third
+    # holds c2500 (changed) and the fourth c3700 (unchanged), whose rows make their COPY fail.
+    cid = _cid()
+    await Sync(infra, cid, full=True, initial=True).run([[contact(2500), contact(3700)]])
+    page = [contact(i, day=2 if i == 2500 else 1) for i in range(5000)]
+    done = await Sync(infra, cid, full=True).run([page])
+    assert done.data.status == "complete"
+    assert done.data.counts.model_dump() == {
+        "fetched": 5000, "created": 4998, "updated": 1, "deleted": 0, "unchanged": 1}
+    rows = await pg.fetch(
+        "SELECT record_id, version, data->>'updated_at' AS at, position FROM records.records"
+        " WHERE connection_id=$1", cid)
+    assert len(rows) == 5000 and len({r["position"] for r in rows}) == 5000
+    by_id = {r["record_id"]: r for r in rows}
+    assert (by_id["c2500"]["version"], by_id["c3700"]["version"]) == (2, 1)
+    assert by_id["c2500"]["at"].startswith("2026-03-02")
+
+
 async def test_an_incremental_sync_of_unchanged_records_rewrites_no_row(
     infra, records_service, pg
 ):

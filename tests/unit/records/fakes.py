@@ -54,6 +54,7 @@ class FakeRepository:
         self.held: dict[tuple[str, str], dict[str, datetime]] = {}
         self.states: dict[tuple[str, str], ModelState] = {}
         self.history: dict[tuple[str, str, str], list[Version]] = {}
+        self.probes = self.guessed = 0  # chunks probed; chunks COPYed unprobed, taken to be new
         self.now = NOW
 
     # connections and the state of each model
@@ -90,6 +91,7 @@ class FakeRepository:
 
     async def to_write(self, connection_id: str, data_model: str, ids: list[str], hashes: bytes,
                        seen_by: str | None) -> tuple[dict[int, bool], int]:
+        self.probes += 1
         todo, same = {}, []
         for i, rid in enumerate(ids):
             row = self.rows.get((connection_id, data_model, rid))
@@ -108,6 +110,13 @@ class FakeRepository:
             self.rows[(connection_id, data_model, rid)] = Row(orjson.loads(data), h, pos, pua,
                                                              first_seen_at=self.now,
                                                              modified_at=self.now)
+
+    async def insert_if_new(self, new: NewRecords) -> bool:
+        self.guessed += 1
+        if any((new.connection_id, new.data_model, rid) in self.rows for rid, *_ in new.rows):
+            return False
+        await self.insert_new(new)
+        return True
 
     async def upsert(self, connection_id: str, data_model: str, records: list[bytes],
                      hashes: bytes, updated_at: list[datetime | None],

@@ -262,3 +262,35 @@ async def test_a_write_failing_mid_group_fails_the_group_and_leaves_nothing_wait
         await asyncio.wait_for(svc.fetched(pages[:-1]), timeout=10)
     assert svc.uow.committed == [] and svc.uow.rollbacks == 1
     assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
+
+
+async def test_a_first_sync_probes_the_first_chunk_of_a_group_only():
+    svc = Records()
+    await svc.fetched(svc.sync([[contact(i) for i in range(n, n + 1000)]
+                                for n in range(0, 5000, 1000)], initial=True))
+    assert (svc.repo.probes, svc.repo.guessed) == (1, 4)
+    counts = svc.completed()[-1].counts
+    assert (counts.fetched, counts.created, counts.unchanged) == (5000, 5000, 0)
+    positions = sorted(r.position for r in svc.repo.rows.values())
+    assert len(svc.repo.rows) == 5000 and positions == list(range(positions[0],
+                                                                  positions[0] + 5000))
+
+
+async def test_a_chunk_taken_to_be_new_that_holds_a_stored_record_is_probed_and_written_as_usual():
+    svc = Records()
+    await svc.fetched(svc.sync([[contact(2500, name="Before"), contact(3700)]], initial=True))
+    svc.repo.probes = svc.repo.guessed = 0
+    # A full sync whose first chunk is all new: the next chunks are taken to be new, but the
+    # third holds c2500 (changed) and the fourth c3700 (unchanged), which have rows.
+    await svc.fetched(svc.sync([[contact(i) for i in range(n, n + 1000)]
+                                for n in range(0, 5000, 1000)], full=True))
+    assert svc.repo.guessed == 2  # the second chunk, then the third (undone)
+    assert svc.repo.probes == 4  # the first, the third after its COPY was undone, then the rest
+    counts = svc.completed()[-1].counts
+    assert (counts.fetched, counts.created, counts.updated, counts.unchanged) == (
+        5000, 4998, 1, 1)
+    assert counts.deleted == 0  # the unchanged c3700 was noted as seen
+    assert svc.repo.rows[(CID, "CONTACTS", "c2500")].data["name"] == "Contact 2500"
+    assert len(svc.repo.rows) == 5000
+    updated = [c for c in svc.record_events() if c.action == "updated"]
+    assert [c.record_id for c in updated] == ["c2500"]

@@ -277,32 +277,61 @@ async def _writer(
 ) -> None:
     """Each chunk probed, then written, in order; the next chunk's probe goes first. (The chunks
     of a group hold distinct ids and the cursor lock keeps other writers out, so probing one
-    before writing another changes no answer.) After each write, the versions of the chunks
-    taken since are stored, while the service builds the next events. Ends the `written` queue
-    with None, also when it fails."""
+    before writing another changes no answer.) A chunk after one that was all new (a first
+    sync) is taken to be new too and COPYed unprobed: if one of its records has a row after
+    all, that COPY alone is undone, the chunk is probed and written as usual, and the rest of
+    the group is probed. After each write, the versions of the chunks taken since are stored,
+    while the service builds the next events. Ends the `written` queue with None, also when it
+    fails."""
     try:
+        guessing = True
         chunk = await chunks.get()
-        probed = await _probe(repos, chunk) if chunk is not None else (dict[int, bool](), 0)
+        probed = await _probe(repos, chunk) if chunk is not None else None
         while chunk is not None:
+            if probed is None and not guessing:
+                probed = await _probe(repos, chunk)
             following = await chunks.get()
+            guess = (guessing and following is not None and following.probe
+                     and (probed is None or _all_new(chunk, probed)))
             probing = (asyncio.create_task(_probe(repos, following))
-                       if following is not None else None)
+                       if following is not None and not guess else None)
             await asyncio.sleep(0)  # let it send its statement
+            next_probed = None
             try:
-                rows = _rows(chunk, *probed)
+                rows = _rows(chunk, *(probed or _as_new(chunk)))
             finally:
                 if probing is not None:
-                    probed = await probing
-            written.put_nowait(await _write_chunk(repos, chunk, rows))
+                    next_probed = await probing
+            done_chunk = await _write_chunk(repos, chunk, rows, guessed=probed is None)
+            if done_chunk is None:  # taken to be new, but a record of it has a row
+                guessing = False
+                rows = _rows(chunk, *await _probe(repos, chunk))
+                done_chunk = await _write_chunk(repos, chunk, rows, guessed=False)
+                assert done_chunk is not None
+            written.put_nowait(done_chunk)
             if done.versions:
                 versions, done.versions = done.versions, []
                 await repos.add_versions(chunk.cid, chunk.model, versions)
-            chunk = following
+            chunk, probed = following, next_probed
     finally:
         written.put_nowait(None)
 
 
-async def _probe(repos: Repository, c: _Chunk) -> tuple[dict[int, bool], int]:
+Probed = tuple[dict[int, bool], int]
+
+
+def _all_new(c: _Chunk, probed: Probed) -> bool:
+    """Whether the probe found no row for any record of the chunk."""
+    todo, seen = probed
+    return seen == 0 and len(todo) == len(c.records) and not any(todo.values())
+
+
+def _as_new(c: _Chunk) -> Probed:
+    """What a probe would answer for a chunk of records that have no row."""
+    return dict.fromkeys(range(len(c.records)), False), 0
+
+
+async def _probe(repos: Repository, c: _Chunk) -> Probed:
     """{index: whether a row is stored} of the records to write, and how many unchanged ones
     were noted as seen. Unprobed, every record goes to the upsert, whose hash filter leaves the
     unchanged ones alone."""
@@ -332,10 +361,16 @@ def _rows(c: _Chunk, todo: dict[int, bool], seen: int) -> _Rows:
                  [i for i, has_row in todo.items() if has_row], seen)
 
 
-async def _write_chunk(repos: Repository, c: _Chunk, rows: _Rows) -> _ChunkWritten:
+async def _write_chunk(
+    repos: Repository, c: _Chunk, rows: _Rows, guessed: bool
+) -> _ChunkWritten | None:
     """New records COPYed in, stored ones upserted when their hash differs (or they were
-    deleted), unchanged ones only noted as seen (by the probe)."""
-    if rows.new is not None:  # no row yet: COPY, no conflict to check
+    deleted), unchanged ones only noted as seen (by the probe). `guessed`: the chunk was taken
+    to be all new, unprobed; None (nothing written) when one of its records has a row."""
+    if rows.new is not None and guessed:
+        if not await repos.insert_if_new(rows.new):
+            return None
+    elif rows.new is not None:  # no row yet: COPY, no conflict to check
         await repos.insert_new(rows.new)
     changed: list[Written] = []
     if old := rows.old:

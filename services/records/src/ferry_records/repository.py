@@ -97,6 +97,7 @@ class Repository(Protocol):
         seen_by: str | None,
     ) -> tuple[dict[int, bool], int]: ...
     async def insert_new(self, new: NewRecords) -> None: ...
+    async def insert_if_new(self, new: NewRecords) -> bool: ...
     async def upsert(
         self, connection_id: str, data_model: str, records: list[bytes], hashes: bytes,
         updated_at: list[datetime | None], positions: list[int],
@@ -207,6 +208,16 @@ class PgRepository:
         # A memoryview: asyncpg would take bytes for a file name.
         await self._conn.copy_to_table(q.NEW_RECORD_TABLE, source=memoryview(new.copy),
                                        columns=q.NEW_RECORD_COLUMNS, format="binary")
+
+    async def insert_if_new(self, new: NewRecords) -> bool:
+        """`insert_new` for records not probed, taken to be new: in a savepoint, so that if one
+        of them has a row after all, this COPY alone is undone (False, nothing written)."""
+        try:
+            async with self._conn.transaction():
+                await self.insert_new(new)
+        except asyncpg.UniqueViolationError:
+            return False
+        return True
 
     async def upsert(
         self, connection_id: str, data_model: str, records: list[bytes], hashes: bytes,
