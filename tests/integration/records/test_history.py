@@ -44,3 +44,23 @@ async def test_new_records_encoded_for_copy_read_back_as_they_were_given(scratch
     assert [tuple(r) for r in got] == [
         ("con_é", "CONTACTS", r["id"], r, domain.content_hash(r)[1], "created", 10 + i,
          times[i], 1, None) for i, r in enumerate(records)]
+
+
+async def test_versions_by_copy_read_back_as_given_and_one_already_stored_is_kept(scratch_schema):
+    from ferry_records.bootstrap import MIGRATIONS
+    from ferry_records.repository import PgRepository
+
+    conn = await scratch_schema(MIGRATIONS)
+    repo = PgRepository(conn)
+    odd = {"name": {"old": "tab\there, zoë 😀", "new": None},
+           "n": {"old": 2**63 - 1, "new": [1.5, {"x": True}]}}
+    await repo.add_versions("con_é", "CONTACTS", [("a\\b", 7, odd), ("c", 8, {})])
+    versions = await repo.versions("con_é", "CONTACTS", "a\\b")
+    assert [(v.position, v.changes) for v in versions] == [(7, odd)]
+    # A version already stored (none ever is: positions are not reused) fails the COPY in its
+    # savepoint; the statement stores the others and leaves the stored one as it was.
+    async with conn.transaction():
+        await repo.add_versions("con_é", "CONTACTS", [("c", 8, {"x": 1}), ("c", 9, {"y": 2})])
+    rows = await conn.fetch("SELECT position, changes FROM record_versions"
+                            " WHERE record_id = 'c' ORDER BY position")
+    assert [(r["position"], r["changes"]) for r in rows] == [(8, {}), (9, {"y": 2})]

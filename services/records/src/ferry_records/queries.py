@@ -143,6 +143,9 @@ ADD_DELETED: Final = """
     ON CONFLICT (job_id) DO UPDATE SET deleted = jobs.deleted + $4
 """
 
+VERSION_TABLE: Final = "record_versions"
+VERSION_COLUMNS: Final = ["connection_id", "data_model", "record_id", "position", "changes"]
+
 ADD_VERSIONS: Final = """
     INSERT INTO record_versions (connection_id, data_model, record_id, position, changes)
     SELECT $1, $2, u.e->>0, (u.e->>1)::bigint, u.e->2

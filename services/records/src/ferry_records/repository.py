@@ -73,6 +73,20 @@ class NewRecords:
         return cls(connection_id, data_model, rows, b"".join(out))
 
 
+def _versions_copy(
+    connection_id: str, data_model: str, updates: list[tuple[str, int, dict[str, Any]]]
+) -> bytes:
+    """`updates` in COPY's binary form (`VERSION_COLUMNS`)."""
+    pack, dumps = struct.pack, orjson.dumps
+    lead = pack(">h", len(q.VERSION_COLUMNS)) + _text(connection_id) + _text(data_model)
+    out = [_COPY_HEAD]
+    for rid, pos, changes in updates:
+        doc = dumps(changes)
+        out += (lead, _text(rid), pack(">iq", 8, pos), pack(">ib", len(doc) + 1, 1), doc)
+    out.append(_COPY_TAIL)
+    return b"".join(out)
+
+
 # Live records a full sync did not see: job id, `sync_from` window start, when the job began.
 Unseen = tuple[str, datetime | None, datetime | None]
 
@@ -262,8 +276,18 @@ class PgRepository:
         self, connection_id: str, data_model: str,
         updates: list[tuple[str, int, dict[str, Any]]],
     ) -> None:
-        """(record_id, cursor position, changed fields) of each update of this transaction."""
-        if updates:
+        """(record_id, cursor position, changed fields) of each update of this transaction, by
+        COPY (a third of the Postgres time of a statement parsing them as one JSON array). A
+        version already stored (none is: positions are never reused) makes the COPY fail in its
+        savepoint, and the statement, which skips those, stores them instead."""
+        if not updates:
+            return
+        try:
+            async with self._conn.transaction():
+                await self._conn.copy_to_table(
+                    q.VERSION_TABLE, columns=q.VERSION_COLUMNS, format="binary",
+                    source=memoryview(_versions_copy(connection_id, data_model, updates)))
+        except asyncpg.UniqueViolationError:
             await self._conn.execute(q.ADD_VERSIONS, connection_id, data_model,
                                      orjson.dumps(updates).decode())
 
