@@ -54,7 +54,8 @@ async def test_versions_by_copy_read_back_as_given_and_one_already_stored_is_kep
     repo = PgRepository(conn)
     odd = {"name": {"old": "tab\there, zoë 😀", "new": None},
            "n": {"old": 2**63 - 1, "new": [1.5, {"x": True}]}}
-    await repo.add_versions("con_é", "CONTACTS", [("a\\b", 7, odd), ("c", 8, {})])
+    async with conn.transaction():  # as the service does: in the unit of work's transaction
+        await repo.add_versions("con_é", "CONTACTS", [("a\\b", 7, odd), ("c", 8, {})])
     versions = await repo.versions("con_é", "CONTACTS", "a\\b")
     assert [(v.position, v.changes) for v in versions] == [(7, odd)]
     # A version already stored (none ever is: positions are not reused) fails the COPY in its

@@ -319,12 +319,17 @@ async def test_a_full_sync_whose_unprobed_chunk_holds_stored_records_undoes_only
     assert done.data.counts.model_dump() == {
         "fetched": 5000, "created": 4998, "updated": 1, "deleted": 0, "unchanged": 1}
     rows = await pg.fetch(
-        "SELECT record_id, version, data->>'updated_at' AS at, position FROM records.records"
-        " WHERE connection_id=$1", cid)
+        "SELECT record_id, version, data->>'updated_at' AS at, position, xmin::text AS x"
+        " FROM records.records WHERE connection_id=$1", cid)
     assert len(rows) == 5000 and len({r["position"] for r in rows}) == 5000
     by_id = {r["record_id"]: r for r in rows}
     assert (by_id["c2500"]["version"], by_id["c3700"]["version"]) == (2, 1)
     assert by_id["c2500"]["at"].startswith("2026-03-02")
+    # The second chunk went in by a savepoint (its rows carry the subtransaction's id), the
+    # third by the transaction itself once its guessed COPY was undone, and the rest probed.
+    top = by_id["c500"]["x"]
+    assert by_id["c1500"]["x"] != top
+    assert by_id["c2400"]["x"] == by_id["c4500"]["x"] == top
 
 
 async def test_an_incremental_sync_of_unchanged_records_rewrites_no_row(

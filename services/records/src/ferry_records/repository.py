@@ -223,11 +223,25 @@ class PgRepository:
         await self._conn.copy_to_table(q.NEW_RECORD_TABLE, source=memoryview(new.copy),
                                        columns=q.NEW_RECORD_COLUMNS, format="binary")
 
+    @asynccontextmanager
+    async def _savepoint(self) -> AsyncIterator[None]:
+        """A savepoint that is gone once the block ends: released, or rolled back to and
+        released when Postgres refuses a statement of it. (asyncpg's nested transaction keeps
+        the savepoint after a rollback, so all that follows would run inside it.)"""
+        await self._conn.execute("SAVEPOINT ferry_attempt")
+        try:
+            yield
+        except asyncpg.PostgresError:
+            await self._conn.execute(
+                "ROLLBACK TO SAVEPOINT ferry_attempt; RELEASE SAVEPOINT ferry_attempt")
+            raise
+        await self._conn.execute("RELEASE SAVEPOINT ferry_attempt")
+
     async def insert_if_new(self, new: NewRecords) -> bool:
         """`insert_new` for records not probed, taken to be new: in a savepoint, so that if one
         of them has a row after all, this COPY alone is undone (False, nothing written)."""
         try:
-            async with self._conn.transaction():
+            async with self._savepoint():
                 await self.insert_new(new)
         except asyncpg.UniqueViolationError:
             return False
@@ -283,7 +297,7 @@ class PgRepository:
         if not updates:
             return
         try:
-            async with self._conn.transaction():
+            async with self._savepoint():
                 await self._conn.copy_to_table(
                     q.VERSION_TABLE, columns=q.VERSION_COLUMNS, format="binary",
                     source=memoryview(_versions_copy(connection_id, data_model, updates)))
