@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 from datetime import date, timedelta
 
+import asyncpg
+import httpx
 import pytest
+from ferry_contracts.internal.executor import JobOut
 from support.e2e import Api
 
 pytestmark = pytest.mark.slow
@@ -173,3 +176,36 @@ async def test_an_executor_killed_mid_sync_resumes_on_restart_with_every_record_
     records, _ = await api.records(conn["id"], "CONTACTS")
     ids = [r["id"] for r in records]
     assert len(ids) == 8000 and len(set(ids)) == 8000
+
+
+async def test_a_job_poll_shows_the_runs_progress_and_ends_as_the_executor_says(api):
+    conn = await api.connect(["contacts"])
+    await api.wait_jobs(conn["id"], 1)
+    await api.seed(conn["account"], "contacts", 6000)
+    await api.faults(latency_ms=400)  # six pages of 1,000, ~2.4 s: progress goes out each second
+    [job] = await api.sync(conn["id"])
+    fetched_while_running: list[int] = []
+    while (polled := await api.job(job["id"]))["status"] in ("queued", "running"):
+        if polled["status"] == "running":
+            fetched_while_running.append(polled["pagination_state"].get("fetched", 0))
+        await asyncio.sleep(0.05)
+    await api.faults()
+    assert polled["status"] == "complete" and polled["counts"]["fetched"] == 6000
+    assert fetched_while_running == sorted(fetched_while_running)  # never back in time
+    assert any(0 < n < 6000 for n in fetched_while_running), fetched_while_running
+    # The poll (the gateway's copy by now) says exactly what the executor, which owns the job,
+    # answers.
+    platform = api.platform
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{platform.ports['executor']}",
+        headers={"x-ferry-internal-token": platform.env["FERRY_INTERNAL_TOKEN"]},
+    ) as executor:
+        owned = (await executor.get(f"/internal/syncs/{job['id']}")).json()
+    assert await api.job(job["id"]) == JobOut.model_validate(owned).public()
+    copies = await asyncpg.connect(platform.env["FERRY_DATABASE_URL"])
+    try:
+        kept = await copies.fetchval(
+            "SELECT version FROM gateway.sync_jobs WHERE id = $1", job["id"])
+    finally:
+        await copies.close()
+    assert kept == owned["version"]

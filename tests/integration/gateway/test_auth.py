@@ -17,13 +17,26 @@ HOST = "ferry.test"
 
 
 @pytest.fixture(scope="module")
-async def gateway(service_env):
+def own(infra):
+    """A broker and database of this module's own: a gateway replica joins and leaves the
+    gateway's consumer group here, and the embedded broker (Tansu) holds a member that left
+    while the group was still settling until the rebalance times out (5 minutes), stalling the
+    next gateway started on the same broker."""
+    isolated = infra.isolated()
+    yield isolated
+    isolated.stop()
+
+
+@pytest.fixture(scope="module")
+async def gateway(service_env, own):
     port = free_port()
     settings = Settings(
         admin_token=ADMIN,
         gateway_port=port,
         public_host=HOST,
         connections_url=f"http://127.0.0.1:{free_port()}",
+        kafka_bootstrap=own.bootstrap,
+        database_url=own.dsn,
     )
     service = await start(settings)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
@@ -175,11 +188,12 @@ async def test_a_rotated_key_is_refused_at_once_by_the_gateway_that_rotated_it(g
 
 
 async def test_a_key_rotated_on_another_gateway_is_refused_once_the_cache_time_is_over(
-    gateway, service_env
+    gateway, service_env, own
 ):
     port = free_port()
     settings = Settings(admin_token=ADMIN, gateway_port=port, public_host=HOST,
-                        connections_url=f"http://127.0.0.1:{free_port()}", key_cache_seconds=0.5)
+                        connections_url=f"http://127.0.0.1:{free_port()}", key_cache_seconds=0.5,
+                        kafka_bootstrap=own.bootstrap, database_url=own.dsn)
     replica = await start(settings)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as other:

@@ -50,6 +50,11 @@ class FakeRepository:
         self.add(replace(j, pagination_state=dict(state)))
         return True
 
+    async def checkpoint_job(self, job_id: str, owner: str, state: dict[str, Any],
+                             lease_seconds: float) -> Job | None:
+        held = await self.checkpoint(job_id, owner, state, lease_seconds)
+        return self.jobs_by_id[job_id] if held else None
+
     async def transition(self, job_id: str, *, status: str, phase: str, owner: str | None = None,
                          error: str | None = None, run_after: datetime | None = None,
                          completed: bool = False, counts: dict[str, Any] | None = None,

@@ -12,6 +12,10 @@ import pytest
 from ferry_contracts import Envelope
 from ferry_contracts.records import RecordsFetched, RecordsPage
 from ferry_executor.checkpoint import Checkpoints, LostLease
+from ferry_executor.domain import Job
+from ferry_kit.fake_uow import FakeUnitOfWork
+
+from .fakes import job
 
 
 class Producer:
@@ -131,3 +135,53 @@ async def test_a_page_the_broker_refused_is_never_checkpointed():
     with pytest.raises(ConnectionError):
         await checkpoints.drain()
     assert jobs.committed == []
+
+
+class ShownJobs(Jobs):
+    """The job's row, with the units of work a checkpoint shown on `sync.job.changed` runs in."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unit = FakeUnitOfWork(self)
+        self.version = 0
+
+    def __call__(self) -> FakeUnitOfWork[ShownJobs]:
+        return self.unit
+
+    async def checkpoint_job(self, job_id: str, owner: str, state: dict[str, Any],
+                             lease_seconds: float) -> Job | None:
+        if not await self.checkpoint(job_id, owner, state, lease_seconds):
+            return None
+        self.version += 1
+        return job(id=job_id, status="running", pagination_state=dict(state),
+                   counts={"fetched": state["fetched"]}, version=self.version)
+
+
+async def test_the_jobs_progress_is_shown_at_most_once_a_second_with_its_checkpoint():
+    jobs, producer, now = ShownJobs(), Producer(), [0.0]
+    checkpoints = Checkpoints(jobs, producer, "j1", "me", 15.0,  # type: ignore[arg-type]
+                              progress_seconds=1.0, clock=lambda: now[0])
+    for n, at in enumerate((0.5, 1.2, 1.8, 2.5, 2.6), start=1):
+        now[0] = at
+        await checkpoints.save(_page(n), {"pages": n, "fetched": 100 * n})
+        await _settle()
+        producer.acks[-1].set_result(None)
+        await checkpoints.drain()
+    assert jobs.committed == [1, 2, 3, 4, 5]  # every page checkpointed
+    shown = [e.data for e in jobs.unit.committed]
+    assert [c.job.pagination_state["fetched"] for c in shown] == [200, 400]
+    assert [c.version for c in shown] == [1, 2]
+    assert all(c.job.status == "running" and c.previous_status == "running" for c in shown)
+
+
+async def test_a_lost_lease_is_seen_by_a_shown_checkpoint_too():
+    jobs, producer = ShownJobs(), Producer()
+    checkpoints = Checkpoints(jobs, producer, "j1", "me", 15.0,  # type: ignore[arg-type]
+                              progress_seconds=1.0, clock=lambda: 5.0)
+    jobs.held = False
+    await checkpoints.save(_page(1), {"pages": 1, "fetched": 1})
+    await _settle()
+    producer.acks[0].set_result(None)
+    with pytest.raises(LostLease):
+        await checkpoints.drain()
+    assert jobs.unit.committed == []

@@ -21,7 +21,10 @@ from ferry_gateway.api import create_api
 from ferry_gateway.domain import Project
 from ferry_gateway.limits import BodyGuard
 from ferry_gateway.upstream import Upstreams, path
+from ferry_kit.clock import SystemClock
 from ferry_kit.errors import ApiError
+
+from .fakes import FakeJobCopies
 
 HOST = "ferry.test"
 PROJECT = Project(
@@ -114,8 +117,11 @@ def gateway():
     client = httpx.AsyncClient(base_url="http://internal", transport=httpx.MockTransport(upstream))
     app.state.upstreams = Upstreams(client, client, client, client, client)
     app.state.projects = FakeProjects()
+    app.state.jobs = FakeJobCopies()
+    app.state.clock = SystemClock()
     app.state.settings = type(
-        "S", (), {"public_host": HOST, "admin_token": "admin-token-for-tests-0123"}
+        "S", (), {"public_host": HOST, "admin_token": "admin-token-for-tests-0123",
+                  "job_copy_max_age_seconds": 5.0}
     )()
     app.state.upstream = upstream
     return app

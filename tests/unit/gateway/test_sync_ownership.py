@@ -15,7 +15,9 @@ import jwt
 import pytest
 from ferry_gateway.api import create_api
 from ferry_gateway.upstream import Upstreams
+from ferry_kit.clock import SystemClock
 
+from .fakes import FakeJobCopies
 from .test_public_input import HOST, PROJECT, FakeProjects, send
 
 JOB = "job_" + "1" * 32
@@ -54,8 +56,11 @@ def _app(services: Services) -> Any:
     app.state.upstreams = Upstreams(client(services.connections), other,
                                     client(services.executor), other, other)
     app.state.projects = FakeProjects()
+    app.state.jobs = FakeJobCopies()
+    app.state.clock = SystemClock()
     app.state.settings = type(
-        "S", (), {"public_host": HOST, "admin_token": "admin-token-for-tests-0123"})()
+        "S", (), {"public_host": HOST, "admin_token": "admin-token-for-tests-0123",
+                  "job_copy_max_age_seconds": 5.0})()
     return app
 
 

@@ -98,6 +98,9 @@ class SyncJobChanged(Payload):
 
     job: SyncJob
     previous_status: JobStatus | None = None
+    # The job row's version: it grows with every change of the row, so a reader keeping a copy
+    # (the gateway's) keeps the newest whatever order copies reach it in. None: not said.
+    version: int | None = None
 
 
 class SyncCompleted(Payload):

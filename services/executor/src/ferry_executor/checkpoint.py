@@ -4,18 +4,26 @@ order once its page is acknowledged.
 A page's publish overlaps the previous page's checkpoint (and the provider's next answer), and
 still no checkpoint points past a page the broker has not acknowledged: a run that dies resumes
 at the first page not checkpointed, published again under the same id (the inbox drops it).
+
+A checkpoint is one statement, no transaction; once every `progress_seconds` it is committed
+with a `sync.job.changed` instead (the outbox), so the job's progress (its `fetched` count and
+`pagination_state`) reaches the gateway's copy of the job while it runs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+import time
+from collections.abc import Callable
 from typing import Any
 
 from ferry_contracts import Envelope
 from ferry_kit import outbox
 from ferry_kit.uow import UnitOfWorkFactory
 
+from .events import emit_changed
 from .repository import Repository
 
 
@@ -27,10 +35,13 @@ class Checkpoints:
     """At most two pages in flight: the one whose checkpoint commits, and the next one."""
 
     def __init__(self, uow: UnitOfWorkFactory[Repository], producer: Any, job_id: str,
-                 owner: str, lease_seconds: float) -> None:
+                 owner: str, lease_seconds: float, progress_seconds: float | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.uow, self.producer = uow, producer
         self.job_id, self.owner, self.lease_seconds = job_id, owner, lease_seconds
         self._last: asyncio.Task[None] | None = None
+        self._every, self._clock = progress_seconds, clock
+        self._shown_at = clock() + progress_seconds if progress_seconds else math.inf
 
     async def save(self, events: list[Envelope[Any]], state: dict[str, Any]) -> None:
         """Publish a page's events now and checkpoint `state` once they are acknowledged;
@@ -66,8 +77,22 @@ class Checkpoints:
             if sent is not None:
                 sent.cancel()
             raise
+        if self._every and self._clock() >= self._shown_at:
+            self._shown_at = self._clock() + self._every
+            await self._commit_shown(state)
+            return
         # One statement: no transaction (BEGIN and COMMIT would triple its round trips).
         async with self.uow.read() as repos:
             held = await repos.checkpoint(self.job_id, self.owner, state, self.lease_seconds)
         if not held:
             raise LostLease(self.job_id)
+
+    async def _commit_shown(self, state: dict[str, Any]) -> None:
+        """The checkpoint and the job as it now is (`sync.job.changed`), in one transaction."""
+        async with self.uow() as uow:
+            job = await uow.repos.checkpoint_job(self.job_id, self.owner, state,
+                                                 self.lease_seconds)
+            if job is None:
+                raise LostLease(self.job_id)
+            emit_changed(uow, job, "running")
+            await uow.commit()

@@ -59,6 +59,8 @@ class Job:
     modified_at: datetime
     started_at: datetime | None
     completed_at: datetime | None
+    # One more on every change of the row (a trigger sets it): the newest copy has the highest.
+    version: int = 0
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,9 @@ log = klog.get("ferry.executor")
 
 def emit_changed(uow: UnitOfWork[Any], job: Job, previous: str | None) -> None:
     """`sync.job.changed` for a job that just moved from `previous`, keyed by its connection."""
-    uow.emit(SyncJobChanged(job=to_sync_job(job), previous_status=previous),  # type: ignore[arg-type]
-             project_id=job.project_id, connection_id=job.connection_id)
+    changed = SyncJobChanged(job=to_sync_job(job), previous_status=previous,  # type: ignore[arg-type]
+                             version=job.version)
+    uow.emit(changed, project_id=job.project_id, connection_id=job.connection_id)
 
 
 def log_end(job: Job) -> None:

@@ -75,7 +75,8 @@ class JobRun:
     def __post_init__(self) -> None:
         d = self.deps
         self.checkpoints = Checkpoints(d.uow, d.producer, self.job.id, d.owner,
-                                       d.settings.executor_lease_seconds)
+                                       d.settings.executor_lease_seconds,
+                                       d.settings.executor_progress_seconds)
 
     async def run(self) -> None:
         definition = get_definition(self.job.provider_name)
@@ -151,8 +152,10 @@ class JobRun:
                 uow.emit(event)
             if page.next_state is None:
                 uow.emit(self.end_marker("complete", None))
-                await uow.repos.transition(self.job.id, status="running", phase="finishing",
-                                           owner=d.owner)
+                finishing = await uow.repos.transition(
+                    self.job.id, status="running", phase="finishing", owner=d.owner)
+                if finishing is not None:  # its last progress (every page fetched) is shown
+                    emit_changed(uow, finishing, "running")
             await uow.commit()
 
     def _page_events(

@@ -11,7 +11,7 @@ from typing import Final
 JOB: Final = """id, project_id, connection_id, provider_name, data_model, status, phase, attempt,
     batch_id, trigger, is_initial_sync, record_events, is_one_off, full_sync, sync_from,
     pagination_state, timerange_start, timerange_end, counts, error, run_after, lease_owner,
-    lease_until, cancel_requested, created_at, modified_at, started_at, completed_at"""
+    lease_until, cancel_requested, created_at, modified_at, started_at, completed_at, version"""
 _J: Final = ", ".join("j." + column.strip() for column in JOB.split(","))
 _WAITING: Final = "('scheduled', 'queued', 'pending_retry')"
 _DUE: Final = "('queued', 'pending_retry')"
@@ -132,6 +132,9 @@ UPDATE jobs SET pagination_state = $3,
 WHERE id = $1 AND lease_owner = $2 AND status = 'running' AND phase = 'fetching'
 RETURNING true
 """
+
+# The same, answering the job as it now is (the checkpoints shown on `sync.job.changed`).
+CHECKPOINT_JOB = CHECKPOINT.replace("RETURNING true", f"RETURNING {JOB}")
 
 SET_WINDOW = "UPDATE jobs SET timerange_start = $2, timerange_end = $3 WHERE id = $1"
 

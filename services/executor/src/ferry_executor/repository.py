@@ -42,6 +42,9 @@ class Repository(Protocol):
     async def checkpoint(
         self, job_id: str, owner: str, state: dict[str, Any], lease_seconds: float
     ) -> bool: ...
+    async def checkpoint_job(
+        self, job_id: str, owner: str, state: dict[str, Any], lease_seconds: float
+    ) -> Job | None: ...
     async def set_window(self, job_id: str, start: datetime | None, end: datetime) -> None: ...
     async def transition(
         self, job_id: str, *, status: str, phase: str, owner: str | None = None,
@@ -143,6 +146,14 @@ class PgRepository:
         fetched = int(state.get("fetched", 0))
         held = await self._conn.fetchval(q.CHECKPOINT, job_id, owner, state, fetched, lease_seconds)
         return bool(held)
+
+    async def checkpoint_job(
+        self, job_id: str, owner: str, state: dict[str, Any], lease_seconds: float
+    ) -> Job | None:
+        """`checkpoint`, answering the job as it now is (None: this worker does not hold it)."""
+        fetched = int(state.get("fetched", 0))
+        return _job(await self._conn.fetchrow(
+            q.CHECKPOINT_JOB, job_id, owner, state, fetched, lease_seconds))
 
     async def set_window(self, job_id: str, start: datetime | None, end: datetime) -> None:
         await self._conn.execute(q.SET_WINDOW, job_id, start, end)

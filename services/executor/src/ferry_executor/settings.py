@@ -18,6 +18,9 @@ class Settings(KitSettings):
     # Publish each page straight to the bus, acknowledged before its checkpoint commits, rather
     # than through an outbox row (false: the outbox, as every other event).
     executor_publish_pages_directly: bool = True
+    # A running job's progress (`fetched`, `pagination_state`) goes out on `sync.job.changed`
+    # at most this often, with the checkpoint of a page (the gateway answers job polls from it).
+    executor_progress_seconds: float = Field(1.0, gt=0)
     # The request budget of one connection is its provider's (the definition's rate_limit),
     # shared by its jobs and write-backs; these, when set, replace it for every provider.
     provider_requests_per_second: float | None = Field(None, gt=0)

@@ -29,9 +29,11 @@ class JobPage(BaseModel):
 
 
 class JobOut(SyncJob):
-    """A job with its project, for the gateway's ownership check."""
+    """A job with its project, for the gateway's ownership check, and its row's version (the
+    gateway keeps the newest copy of a job by it)."""
 
     project_id: str | None
+    version: int | None = None
 
 
 class ModelSummaryOut(BaseModel):
@@ -80,7 +82,7 @@ async def job(read: Reader, job_id: str) -> JobOut:
         found = await repos.job(job_id)
     if found is None:
         raise errors.NotFound(f"no sync job {job_id}")
-    return JobOut(**dict(to_sync_job(found)), project_id=found.project_id)
+    return JobOut(**dict(to_sync_job(found)), project_id=found.project_id, version=found.version)
 
 
 async def summary(read: Reader, connection_id: str) -> SummaryOut:

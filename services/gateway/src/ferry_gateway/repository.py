@@ -1,11 +1,21 @@
-"""The gateway's repository: projects and their keys, named queries in, domain records out."""
+"""The gateway's repositories: projects and their keys, and its copies of sync jobs; named
+queries in, domain records out."""
 
 from __future__ import annotations
 
 import asyncpg
+from ferry_kit.db import delete_in_batches
 
 from . import queries as q
-from .domain import NewProject, Project, digest, new_project_id, new_secret_key, new_signing_key
+from .domain import (
+    JobCopy,
+    NewProject,
+    Project,
+    digest,
+    new_project_id,
+    new_secret_key,
+    new_signing_key,
+)
 
 
 def _project(row: asyncpg.Record) -> Project:
@@ -44,3 +54,29 @@ class ProjectRepository:
     async def get(self, project_id: str) -> Project | None:
         row = await self._pool.fetchrow(q.PROJECT, project_id)
         return _project(row) if row else None
+
+
+class JobCopies:
+    """The copies of sync jobs, on one connection (a unit of work's, or a pooled one)."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def save(self, copy: JobCopy) -> None:
+        """Keep `copy` unless a newer version (or the same one, said later) is kept already."""
+        await self._conn.execute(q.SAVE_JOB, copy.id, copy.project_id, copy.connection_id,
+                                 copy.version, copy.body, copy.seen_at)
+
+    async def get(self, job_id: str) -> JobCopy | None:
+        row = await self._conn.fetchrow(q.JOB, job_id)
+        return JobCopy(**row) if row is not None else None
+
+    async def doubt(self, job_id: str) -> None:
+        """The job was just changed through the gateway: ask the executor at the next read."""
+        await self._conn.execute(q.DOUBT_JOB, job_id)
+
+
+async def prune_job_copies(conn: asyncpg.Connection, older_than_days: float) -> int:
+    """Copies no one said anything about for the history's retention (a housekeeping chore)."""
+    removed: int = await delete_in_batches(conn, q.PRUNE_JOBS, older_than_days)
+    return removed

@@ -18,6 +18,10 @@ class Settings(KitSettings):
     # A secret key's project is remembered this long (0: asked of Postgres on every request); a
     # key revoked on another gateway process works at most this much longer (keycache.py).
     key_cache_seconds: float = Field(1.0, ge=0, le=60)
+    # A job poll (`GET /v1/syncs/{id}`) is answered from the gateway's copy of the job when the
+    # executor said it at most this long ago (a running job's progress comes every second);
+    # otherwise the executor is asked. 0: always ask the executor.
+    job_copy_max_age_seconds: float = Field(5.0, ge=0)
     # The public API listens here; None = internal_host.
     bind_host: str | None = None
     # Request bodies over these sizes answer 413 (write-back: POST/PATCH of a record).

@@ -20,9 +20,11 @@ class JobOut(BaseModel):
     # The project the job was made in (None on a job older than the field): the gateway checks
     # a secret-key caller's ownership on it, without asking the connections service.
     project_id: str | None = None
+    # The job row's version (as `sync.job.changed` says it); internal, not shown publicly.
+    version: int | None = None
 
     def public(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_unset=True)
+        return self.model_dump(mode="json", exclude_unset=True, exclude={"version"})
 
 
 class ModelToSync(BaseModel):

@@ -1,16 +1,22 @@
-"""Sync requests, jobs and sync status (seeds 001, 003), proxied to executor/scheduler/records."""
+"""Sync requests, jobs and sync status (seeds 001, 003), proxied to executor/scheduler/records.
+
+A job poll is answered from the gateway's copy of the job (`handlers.py` keeps it from
+`sync.job.changed`) while the executor said it recently; otherwise the executor is asked, and
+its answer kept.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Response
-from ferry_contracts.internal.executor import JobOut, ManualSyncIn, SyncIn
+from fastapi import APIRouter, Query, Request, Response
+from ferry_contracts.internal.executor import ManualSyncIn, SyncIn
 from ferry_contracts.internal.scheduler import SyncStatusOut
 from ferry_contracts.values import JobStatus
 from ferry_kit.errors import ApiError, NotFound
 
 from ..auth import CurrentPrincipal, Principal
+from ..domain import JobCopy, job_copy
 from ..upstream import Clients, relay
 from .deps import Api, connection_of
 from .params import ConnectionId, JobId
@@ -45,11 +51,27 @@ async def list_syncs(
     return relay(await api.executor.jobs(connection_id, params))
 
 
-async def _job(api: Clients, principal: Principal, job_id: str) -> JobOut:
-    job = await api.executor.job(job_id)
+async def _copy(request: Request, api: Clients, job_id: str) -> JobCopy:
+    """The job as the gateway's copy has it if the executor said it recently, else as the
+    executor answers now (kept as the copy)."""
+    state = request.app.state
+    now = state.clock.now()
+    async with state.jobs.read() as copies:
+        copy: JobCopy | None = await copies.get(job_id)
+        if copy is not None and copy.is_fresh(now, state.settings.job_copy_max_age_seconds):
+            return copy
+    answered = job_copy(await api.executor.job(job_id), now)
+    if answered.version is not None:
+        async with state.jobs.read() as copies:
+            await copies.save(answered)
+    return answered
+
+
+async def _job(request: Request, api: Clients, principal: Principal, job_id: str) -> JobCopy:
+    job = await _copy(request, api, job_id)
     if not principal.is_end_user and job.project_id is not None:
         # The project's own key sees every job of the project: the job's project suffices, and
-        # the status poll of a running sync costs one internal call instead of two.
+        # the status poll of a running sync costs no internal call (the copy is fresh).
         if job.project_id != principal.project.id:
             raise NotFound(f"no sync job {job_id}")
         return job
@@ -62,15 +84,25 @@ async def _job(api: Clients, principal: Principal, job_id: str) -> JobOut:
     return job
 
 
-@router.get("/v1/syncs/{job_id}")
-async def get_sync(job_id: JobId, principal: CurrentPrincipal, api: Api) -> dict[str, Any]:
-    return (await _job(api, principal, job_id)).public()
+@router.get("/v1/syncs/{job_id}", response_model=dict[str, Any])
+async def get_sync(
+    job_id: JobId, request: Request, principal: CurrentPrincipal, api: Api
+) -> Response:
+    """A sync job. A change of its status shows within moments; while it runs, its progress
+    (`pagination_state`, `counts.fetched`) moves about once a second."""
+    job = await _job(request, api, principal, job_id)
+    return Response(job.body, media_type="application/json")
 
 
 @router.post("/v1/syncs/{job_id}/cancel")
-async def cancel_sync(job_id: JobId, principal: CurrentPrincipal, api: Api) -> Response:
-    await _job(api, principal, job_id)
-    return relay(await api.executor.cancel(job_id))
+async def cancel_sync(
+    job_id: JobId, request: Request, principal: CurrentPrincipal, api: Api
+) -> Response:
+    await _job(request, api, principal, job_id)
+    answer = await api.executor.cancel(job_id)
+    async with request.app.state.jobs.read() as copies:
+        await copies.doubt(job_id)  # its next poll asks the executor: the caller sees its cancel
+    return relay(answer)
 
 
 @router.get("/v1/connections/{connection_id}/sync-status")
