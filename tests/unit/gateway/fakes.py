@@ -24,13 +24,15 @@ class FakeJobCopies:
     async def read(self) -> AsyncIterator[FakeJobCopies]:
         yield self
 
-    async def save(self, copy: JobCopy) -> None:
+    async def save(self, copy: JobCopy) -> bool:
         self.saved.append(copy)
         kept = self.copies.get(copy.id)
         assert copy.version is not None
         if kept is None or kept.version is None or kept.version < copy.version or (
                 kept.version == copy.version and kept.seen_at < copy.seen_at):
             self.copies[copy.id] = copy
+            return True
+        return False
 
     async def get(self, job_id: str) -> JobCopy | None:
         return self.copies.get(job_id)

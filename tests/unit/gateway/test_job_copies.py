@@ -15,6 +15,7 @@ from ferry_contracts.sync import SyncCounts, SyncJob, SyncJobChanged
 from ferry_gateway.api import create_api
 from ferry_gateway.domain import JobCopy, changed_job, job_copy
 from ferry_gateway.handlers import on_sync_job_changed
+from ferry_gateway.jobcache import READ_SECONDS, RecentJobs
 from ferry_gateway.upstream import Upstreams
 from ferry_kit.clock import FixedClock
 from ferry_kit.fake_uow import FakeUnitOfWork
@@ -60,6 +61,7 @@ def _app(executor: Executor, copies: FakeJobCopies, clock: FixedClock) -> Any:
     app.state.upstreams = Upstreams(none, none, client, none, none)
     app.state.projects = FakeProjects()
     app.state.jobs = copies
+    app.state.recent = RecentJobs(5.0)
     app.state.clock = clock
     app.state.settings = type("S", (), {"public_host": HOST, "job_copy_max_age_seconds": 5.0,
                                         "admin_token": "admin-token-for-tests-0123"})()
@@ -132,12 +134,21 @@ async def test_an_event_is_kept_as_of_when_the_executor_said_it():
     said = Envelope.of(SyncJobChanged(job=_job(fetched=500), previous_status="running",
                                       version=12), project_id=PROJECT.id,
                        connection_id=CONNECTION)
+    recent = RecentJobs(5.0)
     async with uow:
-        await on_sync_job_changed(said, uow)
+        await on_sync_job_changed(said, uow, recent)
         await uow.commit()
     kept = copies.copies[JOB]
     assert kept.version == 12 and kept.seen_at == said.occurred_at
     assert orjson.loads(kept.body)["counts"]["fetched"] == 500
+    older = Envelope.of(SyncJobChanged(job=_job(fetched=100), version=11),
+                        project_id=PROJECT.id, connection_id=CONNECTION)
+    async with uow:
+        await on_sync_job_changed(older, uow, recent)  # late: neither store nor process keep it
+        await uow.commit()
+    assert copies.copies[JOB] == kept
+    assert recent.get(JOB, said.occurred_at + timedelta(seconds=4.9)) == kept
+    assert recent.get(JOB, said.occurred_at + timedelta(seconds=5.1)) is None
 
 
 async def test_an_event_without_a_version_is_not_kept():
@@ -145,7 +156,31 @@ async def test_an_event_without_a_version_is_not_kept():
     uow = FakeUnitOfWork(copies)
     said = Envelope.of(SyncJobChanged(job=_job()), project_id=PROJECT.id,
                        connection_id=CONNECTION)
+    recent = RecentJobs(5.0)
     async with uow:
-        await on_sync_job_changed(said, uow)
+        await on_sync_job_changed(said, uow, recent)
         await uow.commit()
-    assert copies.copies == {}
+    assert copies.copies == {} and recent.get(JOB, said.occurred_at) is None
+
+
+async def test_a_copy_read_from_the_store_is_trusted_in_the_process_only_a_moment():
+    copies, executor = FakeJobCopies(), Executor(_job(fetched=999), 9)
+    await copies.save(_copy(_job(fetched=300), 4, NOW - timedelta(seconds=1)))
+    clock = FixedClock(NOW)
+    app = _app(executor, copies, clock)
+    await send(app, "GET", f"/v1/syncs/{JOB}")
+    copies.copies[JOB] = _copy(_job(fetched=400), 5, NOW)  # stored meanwhile by another process
+    status, body = await send(app, "GET", f"/v1/syncs/{JOB}")
+    assert body["counts"]["fetched"] == 300  # this process's copy, read a moment ago
+    clock.advance(seconds=READ_SECONDS + 0.01)
+    status, body = await send(app, "GET", f"/v1/syncs/{JOB}")
+    assert body["counts"]["fetched"] == 400 and executor.calls == []
+
+
+def test_the_process_keeps_a_newer_copy_over_an_older_one_and_forgets_a_cancelled_job():
+    recent = RecentJobs(5.0)
+    recent.told(_copy(_job(fetched=400), 5, NOW))
+    recent.read(_copy(_job(fetched=300), 4, NOW), NOW)
+    assert recent.get(JOB, NOW).version == 5  # type: ignore[union-attr]
+    recent.forget(JOB)
+    assert recent.get(JOB, NOW) is None

@@ -19,6 +19,7 @@ import jwt
 import pytest
 from ferry_gateway.api import create_api
 from ferry_gateway.domain import Project
+from ferry_gateway.jobcache import RecentJobs
 from ferry_gateway.limits import BodyGuard
 from ferry_gateway.upstream import Upstreams, path
 from ferry_kit.clock import SystemClock
@@ -118,6 +119,7 @@ def gateway():
     app.state.upstreams = Upstreams(client, client, client, client, client)
     app.state.projects = FakeProjects()
     app.state.jobs = FakeJobCopies()
+    app.state.recent = RecentJobs(5.0)
     app.state.clock = SystemClock()
     app.state.settings = type(
         "S", (), {"public_host": HOST, "admin_token": "admin-token-for-tests-0123",

@@ -14,6 +14,7 @@ import httpx
 import jwt
 import pytest
 from ferry_gateway.api import create_api
+from ferry_gateway.jobcache import RecentJobs
 from ferry_gateway.upstream import Upstreams
 from ferry_kit.clock import SystemClock
 
@@ -57,6 +58,7 @@ def _app(services: Services) -> Any:
                                     client(services.executor), other, other)
     app.state.projects = FakeProjects()
     app.state.jobs = FakeJobCopies()
+    app.state.recent = RecentJobs(5.0)
     app.state.clock = SystemClock()
     app.state.settings = type(
         "S", (), {"public_host": HOST, "admin_token": "admin-token-for-tests-0123",

@@ -15,16 +15,21 @@ from ferry_kit.dispatch import EventHandler
 from ferry_kit.uow import UnitOfWork
 
 from .domain import changed_job, job_copy
+from .jobcache import RecentJobs
 from .repository import JobCopies
 
 
-async def on_sync_job_changed(event: Envelope[SyncJobChanged], uow: UnitOfWork[JobCopies]) -> None:
+async def on_sync_job_changed(
+    event: Envelope[SyncJobChanged], uow: UnitOfWork[JobCopies], recent: RecentJobs
+) -> None:
     """The job as the event says it, at the time the executor said it (a consumer running
-    behind keeps copies that are already old, and the executor is asked again)."""
+    behind keeps copies that are already old, and the executor is asked again); this process
+    answers the job's polls from it too."""
     changed = event.data
     copy = job_copy(changed_job(changed.job, event.project_id, changed.version), event.occurred_at)
-    if copy.version is not None:  # without one it cannot be ordered: the executor is asked
-        await uow.repos.save(copy)
+    # Without a version a copy cannot be ordered: the executor is asked instead.
+    if copy.version is not None and await uow.repos.save(copy):
+        recent.told(copy)
 
 
 HANDLERS: Final[dict[str, EventHandler]] = {SYNC_JOB_CHANGED: on_sync_job_changed}

@@ -33,6 +33,7 @@ ON CONFLICT (id) DO UPDATE SET project_id = EXCLUDED.project_id,
     seen_at = EXCLUDED.seen_at
 WHERE sync_jobs.version < EXCLUDED.version
    OR (sync_jobs.version = EXCLUDED.version AND sync_jobs.seen_at < EXCLUDED.seen_at)
+RETURNING true
 """
 
 JOB = "SELECT id, project_id, connection_id, version, body, seen_at FROM sync_jobs WHERE id = $1"

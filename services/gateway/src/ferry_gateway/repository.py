@@ -62,10 +62,13 @@ class JobCopies:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
 
-    async def save(self, copy: JobCopy) -> None:
-        """Keep `copy` unless a newer version (or the same one, said later) is kept already."""
-        await self._conn.execute(q.SAVE_JOB, copy.id, copy.project_id, copy.connection_id,
-                                 copy.version, copy.body, copy.seen_at)
+    async def save(self, copy: JobCopy) -> bool:
+        """Keep `copy` unless a newer version (or the same one, said later) is kept already;
+        True when it was kept."""
+        kept = await self._conn.fetchval(q.SAVE_JOB, copy.id, copy.project_id,
+                                         copy.connection_id, copy.version, copy.body,
+                                         copy.seen_at)
+        return bool(kept)
 
     async def get(self, job_id: str) -> JobCopy | None:
         row = await self._conn.fetchrow(q.JOB, job_id)

@@ -17,6 +17,8 @@ from ferry_kit.errors import ApiError, NotFound
 
 from ..auth import CurrentPrincipal, Principal
 from ..domain import JobCopy, job_copy
+from ..jobcache import RecentJobs
+from ..repository import JobCopies
 from ..upstream import Clients, relay
 from .deps import Api, connection_of
 from .params import ConnectionId, JobId
@@ -52,18 +54,24 @@ async def list_syncs(
 
 
 async def _copy(request: Request, api: Clients, job_id: str) -> JobCopy:
-    """The job as the gateway's copy has it if the executor said it recently, else as the
-    executor answers now (kept as the copy)."""
+    """The job as this process's recent copies, else the gateway's stored copy, have it if the
+    executor said it recently; else as the executor answers now (kept as the copy)."""
     state = request.app.state
     now = state.clock.now()
+    recent: RecentJobs = state.recent
+    if (copy := recent.get(job_id, now)) is not None:
+        return copy
     async with state.jobs.read() as copies:
-        copy: JobCopy | None = await copies.get(job_id)
+        stored: JobCopies = copies
+        copy = await stored.get(job_id)
         if copy is not None and copy.is_fresh(now, state.settings.job_copy_max_age_seconds):
+            recent.read(copy, now)
             return copy
     answered = job_copy(await api.executor.job(job_id), now)
     if answered.version is not None:
         async with state.jobs.read() as copies:
             await copies.save(answered)
+        recent.read(answered, now)
     return answered
 
 
@@ -102,6 +110,7 @@ async def cancel_sync(
     answer = await api.executor.cancel(job_id)
     async with request.app.state.jobs.read() as copies:
         await copies.doubt(job_id)  # its next poll asks the executor: the caller sees its cancel
+    request.app.state.recent.forget(job_id)
     return relay(answer)
 
 

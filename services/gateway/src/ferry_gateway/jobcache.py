@@ -1,0 +1,57 @@
+"""The copies of sync jobs this gateway process was told of or read lately, so a job poll
+usually needs neither the executor nor Postgres: on a machine busy with a sync, each process a
+request crosses answers late, and Postgres's round trip was half a poll's p99.
+
+How long a copy is trusted here:
+- one this process's consumer stored (`told`): as long as the stored copy is, until
+  `max_age` after the executor said it. The job's events all come to the consumer reading its
+  partition, so a newer one would have replaced it here first;
+- one read from Postgres or answered by the executor (`read`): `READ_SECONDS` at most, since
+  another gateway process may be storing newer ones meanwhile.
+A cancel through this process forgets the job. At most `MAX_JOBS` copies: the oldest entry goes.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from datetime import datetime, timedelta
+
+from .domain import JobCopy
+
+MAX_JOBS = 10_000
+READ_SECONDS = 0.25
+
+
+class RecentJobs:
+    def __init__(self, max_age_seconds: float) -> None:
+        self._max_age = timedelta(seconds=max_age_seconds)
+        self._jobs: OrderedDict[str, tuple[JobCopy, datetime]] = OrderedDict()
+
+    def get(self, job_id: str, now: datetime) -> JobCopy | None:
+        hit = self._jobs.get(job_id)
+        if hit is None:
+            return None
+        if now > hit[1]:
+            del self._jobs[job_id]
+            return None
+        return hit[0]
+
+    def told(self, copy: JobCopy) -> None:
+        """A copy this process's consumer just stored (a newer one than Postgres had)."""
+        self._keep(copy, copy.seen_at + self._max_age)
+
+    def read(self, copy: JobCopy, now: datetime) -> None:
+        """A copy read from Postgres, or the executor's answer."""
+        self._keep(copy, min(now + timedelta(seconds=READ_SECONDS), copy.seen_at + self._max_age))
+
+    def forget(self, job_id: str) -> None:
+        self._jobs.pop(job_id, None)
+
+    def _keep(self, copy: JobCopy, until: datetime) -> None:
+        kept = self._jobs.get(copy.id)
+        if kept is not None and (kept[0].version or 0) > (copy.version or 0):
+            return  # an older copy never replaces a newer one
+        self._jobs[copy.id] = (copy, until)
+        self._jobs.move_to_end(copy.id)
+        while len(self._jobs) > MAX_JOBS:
+            self._jobs.popitem(last=False)
