@@ -19,6 +19,7 @@ SERVICES = Path(__file__).resolve().parents[3] / "services"
 
 # service -> (the topics it consumes, the batch size its app asks for, or None for the default)
 CONSUMING = {
+    "gateway": ({"sync.job.changed"}, None),
     "executor": ({"sync.requested", "sync.completed", "connection.changed"}, None),
     "records": ({"records.fetched", "connection.changed"}, "records_max_pages"),
     "scheduler": ({"connection.changed", "sync.job.changed", "sync.completed"}, None),
@@ -46,8 +47,9 @@ async def test_each_service_registers_only_at_least_once_batch_subscribers(
     infra, service_env, name
 ):
     app = composition_root(name)  # bootstrap.py in the one shape, app.py before it
+    required = {"admin_token": "admin-token-for-tests-0123"} if name == "gateway" else {}
     settings = importlib.import_module(f"ferry_{name}.settings").Settings(
-        **{f"{name}_port": free_port()}
+        **{f"{name}_port": free_port()}, **required
     )
     service = await app.start(settings)
     try:
