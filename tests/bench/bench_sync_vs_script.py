@@ -93,7 +93,7 @@ class Poll:
 
     def __init__(self, api: Api) -> None:
         self.session = aiohttp.ClientSession(
-            str(api.http.base_url), headers=dict(api.http.headers))
+            str(api.http.base_url), headers={"authorization": api.http.headers["authorization"]})
 
     async def job(self, job_id: str) -> dict:
         async with self.session.get(f"/v1/syncs/{job_id}") as resp:

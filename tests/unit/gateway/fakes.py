@@ -18,14 +18,12 @@ class FakeJobCopies:
 
     def __init__(self) -> None:
         self.copies: dict[str, JobCopy] = {}
-        self.saved: list[JobCopy] = []
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[FakeJobCopies]:
         yield self
 
     async def save(self, copy: JobCopy) -> bool:
-        self.saved.append(copy)
         kept = self.copies.get(copy.id)
         assert copy.version is not None
         if kept is None or kept.version is None or kept.version < copy.version or (

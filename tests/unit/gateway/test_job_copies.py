@@ -15,7 +15,7 @@ from ferry_contracts.sync import SyncCounts, SyncJob, SyncJobChanged
 from ferry_gateway.api import create_api
 from ferry_gateway.domain import JobCopy, changed_job, job_copy
 from ferry_gateway.handlers import on_sync_job_changed
-from ferry_gateway.jobcache import READ_SECONDS, RecentJobs
+from ferry_gateway.jobcache import READ_SECONDS, JobBoard, RecentJobs
 from ferry_gateway.upstream import Upstreams
 from ferry_kit.clock import FixedClock
 from ferry_kit.fake_uow import FakeUnitOfWork
@@ -60,10 +60,8 @@ def _app(executor: Executor, copies: FakeJobCopies, clock: FixedClock) -> Any:
                              transport=httpx.MockTransport(lambda r: httpx.Response(500)))
     app.state.upstreams = Upstreams(none, none, client, none, none)
     app.state.projects = FakeProjects()
-    app.state.jobs = copies
-    app.state.recent = RecentJobs(5.0)
-    app.state.clock = clock
-    app.state.settings = type("S", (), {"public_host": HOST, "job_copy_max_age_seconds": 5.0,
+    app.state.job_board = JobBoard(copies, clock, 5.0)  # type: ignore[arg-type]
+    app.state.settings = type("S", (), {"public_host": HOST,
                                         "admin_token": "admin-token-for-tests-0123"})()
     return app
 

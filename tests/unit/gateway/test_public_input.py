@@ -19,7 +19,7 @@ import jwt
 import pytest
 from ferry_gateway.api import create_api
 from ferry_gateway.domain import Project
-from ferry_gateway.jobcache import RecentJobs
+from ferry_gateway.jobcache import JobBoard
 from ferry_gateway.limits import BodyGuard
 from ferry_gateway.upstream import Upstreams, path
 from ferry_kit.clock import SystemClock
@@ -118,12 +118,9 @@ def gateway():
     client = httpx.AsyncClient(base_url="http://internal", transport=httpx.MockTransport(upstream))
     app.state.upstreams = Upstreams(client, client, client, client, client)
     app.state.projects = FakeProjects()
-    app.state.jobs = FakeJobCopies()
-    app.state.recent = RecentJobs(5.0)
-    app.state.clock = SystemClock()
+    app.state.job_board = JobBoard(FakeJobCopies(), SystemClock(), 5.0)  # type: ignore[arg-type]
     app.state.settings = type(
-        "S", (), {"public_host": HOST, "admin_token": "admin-token-for-tests-0123",
-                  "job_copy_max_age_seconds": 5.0}
+        "S", (), {"public_host": HOST, "admin_token": "admin-token-for-tests-0123"}
     )()
     app.state.upstream = upstream
     return app

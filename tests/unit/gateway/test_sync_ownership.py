@@ -14,7 +14,7 @@ import httpx
 import jwt
 import pytest
 from ferry_gateway.api import create_api
-from ferry_gateway.jobcache import RecentJobs
+from ferry_gateway.jobcache import JobBoard
 from ferry_gateway.upstream import Upstreams
 from ferry_kit.clock import SystemClock
 
@@ -57,12 +57,9 @@ def _app(services: Services) -> Any:
     app.state.upstreams = Upstreams(client(services.connections), other,
                                     client(services.executor), other, other)
     app.state.projects = FakeProjects()
-    app.state.jobs = FakeJobCopies()
-    app.state.recent = RecentJobs(5.0)
-    app.state.clock = SystemClock()
+    app.state.job_board = JobBoard(FakeJobCopies(), SystemClock(), 5.0)  # type: ignore[arg-type]
     app.state.settings = type(
-        "S", (), {"public_host": HOST, "admin_token": "admin-token-for-tests-0123",
-                  "job_copy_max_age_seconds": 5.0})()
+        "S", (), {"public_host": HOST, "admin_token": "admin-token-for-tests-0123"})()
     return app
 
 

@@ -12,7 +12,7 @@ from ferry_kit.uow import UnitOfWorkFactory
 
 from .api import create_api
 from .handlers import HANDLERS
-from .jobcache import RecentJobs
+from .jobcache import JobBoard
 from .keycache import CachedProjects
 from .repository import JobCopies, ProjectRepository, prune_job_copies
 from .settings import Settings
@@ -34,8 +34,8 @@ async def start(settings: Settings) -> Service:
         jobs = UnitOfWorkFactory(runtime.pool, JobCopies)
         days = settings.history_retention_days
         runtime.add_chore("job copies", lambda conn: prune_job_copies(conn, days))
-        recent = RecentJobs(settings.job_copy_max_age_seconds)
-        await runtime.start_consumer(consumer_handlers(HANDLERS, jobs, {"recent": recent}))
+        board = JobBoard(jobs, SystemClock(), settings.job_copy_max_age_seconds)
+        await runtime.start_consumer(consumer_handlers(HANDLERS, jobs, {"recent": board.recent}))
         upstreams = Upstreams.build(settings)
         stack.push_async_callback(upstreams.close)
         api = create_api(settings.max_body_bytes, settings.max_write_back_body_bytes)
@@ -43,9 +43,7 @@ async def start(settings: Settings) -> Service:
         api.state.projects = CachedProjects(ProjectRepository(runtime.pool),
                                             settings.key_cache_seconds)
         api.state.upstreams = upstreams
-        api.state.jobs = jobs
-        api.state.recent = recent
-        api.state.clock = SystemClock()
+        api.state.job_board = board
         host = settings.internal_host if settings.bind_host is None else settings.bind_host
         await runtime.serve_http(api, host, settings.gateway_port)
         return Service(runtime, stack, upstreams)

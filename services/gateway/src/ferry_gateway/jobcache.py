@@ -1,6 +1,8 @@
-"""The copies of sync jobs this gateway process was told of or read lately, so a job poll
-usually needs neither the executor nor Postgres: on a machine busy with a sync, each process a
-request crosses answers late, and Postgres's round trip was half a poll's p99.
+"""Where a job poll's answer comes from (`JobBoard`): the copies of sync jobs this gateway
+process was told of or read lately, else the gateway's stored copy if the executor said it
+recently, else the executor itself (its answer kept). So a poll usually needs neither the
+executor nor Postgres: on a machine busy with a sync, each process a request crosses answers
+late, and Postgres's round trip was half a poll's p99.
 
 How long a copy is trusted here:
 - one this process's consumer stored (`told`): as long as the stored copy is, until
@@ -14,9 +16,15 @@ A cancel through this process forgets the job. At most `MAX_JOBS` copies: the ol
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from .domain import JobCopy
+from ferry_contracts.internal.executor import JobOut
+from ferry_kit.clock import Clock
+from ferry_kit.uow import UnitOfWorkFactory
+
+from .domain import JobCopy, job_copy
+from .repository import JobCopies
 
 MAX_JOBS = 10_000
 READ_SECONDS = 0.25
@@ -55,3 +63,36 @@ class RecentJobs:
         self._jobs.move_to_end(copy.id)
         while len(self._jobs) > MAX_JOBS:
             self._jobs.popitem(last=False)
+
+
+class JobBoard:
+    """A job as a poll is answered, and what a change made through this process does to it."""
+
+    def __init__(self, stored: UnitOfWorkFactory[JobCopies], clock: Clock,
+                 max_age_seconds: float) -> None:
+        self.stored, self.clock, self.max_age = stored, clock, max_age_seconds
+        self.recent = RecentJobs(max_age_seconds)  # the consumer tells it what it stored
+
+    async def job(self, job_id: str, ask: Callable[[], Awaitable[JobOut]]) -> JobCopy:
+        """The freshest copy this process trusts; else the executor's answer (`ask`), kept."""
+        now = self.clock.now()
+        if (copy := self.recent.get(job_id, now)) is not None:
+            return copy
+        async with self.stored.read() as copies:
+            copy = await copies.get(job_id)
+        if copy is not None and copy.is_fresh(now, self.max_age):
+            self.recent.read(copy, now)
+            return copy
+        answered = job_copy(await ask(), now)
+        if answered.version is not None:  # without one it cannot be ordered: not kept
+            async with self.stored.read() as copies:
+                await copies.save(answered)
+            self.recent.read(answered, now)
+        return answered
+
+    async def changed(self, job_id: str) -> None:
+        """The job was just changed through this process (a cancel): its next poll asks the
+        executor, so the caller sees the change."""
+        async with self.stored.read() as copies:
+            await copies.doubt(job_id)
+        self.recent.forget(job_id)

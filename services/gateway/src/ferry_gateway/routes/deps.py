@@ -1,4 +1,5 @@
-"""Shared route dependencies: upstream clients and connection ownership checks."""
+"""Shared route dependencies: upstream clients, the job board and connection ownership
+checks."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from fastapi import Depends, Request
 from ferry_contracts.internal.connections import ConnectionOut
 
 from ..auth import Principal
+from ..jobcache import JobBoard
 from ..upstream import Clients, Upstreams
 
 
@@ -23,8 +25,14 @@ async def clients(request: Request) -> Clients:
     return found.clients
 
 
+async def job_board(request: Request) -> JobBoard:
+    found: JobBoard = request.app.state.job_board
+    return found
+
+
 Up = Annotated[Upstreams, Depends(upstreams)]
 Api = Annotated[Clients, Depends(clients)]
+Board = Annotated[JobBoard, Depends(job_board)]
 
 
 async def connection_of(api: Clients, principal: Principal, connection_id: str) -> ConnectionOut:

@@ -2,25 +2,24 @@
 
 A job poll is answered from the gateway's copy of the job (`handlers.py` keeps it from
 `sync.job.changed`) while the executor said it recently; otherwise the executor is asked, and
-its answer kept.
+its answer kept (`jobcache.JobBoard`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 from ferry_contracts.internal.executor import ManualSyncIn, SyncIn
 from ferry_contracts.internal.scheduler import SyncStatusOut
 from ferry_contracts.values import JobStatus
 from ferry_kit.errors import ApiError, NotFound
 
 from ..auth import CurrentPrincipal, Principal
-from ..domain import JobCopy, job_copy
-from ..jobcache import RecentJobs
-from ..repository import JobCopies
+from ..domain import JobCopy
+from ..jobcache import JobBoard
 from ..upstream import Clients, relay
-from .deps import Api, connection_of
+from .deps import Api, Board, connection_of
 from .params import ConnectionId, JobId
 
 router = APIRouter(tags=["syncs"])
@@ -53,30 +52,8 @@ async def list_syncs(
     return relay(await api.executor.jobs(connection_id, params))
 
 
-async def _copy(request: Request, api: Clients, job_id: str) -> JobCopy:
-    """The job as this process's recent copies, else the gateway's stored copy, have it if the
-    executor said it recently; else as the executor answers now (kept as the copy)."""
-    state = request.app.state
-    now = state.clock.now()
-    recent: RecentJobs = state.recent
-    if (copy := recent.get(job_id, now)) is not None:
-        return copy
-    async with state.jobs.read() as copies:
-        stored: JobCopies = copies
-        copy = await stored.get(job_id)
-        if copy is not None and copy.is_fresh(now, state.settings.job_copy_max_age_seconds):
-            recent.read(copy, now)
-            return copy
-    answered = job_copy(await api.executor.job(job_id), now)
-    if answered.version is not None:
-        async with state.jobs.read() as copies:
-            await copies.save(answered)
-        recent.read(answered, now)
-    return answered
-
-
-async def _job(request: Request, api: Clients, principal: Principal, job_id: str) -> JobCopy:
-    job = await _copy(request, api, job_id)
+async def _job(board: JobBoard, api: Clients, principal: Principal, job_id: str) -> JobCopy:
+    job = await board.job(job_id, lambda: api.executor.job(job_id))
     if not principal.is_end_user and job.project_id is not None:
         # The project's own key sees every job of the project: the job's project suffices, and
         # the status poll of a running sync costs no internal call (the copy is fresh).
@@ -94,23 +71,21 @@ async def _job(request: Request, api: Clients, principal: Principal, job_id: str
 
 @router.get("/v1/syncs/{job_id}", response_model=dict[str, Any])
 async def get_sync(
-    job_id: JobId, request: Request, principal: CurrentPrincipal, api: Api
+    job_id: JobId, principal: CurrentPrincipal, api: Api, board: Board
 ) -> Response:
     """A sync job. A change of its status shows within moments; while it runs, its progress
     (`pagination_state`, `counts.fetched`) moves about once a second."""
-    job = await _job(request, api, principal, job_id)
+    job = await _job(board, api, principal, job_id)
     return Response(job.body, media_type="application/json")
 
 
 @router.post("/v1/syncs/{job_id}/cancel")
 async def cancel_sync(
-    job_id: JobId, request: Request, principal: CurrentPrincipal, api: Api
+    job_id: JobId, principal: CurrentPrincipal, api: Api, board: Board
 ) -> Response:
-    await _job(request, api, principal, job_id)
+    await _job(board, api, principal, job_id)
     answer = await api.executor.cancel(job_id)
-    async with request.app.state.jobs.read() as copies:
-        await copies.doubt(job_id)  # its next poll asks the executor: the caller sees its cancel
-    request.app.state.recent.forget(job_id)
+    await board.changed(job_id)
     return relay(answer)
 
 
